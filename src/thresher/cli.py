@@ -1,0 +1,155 @@
+"""The command line: a thin layer over the library. Every user error ends as one line ``Error: ...``."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from importlib.resources import files
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import ThresherError
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True, rich_markup_mode="markdown",
+                  help="thresher: build open, documented, governable pre-training corpora.\n\n"
+                       "Example: `thresher demo` then `thresher stats thresher-demo`.")
+console = Console()
+err_console = Console(stderr=True)
+
+WORKERS = typer.Option(None, "--workers", "-w", help="worker processes (default: one per core)")
+
+
+@app.command()
+def run(pipeline: Path = typer.Argument(..., help="pipeline YAML"),
+        output: Optional[str] = typer.Option(None, "--output", "-o", help="release folder (overrides output.path)"),
+        workers: Optional[int] = WORKERS,
+        overwrite: bool = typer.Option(False, help="delete an existing release at the output path first")):
+    """Run a pipeline. A re-run into the same folder resumes: finished shards are skipped.
+
+    Example: `thresher run examples/web.yaml -o out/web --workers 2`
+    """
+    from .config import load_config
+    from .pipeline import run as run_pipeline
+
+    out = run_pipeline(load_config(pipeline, output), workers=workers, overwrite=overwrite)
+    _report(out)
+
+
+@app.command()
+def demo(output: Path = typer.Argument(Path("thresher-demo"), help="where to write the demo release"),
+         workers: Optional[int] = WORKERS):
+    """Run the bundled demo pipeline on a bundled real sample (web crawl + multilingual JSONL).
+
+    Example: `thresher demo /tmp/demo && thresher stats /tmp/demo`
+    """
+    from .config import load_config
+    from .pipeline import run as run_pipeline
+
+    cfg = load_config(Path(str(files("thresher") / "samples" / "demo.yaml")), str(output))
+    out = run_pipeline(cfg, workers=workers, overwrite=True)
+    _report(out)
+
+
+def _report(out: Path) -> None:
+    from .release import Release
+
+    rel = Release(out)
+    m = rel.manifest
+    console.print(f"[bold green]Release written:[/] {out.resolve()}")
+    console.print(f"  documents kept: {m['documents']:,}   excluded: {m['excluded_documents']:,}")
+    console.print(f"  data:     {out.resolve() / 'data'}")
+    console.print(f"  stats:    {out.resolve() / 'stats.json'}")
+    console.print(f"  manifest: {out.resolve() / 'manifest.json'} (merkle root {m['merkle']['root'][:16]}...)")
+    card = out / "card" / "README.md"
+    if card.exists():
+        console.print(f"  card:     {card.resolve()}")
+        console.print(f"  browse:   thresher serve {out}")
+
+
+@app.command()
+def stats(release: Path = typer.Argument(..., help="release folder"),
+          as_json: bool = typer.Option(False, "--json", help="print stats.json as is")):
+    """Per-step documents in/out, bytes, seconds and drop reasons of a release.
+
+    Example: `thresher stats out/demo`
+    """
+    from .release import Release
+
+    rel = Release(release)
+    s = rel.stats
+    if as_json:
+        console.print_json(json.dumps(s.to_json()))
+        return
+    t = Table(title=f"{release}: {rel.manifest['documents']:,} documents")
+    for col in ("step", "docs in", "docs out", "MB in", "MB out", "seconds", "top drop reasons"):
+        t.add_column(col, justify="left" if col in ("step", "top drop reasons") else "right")
+    for name, st in s.steps.items():
+        reasons = ", ".join(f"{k}={v}" for k, v in st.drops.most_common(3))
+        t.add_row(name, f"{st.docs_in:,}", f"{st.docs_out:,}", f"{st.bytes_in / 1e6:.2f}", f"{st.bytes_out / 1e6:.2f}",
+                  f"{st.seconds:.2f}", reasons)
+    console.print(t)
+    console.print("reader: " + ", ".join(f"{k}={v:,}" for k, v in sorted(s.reader.items())))
+    if s.languages:
+        top = sorted(s.languages.items(), key=lambda kv: -kv[1]["docs"])[:12]
+        console.print("languages: " + ", ".join(f"{k}={v['docs']}" for k, v in top))
+
+
+@app.command()
+def why(release: Path = typer.Argument(..., help="release folder"), doc_id: str = typer.Argument(..., help="document id")):
+    """Where a document came from and, if it was dropped, which step, rule, score and threshold.
+
+    Example: `thresher why out/demo udhr-eng`
+    """
+    from .release import Release
+
+    console.print_json(json.dumps(Release(release).why(doc_id), default=str))
+
+
+@app.command()
+def steps():
+    """List every registered step with its options and defaults.
+
+    Example: `thresher steps`
+    """
+    from .steps import registry, step_class, step_options
+
+    t = Table(title="steps (entry-point group thresher.steps)")
+    for col in ("step", "kind", "options (default)", "what it does"):
+        t.add_column(col)
+    for name in sorted(registry()):
+        cls = step_class(name)
+        kind = next((b.__name__.lower() for b in cls.__mro__[1:] if b.__module__.endswith("steps.base")), "step")
+        opts = "\n".join(f"{o}: {typ} = {d!r}" for o, typ, d in step_options(cls))
+        t.add_row(name, "global" if cls.is_global else kind, opts, (cls.__doc__ or "").strip().split("\n")[0])
+    console.print(t)
+
+
+# Commands of other areas register themselves on `app` when imported.
+COMMAND_MODULES: list[str] = []
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    import importlib
+
+    for mod in COMMAND_MODULES:
+        importlib.import_module(mod)
+    try:
+        app()
+    except ThresherError as e:
+        err_console.print(f"Error: {e}", markup=False, highlight=False)
+        sys.exit(1)
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as e:
+        err_console.print(f"Error: {e.filename}: {e.strerror}", markup=False, highlight=False)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err_console.print("Error: interrupted (finished shards are kept; re-run to resume)")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""Typed pipeline config. YAML round-trips to Python; errors name the bad key and its line."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pydantic
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .errors import ConfigError
+from .steps import Step, make_step
+
+FORMATS = ("warc", "jsonl", "parquet", "text")
+
+
+class InputConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str | list[str] = Field(description="file, folder or glob (relative to the YAML file)")
+    format: str = Field(description="warc | jsonl | parquet | text (and any format a plugin registers)")
+    text_key: str = "text"
+    id_key: str = "id"
+    shard_mb: float = Field(64.0, gt=0, description="split files larger than this into several shards")
+
+    @field_validator("format")
+    @classmethod
+    def _known_format(cls, v: str) -> str:
+        from .io import READERS
+
+        if v not in READERS:
+            raise ValueError(f"unknown format '{v}' (known: {', '.join(sorted(READERS))})")
+        return v
+
+    def paths(self) -> list[str]:
+        return [self.path] if isinstance(self.path, str) else list(self.path)
+
+
+class OutputConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    compression: str = "zstd"
+    row_group_rows: int = Field(10_000, gt=0)
+
+
+class PipelineConfig(BaseModel):
+    """A pipeline: inputs, an ordered list of steps, and where the release goes."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    name: str
+    input: InputConfig | list[InputConfig]
+    steps: list[Any] = Field(default_factory=list)
+    output: OutputConfig
+    base_dir: str = Field(".", exclude=True, description="relative paths resolve against this folder")
+
+    @field_validator("steps")
+    @classmethod
+    def _check_steps(cls, steps: list[Any]) -> list[Any]:
+        out = []
+        for i, s in enumerate(steps):
+            if isinstance(s, Step) or callable(s):
+                out.append(s)
+                continue
+            if isinstance(s, str):
+                s = {s: {}}
+            if not (isinstance(s, dict) and len(s) == 1):
+                raise ValueError(f"step #{i + 1} must be a step name or a one-key mapping {{name: {{options}}}}")
+            (name, opts), = s.items()
+            if opts is not None and not isinstance(opts, dict):
+                raise ValueError(f"options of step '{name}' must be a mapping")
+            out.append({name: opts or {}})
+        return out
+
+    def inputs(self) -> list[InputConfig]:
+        return [self.input] if isinstance(self.input, InputConfig) else list(self.input)
+
+    def resolve(self, p: str) -> Path:
+        path = Path(p).expanduser()
+        return path if path.is_absolute() else Path(self.base_dir) / path
+
+    def output_dir(self) -> Path:
+        return self.resolve(self.output.path)
+
+    def build_steps(self) -> list[Step]:
+        return [build_step(s) for s in self.steps]
+
+    def recipe(self) -> dict[str, Any]:
+        """The config as data (what the hash covers: inputs and steps, not where the output goes)."""
+        d = self.model_dump(mode="json", exclude={"output"})
+        d["steps"] = [s if isinstance(s, dict) else {"python": repr(s)} for s in self.steps]
+        return d
+
+    def config_hash(self) -> str:
+        return hashlib.sha256(orjson.dumps(self.recipe(), option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+    def to_yaml(self) -> str:
+        d = self.model_dump(mode="json")
+        d["steps"] = [s if isinstance(s, dict) else {"python": repr(s)} for s in self.steps]
+        return yaml.safe_dump(d, sort_keys=False)
+
+
+def build_step(spec: Any) -> Step:
+    """A step from its config entry: ``{name: options}``, a Step instance, or a plain function."""
+    from .steps.base import FunctionStep
+
+    if isinstance(spec, Step):
+        return spec
+    if isinstance(spec, dict):
+        (name, opts), = spec.items()
+        return make_step(name, opts)
+    return FunctionStep(spec)
+
+
+def _lines(node: yaml.Node, path: tuple = (), out: dict | None = None) -> dict[tuple, int]:
+    """Map every key path in a YAML document to its 1-based line number."""
+    out = {} if out is None else out
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            out[path + (k.value,)] = k.start_mark.line + 1
+            _lines(v, path + (k.value,), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            _lines(v, path + (i,), out)
+    return out
+
+
+def _line_of(lines: dict[tuple, int], loc: tuple) -> int | None:
+    loc = tuple(x for x in loc if not (isinstance(x, str) and x in ("InputConfig", "list[InputConfig]")))
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return lines[loc[:n]]
+    return None
+
+
+def load_config(path: str | Path, output: str | None = None) -> PipelineConfig:
+    """Read and validate a pipeline YAML; any problem is a ConfigError naming file, key and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: pipeline file not found")
+    text = path.read_text(encoding="utf-8")
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where}: invalid YAML: {getattr(e, 'problem', e)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a pipeline must be a mapping with name, input, steps, output")
+    lines = _lines(node) if node is not None else {}
+    if output is not None:
+        data.setdefault("output", {})["path"] = str(Path(output).resolve())
+    try:
+        cfg = PipelineConfig(**data, base_dir=str(path.parent.resolve()))
+    except pydantic.ValidationError as e:
+        err = e.errors()[0]
+        loc = tuple(err["loc"])
+        key = ".".join(str(x) for x in loc if x not in ("InputConfig", "list[InputConfig]"))
+        line = _line_of(lines, loc)
+        msg = err["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"{path}:{line or '?'}: '{key}': {msg}") from None
+    for i, s in enumerate(cfg.steps):   # build once now so an unknown step or bad option fails early
+        try:
+            build_step(s)
+        except ConfigError as e:
+            raise ConfigError(f"{path}:{_line_of(lines, ('steps', i)) or '?'}: {e}") from None
+    return cfg

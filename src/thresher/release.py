@@ -1,0 +1,139 @@
+"""A release on disk: finalising it (stats.json, manifest.json with Merkle root) and reading it back
+(stats, provenance, why a document was dropped)."""
+from __future__ import annotations
+
+import hashlib
+import heapq
+import platform
+
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+import orjson
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import xxhash
+
+from .errors import ReleaseError
+from .io.writer import write_json
+from .merkle import leaf_hash, root
+from .stats import Stats
+
+if TYPE_CHECKING:
+    from .config import PipelineConfig
+    from .io import ShardSpec
+
+TOOLS = ("thresher", "pyarrow", "resiliparse", "fastwarc", "trafilatura", "pycld2", "py3langid",
+         "numba", "numpy", "orjson", "xxhash", "phonenumbers", "python-stdnum", "detect-secrets")
+
+
+def tool_versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in TOOLS:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def _file_xxh(path: str) -> str:
+    h = xxhash.xxh3_128()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _iter_leaves(files: list[Path]) -> Iterator[tuple[str, str]]:
+    def one(p: Path) -> Iterator[tuple[str, str]]:
+        for b in pq.ParquetFile(p).iter_batches(batch_size=8192):
+            yield from zip(b.column("id").to_pylist(), b.column("content_hash").to_pylist())
+    return heapq.merge(*(one(p) for p in files))
+
+
+def merkle_root_of(pairs: Iterator[tuple[str, str]]) -> str:
+    return root(leaf_hash(i, h) for i, h in pairs)
+
+
+def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"]) -> None:
+    from .runner import WORK, leaves_path, marker_path, plan_stages
+
+    stages = plan_stages(cfg.build_steps())
+    stats, outputs = Stats(), {}
+    for stage in stages:
+        for s in shards:
+            m = orjson.loads(marker_path(out, stage.index, s.index).read_bytes())
+            stats = stats + Stats.from_json(m["stats"])
+            outputs.update(m["outputs"])
+    stats_json = stats.to_json()
+    write_json(out / "stats.json", stats_json)
+    leaves = [leaves_path(out, s.index) for s in shards]
+    docs = sum(pq.ParquetFile(p).metadata.num_rows for p in leaves)
+    inputs = sorted({f for s in shards for f in s.files})
+    root_dir = Path(shards[0].root) if shards else out
+    manifest = {
+        "name": cfg.name,
+        "format_version": 1,
+        "config": cfg.recipe(),
+        "config_hash": cfg.config_hash(),
+        "tools": tool_versions(),
+        "inputs": [{"path": Path(f).resolve().relative_to(root_dir).as_posix() if Path(f).resolve().is_relative_to(root_dir) else f,
+                    "bytes": Path(f).stat().st_size, "xxh3_128": _file_xxh(f)} for f in inputs],
+        "outputs": dict(sorted(outputs.items())),
+        "documents": docs,
+        "excluded_documents": sum(v["rows"] for k, v in outputs.items() if k.startswith("excluded/")),
+        "merkle": {"algorithm": "rfc6962-sha256", "leaf": "sha256(0x00 || id || 0x00 || sha256(text) hex)",
+                   "root": merkle_root_of(_iter_leaves(leaves))},
+        "parent": None,
+    }
+    write_json(out / "manifest.json", manifest)
+    (out / WORK / "complete").write_text(manifest["merkle"]["root"])
+
+
+class Release:
+    """Read access to a release folder."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if not (self.path / "manifest.json").is_file():
+            raise ReleaseError(f"{self.path}: not a thresher release (no manifest.json)")
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return orjson.loads((self.path / "manifest.json").read_bytes())
+
+    @property
+    def stats(self) -> Stats:
+        return Stats.from_json(orjson.loads((self.path / "stats.json").read_bytes()))
+
+    def files(self, kind: str = "data") -> list[Path]:
+        return sorted((self.path / kind).glob("*.parquet"))
+
+    def find(self, doc_id: str) -> tuple[str, dict[str, Any]] | None:
+        """('data' | 'excluded', row) for a document id, or None."""
+        for kind in ("data", "excluded"):
+            files = self.files(kind)
+            if not files:
+                continue
+            t = ds.dataset([str(f) for f in files], format="parquet").to_table(filter=pc.field("id") == doc_id)
+            if t.num_rows:
+                return kind, t.slice(0, 1).to_pylist()[0]
+        return None
+
+    def why(self, doc_id: str) -> dict[str, Any]:
+        found = self.find(doc_id)
+        if found is None:
+            raise ReleaseError(f"{self.path}: no document with id '{doc_id}' (kept or excluded)")
+        kind, row = found
+        out = {"id": doc_id, "status": "kept" if kind == "data" else "excluded",
+               "source": orjson.loads(row["source"]), "meta": orjson.loads(row["meta"]),
+               "chars": len(row["text"]), "sha256": hashlib.sha256(row["text"].encode("utf-8", "surrogatepass")).hexdigest()}
+        if kind == "excluded":
+            out["dropped_by"] = {"step": row["step"], "reason": row["reason"], "score": row["score"],
+                                 "threshold": row["threshold"]}
+        return out
+
+

@@ -1,0 +1,172 @@
+"""Step kinds. A step is a callable over Documents; thin bases hold the shared loop.
+
+- ``Annotator.annotate(doc)`` writes scores into ``doc.meta[self.meta_key]`` (a versioned name).
+- ``Filter.decide(doc)`` returns keep (``True``/``None``) or ``Drop(reason, score, threshold)``.
+- ``Modifier.modify(doc)`` returns new text (or ``None`` when unchanged); the change is recorded.
+- ``GlobalStep`` must see the whole corpus first: ``fit`` runs between stages (a barrier) over the
+  shard files the previous stage wrote, then ``process`` filters each shard with the fitted state.
+
+The shard runner hands steps batches (lists) so compiled kernels can work on many documents at once.
+Options are keyword arguments of ``__init__`` with type hints and defaults; the registry validates
+YAML options against them and ``thresher steps`` lists them.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator
+
+from ..document import Document
+
+if TYPE_CHECKING:
+    from ..executors.local import Executor
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    """Why a filter dropped a document: the rule, the measured score and the threshold it failed."""
+
+    reason: str
+    score: float | None = None
+    threshold: float | None = None
+
+
+@dataclass
+class Dropped:
+    """A dropped document on its way to ``excluded/``."""
+
+    doc: Document
+    step: str
+    drop: Drop
+
+
+@dataclass
+class StepContext:
+    """What a step sees of the run: the shard, a scratch dir for fitted state, drop sink, counters."""
+
+    shard: int = 0
+    workdir: Path | None = None
+    dropped: list[Dropped] = field(default_factory=list)
+    counters: dict[str, Counter] = field(default_factory=dict)
+
+    def drop(self, doc: Document, step: str, drop: Drop) -> None:
+        self.dropped.append(Dropped(doc, step, drop))
+
+    def count(self, step: str, key: str, n: int = 1) -> None:
+        self.counters.setdefault(step, Counter())[key] += n
+
+
+class Step:
+    """Base of every step. Subclasses set ``name`` (the registry key) and ``version``."""
+
+    name: ClassVar[str] = "step"
+    version: ClassVar[int] = 1
+    is_global: ClassVar[bool] = False
+
+    @property
+    def meta_key(self) -> str:
+        return f"{self.name}_v{self.version}"
+
+    def process(self, docs: list[Document], ctx: StepContext) -> list[Document]:
+        raise NotImplementedError
+
+    def __call__(self, docs: Iterable[Document], batch_size: int = 1000) -> Iterator[Document]:
+        """Use a step directly from Python: drops are discarded (a pipeline run keeps them)."""
+        ctx = StepContext()
+        batch: list[Document] = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= batch_size:
+                yield from self.process(batch, ctx)
+                batch, ctx.dropped = [], []
+        if batch:
+            yield from self.process(batch, ctx)
+
+
+class Annotator(Step):
+    def annotate(self, doc: Document) -> None:
+        raise NotImplementedError
+
+    def process(self, docs: list[Document], ctx: StepContext) -> list[Document]:
+        for doc in docs:
+            self.annotate(doc)
+        return docs
+
+
+class Filter(Step):
+    def decide(self, doc: Document) -> bool | Drop | None:
+        raise NotImplementedError
+
+    def process(self, docs: list[Document], ctx: StepContext) -> list[Document]:
+        kept = []
+        for doc in docs:
+            verdict = self.decide(doc)
+            if verdict is None or verdict is True:
+                kept.append(doc)
+            else:
+                ctx.drop(doc, self.name, verdict if isinstance(verdict, Drop) else Drop(self.name))
+        return kept
+
+
+class Modifier(Step):
+    def modify(self, doc: Document) -> str | None:
+        raise NotImplementedError
+
+    def process(self, docs: list[Document], ctx: StepContext) -> list[Document]:
+        for doc in docs:
+            new = self.modify(doc)
+            if new is not None and new != doc.text:
+                ctx.count(self.name, "modified")
+                ctx.count(self.name, "chars_removed", max(0, len(doc.text) - len(new)))
+                doc.meta.setdefault("modified_by", []).append(self.meta_key)
+                doc.text = new
+        return docs
+
+
+class GlobalStep(Filter):
+    """A filter whose decisions need the whole corpus (dedup, decontamination against a release).
+
+    ``fit`` runs once, after the previous stage has written all its shards, and must leave its state
+    under ``workdir`` (deterministically: same shards, same state, whatever the worker count).
+    ``decide`` then runs per shard in the next stage; ``load`` reads the state back in a worker.
+    """
+
+    is_global = True
+
+    def fit(self, shards: list[Path], workdir: Path, executor: "Executor") -> None:
+        raise NotImplementedError
+
+    def load(self, workdir: Path) -> None:
+        """Read the fitted state in a worker process (called once per shard before ``process``)."""
+
+
+class FunctionStep(Step):
+    """Wraps a plain function ``f(doc) -> Document | bool | Drop | None`` as a step.
+
+    ``None``/``True`` keep the document, ``False``/``Drop`` drop it, a Document replaces it.
+    """
+
+    def __init__(self, fn: Callable[[Document], Any], name: str | None = None):
+        self.fn = fn
+        self.step_name = name or getattr(fn, "__name__", "function")
+
+    @property
+    def meta_key(self) -> str:
+        return self.step_name
+
+    def process(self, docs: list[Document], ctx: StepContext) -> list[Document]:
+        kept = []
+        for doc in docs:
+            r = self.fn(doc)
+            if r is None or r is True:
+                kept.append(doc)
+            elif isinstance(r, Document):
+                kept.append(r)
+            else:
+                ctx.drop(doc, self.step_name, r if isinstance(r, Drop) else Drop(self.step_name))
+        return kept
+
+
+def step_label(step: Step) -> str:
+    return step.step_name if isinstance(step, FunctionStep) else step.name
