@@ -18,7 +18,6 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_
                   help="thresher: build open, documented, governable pre-training corpora.\n\n"
                        "Example: `thresher demo` then `thresher stats thresher-demo`.")
 console = Console()
-err_console = Console(stderr=True)
 
 WORKERS = typer.Option(None, "--workers", "-w", help="worker processes (default: one per core)")
 
@@ -121,7 +120,11 @@ def steps():
     for col in ("step", "kind", "options (default)", "what it does"):
         t.add_column(col)
     for name in sorted(registry()):
-        cls = step_class(name)
+        try:
+            cls = step_class(name)
+        except ImportError as e:    # a broken plugin must not hide the other steps
+            t.add_row(name, "?", "", f"unavailable: {e}")
+            continue
         kind = next((b.__name__.lower() for b in cls.__mro__[1:] if b.__module__.endswith("steps.base")), "step")
         opts = "\n".join(f"{o}: {typ} = {d!r}" for o, typ, d in step_options(cls))
         t.add_row(name, "global" if cls.is_global else kind, opts, (cls.__doc__ or "").strip().split("\n")[0])
@@ -129,7 +132,7 @@ def steps():
 
 
 # Commands of other areas register themselves on `app` when imported.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["thresher.card.commands"]
 
 
 def main() -> None:
@@ -141,13 +144,13 @@ def main() -> None:
     try:
         app()
     except ThresherError as e:
-        err_console.print(f"Error: {e}", markup=False, highlight=False)
+        print(f"Error: {e}", file=sys.stderr)
         sys.exit(1)
     except (FileNotFoundError, PermissionError, IsADirectoryError) as e:
-        err_console.print(f"Error: {e.filename}: {e.strerror}", markup=False, highlight=False)
+        print(f"Error: {e.filename}: {e.strerror}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:
-        err_console.print("Error: interrupted (finished shards are kept; re-run to resume)")
+        print("Error: interrupted (finished shards are kept; re-run to resume)", file=sys.stderr)
         sys.exit(130)
 
 

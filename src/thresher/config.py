@@ -23,7 +23,7 @@ class InputConfig(BaseModel):
     format: str = Field(description="warc | jsonl | parquet | text (and any format a plugin registers)")
     text_key: str = "text"
     id_key: str = "id"
-    shard_mb: float = Field(64.0, gt=0, description="split files larger than this into several shards")
+    shard_mb: float = Field(16.0, gt=0, description="split files larger than this into several shards")
 
     @field_validator("format")
     @classmethod
@@ -90,17 +90,25 @@ class PipelineConfig(BaseModel):
 
     def recipe(self) -> dict[str, Any]:
         """The config as data (what the hash covers: inputs and steps, not where the output goes)."""
-        d = self.model_dump(mode="json", exclude={"output"})
-        d["steps"] = [s if isinstance(s, dict) else {"python": repr(s)} for s in self.steps]
+        d = self.model_dump(mode="json", exclude={"output", "steps"})
+        d["steps"] = [_step_entry(s) for s in self.steps]
         return d
 
     def config_hash(self) -> str:
         return hashlib.sha256(orjson.dumps(self.recipe(), option=orjson.OPT_SORT_KEYS)).hexdigest()
 
     def to_yaml(self) -> str:
-        d = self.model_dump(mode="json")
-        d["steps"] = [s if isinstance(s, dict) else {"python": repr(s)} for s in self.steps]
-        return yaml.safe_dump(d, sort_keys=False)
+        d = self.model_dump(mode="json", exclude={"steps"})
+        d["steps"] = [_step_entry(s) for s in self.steps]
+        return yaml.safe_dump({k: d[k] for k in ("name", "input", "steps", "output")}, sort_keys=False)
+
+
+def _step_entry(s: Any) -> Any:
+    """A step as config data; a Python object is named by its import path (stable across runs)."""
+    if isinstance(s, dict):
+        return s
+    obj = s if callable(s) and not isinstance(s, Step) else type(s)
+    return {"python": f"{obj.__module__}.{obj.__qualname__}"}
 
 
 def build_step(spec: Any) -> Step:
@@ -148,7 +156,7 @@ def load_config(path: str | Path, output: str | None = None) -> PipelineConfig:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
+        where = f"{mark.line + 1}" if mark else "?"
         raise ConfigError(f"{path}:{where}: invalid YAML: {getattr(e, 'problem', e)}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a pipeline must be a mapping with name, input, steps, output")
@@ -158,7 +166,8 @@ def load_config(path: str | Path, output: str | None = None) -> PipelineConfig:
     try:
         cfg = PipelineConfig(**data, base_dir=str(path.parent.resolve()))
     except pydantic.ValidationError as e:
-        err = e.errors()[0]
+        errs = e.errors()    # a misspelt key explains the "missing" error it causes: report it first
+        err = next((x for x in errs if x["type"] == "extra_forbidden"), errs[0])
         loc = tuple(err["loc"])
         key = ".".join(str(x) for x in loc if x not in ("InputConfig", "list[InputConfig]"))
         line = _line_of(lines, loc)

@@ -7,6 +7,7 @@ rename, so a crash mid-shard leaves nothing a re-run would trust.
 """
 from __future__ import annotations
 
+import resource
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -109,6 +110,8 @@ def run_shard(spec: ShardSpec, cfg: PipelineConfig, stage: Stage) -> dict[str, A
     drop_w = ShardWriter(excluded_path(out, stage.index, spec.index), excluded=True,
                          compression=cfg.output.compression, row_group_rows=cfg.output.row_group_rows)
     leaves: list[tuple[str, str]] = []
+    lang_docs: Counter = Counter()
+    lang_bytes: Counter = Counter()
     try:
         for batch in _batches(_stage_input(spec, out, stage, reader_counts), BATCH):
             for step in steps:
@@ -132,7 +135,9 @@ def run_shard(spec: ShardSpec, cfg: PipelineConfig, stage: Stage) -> dict[str, A
             kept_w.write(batch)
             if stage.final:
                 for d in batch:
-                    stats.add_language(str(d.meta.get("language", "unknown")), len(d.text.encode("utf-8", "surrogatepass")))
+                    lang = str(d.meta.get("language", "unknown"))
+                    lang_docs[lang] += 1
+                    lang_bytes[lang] += len(d.text.encode("utf-8", "surrogatepass"))
                     leaves.append((d.id, content_hash(d.text)))
         kept_rows, kept_sha = kept_w.close()
         drop_rows, drop_sha = drop_w.close()
@@ -141,6 +146,7 @@ def run_shard(spec: ShardSpec, cfg: PipelineConfig, stage: Stage) -> dict[str, A
         drop_w.abort()
         raise
     stats.reader.update(reader_counts)
+    stats.languages = {k: Counter(docs=n, bytes=lang_bytes[k]) for k, n in sorted(lang_docs.items())}
     outputs = {str(drop_w.path.relative_to(out)): {"rows": drop_rows, "sha256": drop_sha}}
     if stage.final:
         outputs[str(kept_w.path.relative_to(out))] = {"rows": kept_rows, "sha256": kept_sha}
@@ -151,6 +157,7 @@ def run_shard(spec: ShardSpec, cfg: PipelineConfig, stage: Stage) -> dict[str, A
                        str(lp) + ".tmp")
         Path(str(lp) + ".tmp").replace(lp)
     result = {"shard": spec.index, "stage": stage.index, "stats": stats.to_json(), "outputs": outputs,
-              "docs": reader_counts.get("docs_read", 0), "bytes": reader_counts.get("bytes_read", 0)}
+              "docs": reader_counts.get("docs_read", 0), "bytes": reader_counts.get("bytes_read", 0),
+              "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     write_json(marker, result)
     return result

@@ -47,11 +47,6 @@ class Stats:
             self.steps[key] = StepStats()
         return self.steps[key]
 
-    def add_language(self, lang: str, nbytes: int) -> None:
-        c = self.languages.setdefault(lang, Counter())
-        c["docs"] += 1
-        c["bytes"] += nbytes
-
     def __add__(self, other: "Stats") -> "Stats":
         steps = dict(self.steps)
         for k, v in other.steps.items():

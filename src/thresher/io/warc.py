@@ -69,6 +69,22 @@ def _http_doc(rel: str, offset: int, status: int | None, ctype: str, charset: st
     return Document(stable_id(f"{rel}:{offset}"), html, source, {})
 
 
+def _content_decode(body: bytes, http_headers) -> bytes:
+    """Undo a gzip/deflate/brotli Content-Encoding. Crawlers often store the decoded body but keep the
+    header (the ClueWeb quirk), so a body that does not decompress is taken as it is."""
+    enc = (http_headers.get("Content-Encoding") or "").lower() if http_headers is not None else ""
+    try:
+        if "gzip" in enc or "deflate" in enc:
+            import zlib
+            return zlib.decompress(body, 47 if "gzip" in enc else 15)
+        if enc == "br":
+            import brotli
+            return brotli.decompress(body)
+    except Exception:
+        pass
+    return body
+
+
 def _next_start(path: str, pos: int) -> int | None:
     """The next plausible record start after ``pos`` (a gzip member, or a 'WARC/1.' line)."""
     magic = GZIP_MAGIC if is_compressed(path) else WARC_MAGIC
@@ -97,7 +113,7 @@ def _read_warc(spec: ShardSpec, counters: Counter) -> Iterator[Document]:
             fh.seek(pos)
             try:
                 for rec in ArchiveIterator(fh, record_types=WarcRecordType.response, parse_http=True,
-                                       quirks_mode=True):
+                                       quirks_mode=True, auto_decode="transfer"):
                     last = rec.stream_pos
                     if end is not None and last >= end:
                         return
@@ -106,7 +122,7 @@ def _read_warc(spec: ShardSpec, counters: Counter) -> Iterator[Document]:
                               "record_id": h.get("WARC-Record-ID"),
                               "digest": h.get("WARC-Payload-Digest") or h.get("WARC-Block-Digest")}
                     status = rec.http_headers.status_code if rec.http_headers is not None else None
-                    body = rec.reader.read()
+                    body = _content_decode(rec.reader.read(), rec.http_headers)
                     if rec.content_length and len(body) == 0:
                         bad_record(counters, rel, last, "truncated record")
                         continue
