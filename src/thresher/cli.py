@@ -132,7 +132,7 @@ def steps():
 
 
 # Commands of other areas register themselves on `app` when imported.
-COMMAND_MODULES: list[str] = ["thresher.card.commands"]
+COMMAND_MODULES: list[str] = []
 
 
 def main() -> None:
