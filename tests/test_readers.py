@@ -152,3 +152,12 @@ def test_text_folder(tmp_path):
     docs = list(read_shard(spec, counts))
     assert counts["skipped_binary"] == 1 and len(docs) == 6
     assert any(d.text.startswith("Déclaration") for d in docs)
+
+
+def test_bundled_iana_crawl_keeps_headers_of_decoded_bodies():
+    """iana.org records say 'Transfer-Encoding: chunked' over bodies stored already de-chunked: none lost."""
+    from importlib.resources import files
+    path = Path(str(files("thresher") / "samples" / "web" / "iana.warc.gz"))
+    docs, counts = read("warc", path)
+    assert len(docs) == 16 and counts["skipped_bad_record"] == 0 and counts["skipped_non_html"] == 28
+    assert all(d.text.lstrip().lower().startswith("<!doctype html") for d in docs)

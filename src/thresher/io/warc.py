@@ -69,10 +69,35 @@ def _http_doc(rel: str, offset: int, status: int | None, ctype: str, charset: st
     return Document(stable_id(f"{rel}:{offset}"), html, source, {})
 
 
+CHUNK_LINE = re.compile(rb"([0-9a-fA-F]+)[ \t]*(?:;[^\r\n]*)?\r?\n")
+
+
+def _dechunk(body: bytes) -> bytes | None:
+    """Decode a chunked transfer encoding, or None if the body is not validly chunked."""
+    out, pos = [], 0
+    while True:
+        m = CHUNK_LINE.match(body, pos)
+        if m is None:
+            return None
+        size = int(m.group(1), 16)
+        if size == 0:
+            return b"".join(out)
+        out.append(body[m.end(): m.end() + size])
+        pos = m.end() + size
+        pos += 2 if body[pos:pos + 2] == b"\r\n" else 1 if body[pos:pos + 1] == b"\n" else 0
+        if pos >= len(body):
+            return b"".join(out)          # a clipped last chunk: keep what arrived
+
+
 def _content_decode(body: bytes, http_headers) -> bytes:
-    """Undo a gzip/deflate/brotli Content-Encoding. Crawlers often store the decoded body but keep the
-    header (the ClueWeb quirk), so a body that does not decompress is taken as it is."""
-    enc = (http_headers.get("Content-Encoding") or "").lower() if http_headers is not None else ""
+    """Undo chunked transfer and gzip/deflate/brotli content encodings. Crawlers often store the decoded
+    body but keep the headers (the ClueWeb and iana.org quirks), so a body that does not decode as its
+    headers claim is taken as it is."""
+    if http_headers is None:
+        return body
+    if "chunked" in (http_headers.get("Transfer-Encoding") or "").lower():
+        body = _dechunk(body) or body
+    enc = (http_headers.get("Content-Encoding") or "").lower()
     try:
         if "gzip" in enc or "deflate" in enc:
             import zlib
@@ -113,7 +138,7 @@ def _read_warc(spec: ShardSpec, counters: Counter) -> Iterator[Document]:
             fh.seek(pos)
             try:
                 for rec in ArchiveIterator(fh, record_types=WarcRecordType.response, parse_http=True,
-                                       quirks_mode=True, auto_decode="transfer"):
+                                       quirks_mode=True):
                     last = rec.stream_pos
                     if end is not None and last >= end:
                         return
