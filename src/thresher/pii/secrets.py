@@ -1,0 +1,50 @@
+"""``secrets_redact``: replace keys, tokens and passwords in code and config text.
+
+Detection lives in ``secret_rules`` (detect-secrets' plugins behind fast gates, plus BigCode's
+false-positive filters in ``secret_filters``); this module is the pipeline step. Like ``pii_redact``
+it records replacement types and offsets (never values) and counts ``secret:TYPE[:LANG]``.
+"""
+from __future__ import annotations
+
+from ..document import Document
+from ..steps.base import Modifier, StepContext
+from .detect import PiiSpan
+from .redact import Mode, pseudonymizer_from_env, record, redact_spans, redact_text
+from .secret_rules import SecretOptions, find_secrets
+
+
+class SecretsRedact(Modifier):
+    """Redact private keys, API keys and tokens, passwords and high-entropy strings in code and config.
+
+    Secrets become ``<KEY>``/``<PASSWORD>`` tags or same-shape pseudonyms. Placeholders (xxxx,
+    <your-key>, example values), UUIDs, hashes, ids and word-like strings are left alone, and so are
+    lines marked ``pragma: allowlist secret``.
+    """
+
+    name = "secrets_redact"
+    version = 1
+
+    def __init__(self, mode: Mode = "tag", keywords: bool = True, entropy: bool = True,
+                 tokens: bool = True, private_keys: bool = True, honor_allowlist_pragma: bool = True,
+                 base64_limit: float = 4.5, hex_limit: float = 3.0, gibberish_limit: float = 3.7,
+                 salt_env: str = "THRESHER_PII_SALT"):
+        self.mode = mode
+        self.options = SecretOptions(keywords, entropy, tokens, private_keys, honor_allowlist_pragma,
+                                     base64_limit, hex_limit, gibberish_limit)
+        self._pseudo = pseudonymizer_from_env(salt_env, self.name) if mode == "pseudonym" else None
+
+    def find(self, doc: Document) -> list[PiiSpan]:
+        path = doc.source.get("path") or doc.source.get("uri")
+        return find_secrets(doc.text, path if isinstance(path, str) else None, self.options)
+
+    def modify(self, doc: Document) -> str | None:
+        spans = self.find(doc)
+        return redact_text(doc.text, spans, self.mode, self._pseudo) if spans else None
+
+    def process(self, docs: list[Document], ctx: StepContext) -> list[Document]:
+        for doc in docs:
+            spans = self.find(doc)
+            if spans:
+                new_text, out = redact_spans(doc.text, spans, self.mode, self._pseudo)
+                record(self, doc, ctx, out, new_text, "secret", spans)
+        return docs

@@ -1,0 +1,118 @@
+"""secrets_redact: detect-secrets' samples with their expected findings, filters, the step."""
+from __future__ import annotations
+
+import random
+import string
+from pathlib import Path
+
+import pytest
+
+from thresher.document import Document
+from thresher.pii import SecretsRedact, find_secrets
+from thresher.pii.evaluate import load_secrets_gold, score_secrets
+from thresher.pii.secret_filters import gibberish_score, is_placeholder
+from thresher.steps.base import StepContext
+
+FIX = Path(__file__).parent / "fixtures" / "pii"
+SAMPLES = FIX / "detect_secrets"
+
+
+def found_in_samples() -> list[tuple[str, str]]:
+    gold = load_secrets_gold(FIX / "secrets_gold.json")
+    out = []
+    for rel in gold["files"]:
+        text = (SAMPLES / rel).read_text(encoding="utf-8")
+        out += [(rel, text[s.start:s.end]) for s in find_secrets(text, rel)]
+    return out
+
+
+def test_precision_and_recall_on_detect_secrets_samples():
+    gold = load_secrets_gold(FIX / "secrets_gold.json")
+    tp, fp, fn, fps, misses = score_secrets(gold, found_in_samples())
+    precision, recall = tp / (tp + fp), tp / (tp + fn)
+    assert precision >= 0.9 and recall >= 0.9, (precision, recall, fps, misses)
+
+
+def test_ignored_on_purpose():
+    found = dict(found_in_samples())
+    values = set(found.values())
+    # allowlist pragma, an id-named key, a UUID, a sequential and a placeholder-like AWS id
+    assert "12345678901234" not in values
+    assert "203db13e-70c7-462b-9a3d-bf32640cb0be" not in values
+    assert "abcdefghijklmnop" not in values and "AKIATESTTESTTESTTEST" not in values
+    assert not [v for f, v in found_in_samples() if f in ("performance/best-songs.txt", "only_comments.yaml")]
+    text = (SAMPLES / "config.ini").read_text()
+    hits = [text[s.start:s.end] for s in find_secrets(text)]
+    assert hits.count("vh987tyw9ehy8ghis7vwyhiwbwitefy7w3ASDGYDGUASDG") == 1   # not under foreign_key_id
+
+
+def _token(alphabet: str, n: int, seed: int) -> str:
+    rng = random.Random(seed)
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+@pytest.mark.parametrize("line", [
+    "GITHUB_TOKEN = '{}'".format("ghp_" + _token(string.ascii_letters + string.digits, 36, 1)),
+    "aws_access_key_id = {}".format("AKIA" + _token(string.ascii_uppercase + string.digits, 16, 2)),
+    "client = Client(api_key=\"{}\")".format(_token(string.ascii_letters + string.digits, 40, 3)),
+    "SLACK = 'xoxb-123456789012-1234567890123-{}'".format(_token(string.ascii_lowercase + string.digits, 24, 4)),
+    "DATABASE_URL=postgres://app:{}@db.internal/app".format(_token(string.ascii_letters, 12, 5) + "9"),
+    "stripe.api_key = 'sk_live_{}'".format(_token(string.ascii_letters + string.digits, 24, 6)),
+])
+def test_service_tokens_and_assignments(line):
+    spans = find_secrets(line)
+    assert spans, line
+    assert all(line[s.start:s.end] not in ("api_key", "GITHUB_TOKEN") for s in spans)
+
+
+@pytest.mark.parametrize("value", ["xxxxxxxxxxxx", "<your-api-key>", "${API_KEY}", "{{ secret }}",
+                                   "AKIAIOSFODNN7EXAMPLE", "changeme", "********", "your_password_here"])
+def test_placeholders(value):
+    assert is_placeholder(value)
+    assert find_secrets(f'api_key = "{value}"') == []
+
+
+def test_gibberish_model_from_detect_secrets():
+    assert gibberish_score("thequickbrownfox") < 3.7 < gibberish_score("x9qzk3vw8jyfq2pz")
+
+
+def test_private_key_body_is_redacted():
+    text = (SAMPLES / "files" / "private_key").read_text()
+    step = SecretsRedact()
+    doc = Document("k", text)
+    ctx = StepContext()
+    step.process([doc], ctx)
+    assert doc.text.startswith("-----BEGIN OPENSSH PRIVATE KEY-----\n<KEY>")
+    assert doc.text.rstrip().endswith("-----END OPENSSH PRIVATE KEY-----")
+    assert ctx.counters["secrets_redact"]["secret:KEY"] == 1
+    kind, a, b = doc.meta["secrets_redact_v1"]["spans"][0]
+    assert doc.text[a:b] == "<KEY>" and kind == "KEY"
+
+
+def test_pseudonyms_keep_the_shape(monkeypatch):
+    monkeypatch.setenv("THRESHER_PII_SALT", "test-salt")
+    text = (SAMPLES / "config.env").read_text()
+    doc = Document("e", text)
+    next(SecretsRedact(mode="pseudonym")([doc]))
+    old, new = text.split("=", 1)[1].strip(), doc.text.split("=", 1)[1].strip()
+    assert new != old and len(new) == len(old)
+    assert [c.isdigit() for c in new] == [c.isdigit() for c in old]
+
+
+def test_lock_files_are_left_alone():
+    text = 'integrity "sha512-' + _token(string.ascii_letters + string.digits, 60, 7) + '"'
+    assert find_secrets(text, "frontend/yarn.lock") == []
+
+
+def test_both_steps_keep_each_others_offsets():
+    from thresher.pii import PiiRedact
+    token = "ghp_" + _token(string.ascii_letters + string.digits, 36, 9)
+    doc = Document("d", f"mail ops@corp.io\nGITHUB_TOKEN = '{token}'\nand bob@corp.io", meta={"language": "eng"})
+    ctx = StepContext()
+    PiiRedact().process([doc], ctx)
+    SecretsRedact().process([doc], ctx)
+    assert doc.text == "mail <EMAIL>\nGITHUB_TOKEN = '<KEY>'\nand <EMAIL>"
+    for key in ("pii_redact_v1", "secrets_redact_v1"):
+        for kind, a, b in doc.meta[key]["spans"]:
+            assert doc.text[a:b] == f"<{kind}>"
+    assert ctx.counters["secrets_redact"]["secret:KEY:eng"] == 1
