@@ -50,6 +50,9 @@ def demo(output: Path = typer.Argument(Path("thresher-demo"), help="where to wri
 
     cfg = load_config(Path(str(files("thresher") / "samples" / "demo.yaml")), str(output))
     out = run_pipeline(cfg, workers=workers, overwrite=True)
+    from .card import write_card
+
+    write_card(out)
     _report(out)
 
 
@@ -132,7 +135,7 @@ def steps():
 
 
 # Commands of other areas register themselves on `app` when imported.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["thresher.card.commands", "thresher.governance.commands", "thresher.dedup.commands"]
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ class InputConfig(BaseModel):
     text_key: str = "text"
     id_key: str = "id"
     shard_mb: float = Field(16.0, gt=0, description="split files larger than this into several shards")
+    revision: str | None = Field(None, description="code: the git commit, tag or branch to read (default HEAD)")
 
     @field_validator("format")
     @classmethod
@@ -55,6 +56,8 @@ class PipelineConfig(BaseModel):
     input: InputConfig | list[InputConfig]
     steps: list[Any] = Field(default_factory=list)
     output: OutputConfig
+    card: dict[str, Any] = Field(default_factory=dict,
+                                 description="data card options (target_shares, license, pretty_name)")
     base_dir: str = Field(".", exclude=True, description="relative paths resolve against this folder")
 
     @field_validator("steps")
@@ -95,12 +98,15 @@ class PipelineConfig(BaseModel):
         return d
 
     def config_hash(self) -> str:
-        return hashlib.sha256(orjson.dumps(self.recipe(), option=orjson.OPT_SORT_KEYS)).hexdigest()
+        """Hash of what decides the data: card options are documentation, so they are left out."""
+        recipe = {k: v for k, v in self.recipe().items() if k != "card"}
+        return hashlib.sha256(orjson.dumps(recipe, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
     def to_yaml(self) -> str:
         d = self.model_dump(mode="json", exclude={"steps"})
         d["steps"] = [_step_entry(s) for s in self.steps]
-        return yaml.safe_dump({k: d[k] for k in ("name", "input", "steps", "output")}, sort_keys=False)
+        keys = ("name", "input", "steps", "output") + (("card",) if self.card else ())
+        return yaml.safe_dump({k: d[k] for k in keys}, sort_keys=False)
 
 
 def _step_entry(s: Any) -> Any:

@@ -89,3 +89,80 @@ def verify_inclusion(leaf: bytes, index: int, size: int, path: list[str], root_h
         fn >>= 1
         sn >>= 1
     return sn == 0 and h.hex() == root_hex
+
+
+# --- Whole trees, O(log n) proofs and proofs of absence (governance receipts) -----------------------
+# Bottom-up pairing that promotes a lone last node unchanged builds exactly the RFC 6962 tree (the
+# largest-power-of-two split), so one pass keeps every level and each audit path is a walk up.
+
+
+class MerkleTree:
+    """All levels of the tree over ``leaves`` (in order), for many O(log n) inclusion proofs."""
+
+    def __init__(self, leaves: list[bytes]):
+        self.size = len(leaves)
+        self.levels: list[list[bytes]] = [list(leaves)]
+        while len(self.levels[-1]) > 1:
+            lv = self.levels[-1]
+            nxt = [node_hash(lv[i], lv[i + 1]) for i in range(0, len(lv) - 1, 2)]
+            if len(lv) % 2:
+                nxt.append(lv[-1])
+            self.levels.append(nxt)
+
+    @property
+    def root(self) -> str:
+        return self.levels[-1][0].hex() if self.size else EMPTY_ROOT
+
+    def proof(self, index: int) -> list[str]:
+        """Audit path of leaf ``index`` (hex, bottom-up); equals ``inclusion_proof``."""
+        if not 0 <= index < self.size:
+            raise IndexError(index)
+        path: list[str] = []
+        for lv in self.levels[:-1]:
+            sib = index ^ 1
+            if sib < len(lv):
+                path.append(lv[sib].hex())
+            index //= 2
+        return path
+
+
+def _neighbour(tree: MerkleTree, pairs: list[tuple[str, str]], index: int) -> dict:
+    doc_id, chash = pairs[index]
+    return {"index": index, "id": doc_id, "content_hash": chash, "path": tree.proof(index)}
+
+
+def absence_proof(tree: MerkleTree, pairs: list[tuple[str, str]], doc_id: str) -> dict:
+    """Proof that no leaf has id ``doc_id``: leaves are sorted by (id, content_hash), so it is enough
+    to prove the two adjacent leaves around where it would sit (or the first/last leaf at an edge)."""
+    import bisect
+
+    pos = bisect.bisect_left(pairs, (doc_id, ""))
+    if pos < len(pairs) and pairs[pos][0] == doc_id:
+        raise ValueError(f"{doc_id} is present; no proof of absence exists")
+    out: dict = {"id": doc_id, "size": tree.size, "left": None, "right": None}
+    if pos > 0:
+        out["left"] = _neighbour(tree, pairs, pos - 1)
+    if pos < len(pairs):
+        out["right"] = _neighbour(tree, pairs, pos)
+    return out
+
+
+def verify_absence(proof: dict, root_hex: str) -> bool:
+    """Check a proof from ``absence_proof`` against a root: both neighbours are in the tree, they are
+    adjacent (or the edge of the tree), and the id sorts strictly between them (code-point order)."""
+    doc_id, size, left, right = proof["id"], proof["size"], proof.get("left"), proof.get("right")
+    if size == 0:
+        return root_hex == EMPTY_ROOT and left is None and right is None
+    for nb in (left, right):
+        if nb is not None and not verify_inclusion(leaf_hash(nb["id"], nb["content_hash"]), nb["index"], size,
+                                                   nb["path"], root_hex):
+            return False
+    if left is not None and not left["id"] < doc_id:
+        return False
+    if right is not None and not doc_id < right["id"]:
+        return False
+    if left is None:
+        return right is not None and right["index"] == 0
+    if right is None:
+        return left["index"] == size - 1
+    return right["index"] == left["index"] + 1

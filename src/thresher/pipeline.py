@@ -48,7 +48,7 @@ def run(cfg: PipelineConfig | str | Path, workers: int | None = None, progress: 
     steps = cfg.build_steps()
     stages = plan_stages(steps)
     for stage in stages:
-        first = steps[stage.first] if stage.first < len(steps) else None
+        first = steps[stage.first] if stage.first < stage.last else None
         if first is not None and first.is_global:
             label = step_label(first)
             done = out / WORK / "global" / f"{label}.done"
@@ -57,6 +57,9 @@ def run(cfg: PipelineConfig | str | Path, workers: int | None = None, progress: 
                 first.fit(prev, out / WORK / "global" / label, executor)
                 done.write_text("ok")
         executor.map(run_shard, shards, cfg, stage, desc=f"{cfg.name} stage {stage.index + 1}/{len(stages)}")
+    from .governance.build import apply_ledger   # the project's removal requests, applied as the final step
+
+    apply_ledger(out, cfg, shards, executor)
     finalize(out, cfg, shards)
     for stage in stages[:-1]:
         shutil.rmtree(stage_dir(out, stage.index), ignore_errors=True)

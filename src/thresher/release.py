@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import xxhash
 
 from .errors import ReleaseError
-from .io.writer import write_json
+from .io.writer import file_sha256, write_json
 from .merkle import leaf_hash, root
 from .stats import Stats
 
@@ -68,8 +68,11 @@ def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"]) -> Non
             m = orjson.loads(marker_path(out, stage.index, s.index).read_bytes())
             stats = stats + Stats.from_json(m["stats"])
             outputs.update(m["outputs"])
+    for p in sorted((out / "clusters").rglob("*.parquet")):    # dedup cluster tables are outputs too
+        outputs[p.relative_to(out).as_posix()] = {"rows": pq.ParquetFile(p).metadata.num_rows,
+                                                  "sha256": file_sha256(p)}
     stats_json = stats.to_json()
-    write_json(out / "stats.json", stats_json)
+    write_json(out / "stats.json", stats_json, sort_keys=False)     # steps stay in pipeline order
     leaves = [leaves_path(out, s.index) for s in shards]
     docs = sum(pq.ParquetFile(p).metadata.num_rows for p in leaves)
     inputs = sorted({f for s in shards for f in s.files})
@@ -89,6 +92,9 @@ def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"]) -> Non
                    "root": merkle_root_of(_iter_leaves(leaves))},
         "parent": None,
     }
+    gov = out / WORK / "governance.json"          # written by the governance build hook, if a ledger applied
+    if gov.exists():
+        manifest["governance"] = orjson.loads(gov.read_bytes())
     write_json(out / "manifest.json", manifest)
     (out / WORK / "complete").write_text(manifest["merkle"]["root"])
 

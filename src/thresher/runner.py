@@ -43,6 +43,8 @@ def plan_stages(steps: list) -> list[Stage]:
     cuts = [0] + [i for i, s in enumerate(steps) if getattr(s, "is_global", False) and i > 0] + [len(steps)]
     cuts = sorted(set(cuts))
     spans = list(zip(cuts, cuts[1:])) or [(0, 0)]
+    if steps and getattr(steps[0], "is_global", False):
+        spans.insert(0, (0, 0))    # a leading global step fits on shard files: stage 0 only writes them
     return [Stage(k, a, b, k == len(spans) - 1) for k, (a, b) in enumerate(spans)]
 
 
@@ -78,8 +80,13 @@ def _batches(it: Iterator[Document], n: int) -> Iterator[list[Document]]:
         yield batch
 
 
+def utf8_len(text: str) -> int:
+    # isascii() is O(1) on CPython's compact strings: most text never needs encoding to be measured
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
 def _nbytes(docs: list[Document]) -> int:
-    return sum(len(d.text.encode("utf-8", "surrogatepass")) for d in docs)
+    return sum(utf8_len(d.text) for d in docs)
 
 
 def _stage_input(spec: ShardSpec, out: Path, stage: Stage, reader_counts: Counter) -> Iterator[Document]:
@@ -104,9 +111,13 @@ def run_shard(spec: ShardSpec, cfg: PipelineConfig, stage: Stage) -> dict[str, A
         if getattr(s, "is_global", False):
             s.load(workdir / step_label(s))
     stats = Stats(shards=1 if stage.final else 0)
+    for s in steps:                # every shard lists every step, in pipeline order, even with no input
+        stats.step(step_label(s))
     reader_counts: Counter = Counter()
     data_path = (out / "data" if stage.final else stage_dir(out, stage.index)) / f"{shard_name(spec.index)}.parquet"
-    kept_w = ShardWriter(data_path, compression=cfg.output.compression, row_group_rows=cfg.output.row_group_rows)
+    # stage files between barriers are read once and deleted: not worth compressing
+    kept_w = ShardWriter(data_path, compression=cfg.output.compression if stage.final else "none",
+                         row_group_rows=cfg.output.row_group_rows)
     drop_w = ShardWriter(excluded_path(out, stage.index, spec.index), excluded=True,
                          compression=cfg.output.compression, row_group_rows=cfg.output.row_group_rows)
     leaves: list[tuple[str, str]] = []
@@ -114,19 +125,21 @@ def run_shard(spec: ShardSpec, cfg: PipelineConfig, stage: Stage) -> dict[str, A
     lang_bytes: Counter = Counter()
     try:
         for batch in _batches(_stage_input(spec, out, stage, reader_counts), BATCH):
+            nbytes = _nbytes(batch)
             for step in steps:
                 if not batch:
                     break
                 label = step_label(step)
                 st = stats.step(label)
                 st.docs_in += len(batch)
-                st.bytes_in += _nbytes(batch)
+                st.bytes_in += nbytes
                 ctx = StepContext(shard=spec.index, workdir=workdir / label)
                 t0 = time.perf_counter()
                 batch = step.process(batch, ctx)
                 st.seconds += time.perf_counter() - t0
                 st.docs_out += len(batch)
-                st.bytes_out += _nbytes(batch)
+                nbytes = _nbytes(batch)
+                st.bytes_out += nbytes
                 for d in ctx.dropped:
                     st.drops[d.drop.reason] += 1
                 for counts in ctx.counters.values():
@@ -137,7 +150,7 @@ def run_shard(spec: ShardSpec, cfg: PipelineConfig, stage: Stage) -> dict[str, A
                 for d in batch:
                     lang = str(d.meta.get("language", "unknown"))
                     lang_docs[lang] += 1
-                    lang_bytes[lang] += len(d.text.encode("utf-8", "surrogatepass"))
+                    lang_bytes[lang] += utf8_len(d.text)
                     leaves.append((d.id, content_hash(d.text)))
         kept_rows, kept_sha = kept_w.close()
         drop_rows, drop_sha = drop_w.close()

@@ -95,5 +95,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def write_json(path: Path, obj) -> None:
-    atomic_write_bytes(path, orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS, default=str))
+def write_json(path: Path, obj, sort_keys: bool = True) -> None:
+    opt = orjson.OPT_INDENT_2 | (orjson.OPT_SORT_KEYS if sort_keys else 0)
+    atomic_write_bytes(path, orjson.dumps(obj, option=opt, default=str))

@@ -1,0 +1,62 @@
+"""CLI: ``thresher card RELEASE`` writes the data card; ``thresher serve RELEASE`` browses it."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..cli import app, console
+from ..errors import ConfigError
+
+
+def parse_targets(items: list[str]) -> dict[str, float]:
+    """``["eng=0.3", "fra=0.1"]`` -> ``{"eng": 0.3, "fra": 0.1}``."""
+    out: dict[str, float] = {}
+    for item in items:
+        lang, sep, share = item.partition("=")
+        if not sep or not lang.strip():
+            raise ConfigError(f"--target '{item}': expected LANG=SHARE, e.g. eng=0.3")
+        try:
+            out[lang.strip()] = float(share)
+        except ValueError:
+            raise ConfigError(f"--target '{item}': share must be a number, e.g. eng=0.3") from None
+    return out
+
+
+@app.command()
+def card(release: Path = typer.Argument(..., help="release folder"),
+         target: list[str] = typer.Option([], "--target", "-t", help="target share of bytes, LANG=SHARE (repeat)"),
+         license: Optional[str] = typer.Option(None, help="license id for the card header (default: unknown)"),
+         name: Optional[str] = typer.Option(None, help="pretty name (default: the pipeline's name)")):
+    """Write the data card (card/README.md and card/*.png) of a release from its manifest and stats.
+
+    Example: `thresher card out/demo --target eng=0.3 --target fra=0.1`
+    """
+    from . import write_card
+
+    path = write_card(release, target_shares=parse_targets(target) or None, license=license, pretty_name=name)
+    figures = sorted(p.name for p in path.parent.glob("*.png"))
+    console.print(f"[bold green]Card written:[/] {path.resolve()}")
+    console.print(f"  figures: {', '.join(figures) or 'none (no data)'}")
+    console.print(f"  browse:  thresher serve {release}")
+
+
+@app.command()
+def serve(release: Path = typer.Argument(..., help="release folder"),
+          port: int = typer.Option(8000, "--port", "-p", help="port on 127.0.0.1"),
+          host: str = typer.Option("127.0.0.1", help="interface to listen on (keep it local unless you mean it)")):
+    """Browse a release in a web browser: its card, search, documents, "am I in it?" and removal requests.
+
+    Removal requests go to the ledger of the release's project (its parent folder), as with
+    `thresher request add`. The card and the search index are built on first start if missing.
+
+    Example: `thresher serve out/demo --port 8000` then open http://127.0.0.1:8000/
+    """
+    import uvicorn
+
+    from ..web import create_app
+
+    web_app = create_app(release)
+    console.print(f"[bold green]Serving[/] {release} at http://{host}:{port}/  (Ctrl+C to stop)")
+    uvicorn.run(web_app, host=host, port=port, log_level="warning")

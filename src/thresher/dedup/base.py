@@ -1,0 +1,211 @@
+"""What exact and MinHash dedup share: the fit as named, resumable stages over shard files, and the
+filter that applies the fitted decisions shard by shard.
+
+fit:  keys     (executor, per shard)      hashes / signatures -> sorted runs on disk
+      buckets  (executor, per band slice) external merge of the runs -> candidate edges on disk
+      clusters (driver)                   union-find over streamed edges -> kept document per cluster
+      decide   (executor, per shard)      decision file per shard + the release's clusters table
+Each stage leaves a marker per unit of work, so an interrupted fit resumes where it stopped. The
+outputs depend only on the shard files, never on the worker count or the order tasks finish in.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
+
+import numpy as np
+import orjson
+
+from ..document import Document
+from ..errors import ConfigError, ReleaseError
+from ..io.writer import write_json
+from ..steps.base import Drop, GlobalStep, StepContext
+from . import pairs
+from .buckets import BucketJob, edge_files, plan_tasks, run_bucket_task
+from .clusters import DecisionJob, build_clusters, load_decisions, run_decision_task
+from .shards import KEEP_RULES, ShardOut
+
+if TYPE_CHECKING:
+    from ..executors.local import Executor
+
+log = logging.getLogger("thresher.dedup")
+INTERMEDIATE = ("shards", "store", "edges", "assign")
+
+
+class DedupStep(GlobalStep):
+    """Base of the dedup steps: subclasses provide the per-shard key function and its options."""
+
+    reason: ClassVar[str] = "duplicate"
+    kind: ClassVar[str] = "exact"
+    bands: int = 1
+    threshold: float = 1.0
+
+    def _init_keep(self, keep: str, quality_key: str | None) -> None:
+        if keep not in KEEP_RULES:
+            raise ConfigError(f"{self.name}: keep must be one of {', '.join(KEEP_RULES)}, not '{keep}'")
+        if keep == "quality" and not quality_key:
+            raise ConfigError(f"{self.name}: keep: quality needs quality_key (a meta key, e.g. fineweb_quality_v1.score)")
+        self.keep, self.quality_key = keep, quality_key or ""
+        self._decisions: dict[int, dict[int, dict]] = {}
+        self._pos: dict[int, int] = {}
+        self._workdir: Path | None = None
+
+    # -- fit -----------------------------------------------------------------------------------
+    def key_task(self) -> tuple[Callable[..., dict], tuple[Any, ...]]:
+        """(module-level function(item, *args) -> shard info, args): writes one shard's runs."""
+        raise NotImplementedError
+
+    def similarity_source(self) -> str:
+        return "one"
+
+    def verify(self) -> bool:
+        return False
+
+    def containment(self) -> bool:
+        return False
+
+    def fit(self, shards: list[Path], workdir: Path, executor: "Executor") -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        complete = workdir / "fit.json"
+        if complete.exists():
+            return
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        pairs.warmup()
+        fn, args = self.key_task()
+        items = [(i, str(p)) for i, p in enumerate(shards)]
+        infos = executor.map(fn, items, str(workdir), *args, desc=f"{self.name}: keys")
+        timings["keys"] = time.perf_counter() - t0
+        idx = list(range(len(shards)))
+        counts = [int(i["documents"]) for i in infos]
+        offsets = [0] + list(np.cumsum(counts).tolist())
+        t = time.perf_counter()
+        if self.verify():
+            _concat_sets(workdir, idx, counts, self.bands)
+        timings["store"] = time.perf_counter() - t
+        t = time.perf_counter()
+        keyed = sum(int(i["keyed"]) for i in infos)
+        tasks = plan_tasks(self.bands, keyed, getattr(executor, "workers", 1))
+        job = BucketJob(str(workdir), tuple(idx), tuple(offsets[:-1]), self.kind, self.verify(),
+                        self.threshold, self.containment())
+        binfo = executor.map(run_bucket_task, tasks, job, desc=f"{self.name}: buckets") if keyed else []
+        timings["buckets"] = time.perf_counter() - t
+        t = time.perf_counter()
+        cinfo = build_clusters(workdir, idx, counts, edge_files(workdir, tasks) if keyed else [])
+        timings["clusters"] = time.perf_counter() - t
+        t = time.perf_counter()
+        # a pipeline fits in <release>/.thresher/global/<label>: the clusters table goes to the release
+        release = workdir.parent.parent.parent if workdir.parent.parent.name == ".thresher" else workdir
+        djob = DecisionJob(str(workdir), str(release), self.name, tuple(idx), tuple(offsets),
+                           self.similarity_source(), self.containment())
+        dinfo = executor.map(run_decision_task, idx, djob, desc=f"{self.name}: decisions")
+        timings["decide"] = time.perf_counter() - t
+        timings["total"] = time.perf_counter() - t0
+        summary = {"documents": sum(counts), "bytes": sum(int(i["bytes"]) for i in infos),
+                   "candidate_edges": sum(b["edges"] for b in binfo),
+                   "pairs_checked": sum(b["checked"] for b in binfo), "bucket_tasks": len(tasks),
+                   "clusters": cinfo["clusters"], "duplicates": cinfo["duplicates"],
+                   "seconds": {k: round(v, 4) for k, v in timings.items()},
+                   # per stage, the largest peak RSS of a process that ran it (the driver for clusters)
+                   "peak_rss_mb": {"keys": max((i.get("peak_rss_mb", 0) for i in infos), default=0),
+                                   "buckets": max((b.get("peak_rss_mb", 0) for b in binfo), default=0),
+                                   "clusters": cinfo.get("peak_rss_mb", 0),
+                                   "decide": max((d.get("peak_rss_mb", 0) for d in dinfo), default=0)},
+                   "disk_bytes": _du(workdir)}
+        write_json(complete, summary)
+        for name in INTERMEDIATE:       # only the decisions are needed from here on
+            shutil.rmtree(workdir / name, ignore_errors=True)
+        log.info("%s: %s", self.name, summary)
+
+    # -- filter --------------------------------------------------------------------------------
+    def load(self, workdir: Path) -> None:
+        self._workdir = workdir
+
+    def process(self, docs: list[Document], ctx: StepContext) -> list[Document]:
+        workdir = self._workdir or ctx.workdir
+        if workdir is None:
+            raise ReleaseError(f"{self.name}: no fitted state (a global step runs inside a pipeline)")
+        if ctx.shard not in self._decisions:
+            self._decisions[ctx.shard] = load_decisions(workdir, ctx.shard)
+            self._pos[ctx.shard] = 0
+        decisions, pos = self._decisions[ctx.shard], self._pos[ctx.shard]
+        kept, clusters, key = [], 0, self.meta_key
+        for k, doc in enumerate(docs):
+            d = decisions.get(pos + k)
+            if d is None:
+                kept.append(doc)
+                continue
+            if d["id"] != doc.id:
+                raise ReleaseError(f"{self.name}: shard {ctx.shard} changed since the fit (document {pos + k} "
+                                   f"is '{doc.id}', the fit saw '{d['id']}'); re-run with --overwrite")
+            doc.meta["cluster_id"] = d["cluster_id"]
+            info = {"cluster_id": d["cluster_id"], "cluster_size": d["cluster_size"], "kept": d["kept"],
+                    "similarity_to_kept": round(d["similarity"], 6)}
+            if d["matched"] is not None:
+                info["matched"] = d["matched"]
+                info["match_similarity"] = round(d["match_similarity"], 6)
+            doc.meta[key] = info
+            if d["kept"]:
+                clusters += 1
+                kept.append(doc)
+            else:
+                doc.meta["duplicate_of"] = d["duplicate_of"]
+                # the score is the verified pair that justifies the drop (>= threshold); without
+                # verification, the estimated similarity to the kept document
+                score = d["match_similarity"] if d["matched"] is not None else d["similarity"]
+                ctx.drop(doc, self.name, Drop(self.reason, round(score, 6), self.threshold))
+        self._pos[ctx.shard] = pos + len(docs)
+        if clusters:
+            ctx.count(self.name, "clusters", clusters)
+        return kept
+
+
+def _concat_sets(workdir: Path, shards: list[int], counts: list[int], bands: int) -> None:
+    """Global stores for verification, appended shard after shard (copied in pieces, never whole):
+    every document's shingle set (uint32, with offsets) and its band keys ([document, band])."""
+    store = workdir / "store"
+    if (store / "offs.npy").exists():
+        return
+    store.mkdir(parents=True, exist_ok=True)
+    n = sum(counts)
+    total = sum(int(np.load(ShardOut(workdir, s).path("set_offs.npy"), mmap_mode="r")[-1]) for s in shards)
+    sets = np.lib.format.open_memmap(store / "sets.tmp.npy", mode="w+", dtype=np.uint32, shape=(max(total, 1),))
+    keys = np.lib.format.open_memmap(store / "bands.tmp.npy", mode="w+", dtype=np.uint64, shape=(max(n, 1), bands))
+    offs = np.zeros(n + 1, dtype=np.int64)
+    pos = doc = 0
+    for s, c in zip(shards, counts):
+        out = ShardOut(workdir, s)
+        so = np.load(out.path("set_offs.npy"))
+        size = int(so[-1])
+        for name, dst, width, at in (("sets.bin", sets, 1, pos), ("bands.bin", keys, bands, doc)):
+            count = size if width == 1 else c
+            if not count:
+                continue
+            src = np.memmap(out.path(name), dtype=dst.dtype, mode="r", shape=(count,) if width == 1 else (count, width))
+            for k in range(0, count, 1 << 22):      # copy in pieces of 4M rows
+                piece = src[k:k + (1 << 22)]
+                dst[at + k: at + k + piece.shape[0]] = piece
+            del src
+        offs[doc + 1: doc + c + 1] = so[1:] + pos
+        pos += size
+        doc += c
+    for arr, name in ((sets, "sets"), (keys, "bands")):
+        arr.flush()
+        del arr
+        (store / f"{name}.tmp.npy").replace(store / f"{name}.npy")
+    del sets, keys
+    np.save(store / "offs.tmp.npy", offs)
+    (store / "offs.tmp.npy").replace(store / "offs.npy")
+
+
+def _du(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def fit_summary(release: Path, label: str) -> dict:
+    """The fit summary (timings, clusters, disk) a dedup step left in a release's work dir."""
+    p = Path(release) / ".thresher" / "global" / label / "fit.json"
+    return orjson.loads(p.read_bytes()) if p.exists() else {}

@@ -1,0 +1,283 @@
+"""``forget``: apply the ledger to every release of a project, writing a new version of each affected
+release and a receipt per request.
+
+Versions are sibling folders in the project: ``corpus`` (v1, as built), ``corpus@v2``, ``corpus@v3``...
+A new version hard-links every shard with no match and rewrites only the shards that hold matches; its
+``manifest.json`` has ``version``, ``parent`` (path, version, Merkle root and sha256 of the parent's
+manifest) and ``governance`` (ledger head, requests applied, documents removed). Older versions are
+left untouched (they are what was published; the receipt proves the new head no longer holds the
+documents); delete them or stop serving them as your policy says.
+
+A receipt (``PROJECT/governance/receipts/<request>-<n>.json``) says, for one request: its ledger hash,
+for every head release checked how many documents it matched (directly and as near-duplicates), the
+Merkle roots before and after, and for every removed document a proof of absence against the new root
+(plus its proof of inclusion in the old one).
+"""
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..errors import InputError, ReleaseError
+from ..executors import Executor
+from ..io.writer import file_sha256, write_json
+from ..merkle import MerkleTree, absence_proof, leaf_hash
+from ..release import Release
+from ..stats import StepStats, Stats
+from .apply import (GOV_STEP, Hits, Removed, SaltedHasher, find_hits, language_drops, leaves_of_file,
+                    link_or_copy, rewrite_file, shard_of, thread_map, threads_for, write_trace)
+from .ledger import Ledger, Request, now_iso
+
+WORK = ".thresher"
+_VERSION = re.compile(r"^(?P<base>.+?)@v(?P<n>\d+)$")
+
+
+def split_version(name: str) -> tuple[str, int]:
+    m = _VERSION.match(name)
+    return (m.group("base"), int(m.group("n"))) if m else (name, 1)
+
+
+def project_releases(project: Path) -> list[Path]:
+    return sorted(p for p in Path(project).iterdir()
+                  if not p.name.startswith(".") and (p / "manifest.json").is_file())
+
+
+def heads(project: Path) -> list[Path]:
+    """The newest version of every release lineage in the project."""
+    best: dict[str, tuple[int, Path]] = {}
+    for p in project_releases(project):
+        base, n = split_version(p.name)
+        if base not in best or n > best[base][0]:
+            best[base] = (n, p)
+    return [p for _, p in sorted(best.values(), key=lambda t: t[1].name)]
+
+
+def in_scope(req: Request, release: Path, manifest: dict[str, Any]) -> bool:
+    return req.scope in ("*", split_version(release.name)[0], manifest.get("name"))
+
+
+def release_leaves(release: Path, rel: str) -> list[tuple[str, str]]:
+    """(id, content_hash) of a data file: the build's leaf file when present, else from the text."""
+    p = release / WORK / "leaves" / Path(rel).name
+    if p.exists():
+        t = pq.ParquetFile(p).read()
+        return list(zip(t.column("id").to_pylist(), t.column("content_hash").to_pylist()))
+    return leaves_of_file(release / rel)
+
+
+@dataclass
+class Version:
+    """The outcome of forget for one release lineage."""
+
+    release: str
+    before: Path
+    after: Path | None
+    root_before: str
+    root_after: str
+    docs_before: int
+    docs_after: int
+    removed: list[Removed]
+    trees: tuple[Any, Any, list, list] | None = None   # (tree before, tree after, pairs before, pairs after)
+
+
+def new_version(src: Path, hits: Hits, requests: list[Request], ledger_head: str,
+                executor: Executor) -> Version:
+    """Write ``src@v(n+1)`` with the hit rows removed; returns what changed (with both Merkle trees)."""
+    manifest = Release(src).manifest
+    base, n = split_version(src.name)
+    dst = src.parent / f"{base}@v{n + 1}"
+    if dst.exists():
+        raise ReleaseError(f"{dst}: already exists (a previous forget was interrupted?); remove it and re-run")
+    tmp = src.parent / f".{dst.name}.partial"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    outputs: dict[str, dict[str, Any]] = dict(manifest["outputs"])
+    data_rels = [r for r in outputs if r.startswith("data/")]
+    for rel in outputs:
+        if rel not in hits:
+            link_or_copy(src / rel, tmp / rel)
+    old_leaves: dict[str, list[tuple[str, str]]] = {}
+    for rel in sorted(data_rels):
+        if file_sha256(src / rel) != outputs[rel]["sha256"]:      # leaves are only trusted for intact shards
+            raise ReleaseError(f"{src}: shard {rel} does not match the manifest; run `thresher verify {src}`")
+        old_leaves[rel] = release_leaves(src, rel)
+    jobs = sorted(hits.items())
+    results = thread_map(lambda job: rewrite_file(src / job[0], tmp / job[0], job[0], job[1], old_leaves.get(job[0])),
+                         jobs, threads_for(executor))
+    # (hashing the old tree in this thread while the shards are rewritten was slower: GIL contention)
+    before_pairs = sorted(p for rel in data_rels for p in old_leaves[rel])
+    before_leaves = [leaf_hash(i, h) for i, h in before_pairs]
+    t_before = MerkleTree(before_leaves)
+    if t_before.root != manifest["merkle"]["root"]:
+        raise ReleaseError(f"{src}: data does not match its manifest's Merkle root; run `thresher verify {src}`")
+    removed: list[Removed] = []
+    new_leaves: dict[str, list[tuple[str, str]]] = {}
+    for (rel, _), (rows, sha, gone, leaves) in zip(jobs, results):
+        outputs[rel] = {"rows": rows, "sha256": sha}
+        removed.extend(gone)
+        if rel.startswith("data/"):
+            new_leaves[rel] = leaves
+    by_shard: dict[str, list[Removed]] = {}
+    for r in removed:
+        by_shard.setdefault(shard_of(r.file), []).append(r)
+    for shard, rs in sorted(by_shard.items()):
+        rel = f"excluded/{shard}-{GOV_STEP}-v{n + 1}.parquet"
+        rows, sha = write_trace(tmp / rel, rs)
+        outputs[rel] = {"rows": rows, "sha256": sha}
+    # the new Merkle tree (the old one was checked against the published root above)
+    after_pairs: list[tuple[str, str]] = []
+    for rel in sorted(data_rels):
+        old = old_leaves[rel]
+        after_pairs.extend(new_leaves.get(rel, old))
+        (tmp / WORK / "leaves").mkdir(parents=True, exist_ok=True)
+        lv = new_leaves.get(rel, old)
+        pq.write_table(pa.table({"id": [a for a, _ in lv], "content_hash": [b for _, b in lv]}),
+                       tmp / WORK / "leaves" / Path(rel).name)
+    after_pairs.sort()
+    # the new leaves are the old ones minus the removed: reuse their hashes (both lists are sorted)
+    after_leaves, k = [], 0
+    for pair in after_pairs:
+        while k < len(before_pairs) and before_pairs[k] != pair:
+            k += 1
+        after_leaves.append(before_leaves[k] if k < len(before_pairs) else leaf_hash(*pair))
+        k += 1
+    t_after = MerkleTree(after_leaves)
+    removed_data = sum(1 for r in removed if r.file.startswith("data/"))
+    parent_sha = hashlib.sha256((src / "manifest.json").read_bytes()).hexdigest()
+    new_manifest = dict(manifest)
+    new_manifest.update({
+        "version": n + 1,
+        "outputs": dict(sorted(outputs.items())),
+        "documents": len(after_pairs),
+        "excluded_documents": sum(v["rows"] for k, v in outputs.items() if k.startswith("excluded/")),
+        "merkle": {**manifest["merkle"], "root": t_after.root},
+        "parent": {"path": f"../{src.name}", "version": n, "merkle_root": manifest["merkle"]["root"],
+                   "manifest_sha256": parent_sha},
+        "governance": {"ledger_head": ledger_head, "requests": sorted({r for x in removed for r in x.why}),
+                       "removed_documents": len(removed), "removed_from_data": removed_data},
+    })
+    _write_stats(src, tmp, removed, len(before_pairs), len(after_pairs))
+    write_json(tmp / "manifest.json", new_manifest)
+    (tmp / WORK / "complete").write_text(t_after.root)
+    tmp.rename(dst)
+    return Version(base, src, dst, t_before.root, t_after.root, len(before_pairs), len(after_pairs), removed,
+                   (t_before, t_after, before_pairs, after_pairs))
+
+
+def _write_stats(src: Path, dst: Path, removed: list[Removed], before: int, after: int) -> None:
+    stats = Release(src).stats if (src / "stats.json").exists() else Stats()
+    st = StepStats(docs_in=before, docs_out=after)
+    data = [r for r in removed if r.file.startswith("data/")]
+    st.bytes_in = sum(v["bytes"] for v in stats.languages.values()) if stats.languages else 0
+    st.bytes_out = st.bytes_in - sum(r.nbytes for r in data)
+    st.drops = Counter(r.reason for r in data)
+    st.counters = Counter({"removed_from_excluded": len(removed) - len(data)})
+    stats.steps[GOV_STEP] = stats.steps[GOV_STEP] + st if GOV_STEP in stats.steps else st
+    for lang, c in language_drops(removed).items():
+        if lang in stats.languages:
+            stats.languages[lang] = stats.languages[lang] - c
+    write_json(dst / "stats.json", stats.to_json(), sort_keys=False)     # steps stay in pipeline order
+
+
+def _proofs(v: Version, removed: list[Removed]) -> list[dict[str, Any]]:
+    t_before, t_after, before, after = v.trees
+    out = []
+    seen: set[str] = set()
+    for r in sorted(removed, key=lambda r: (r.id, r.file)):
+        if r.id in seen:
+            continue
+        seen.add(r.id)
+        item: dict[str, Any] = {"id": r.id, "from": r.file, "content_hash": r.content_hash,
+                                "absence": absence_proof(t_after, after, r.id)}
+        k = bisect.bisect_left(before, (r.id, ""))
+        if k < len(before) and before[k][0] == r.id:
+            item["inclusion_before"] = {"index": k, "content_hash": before[k][1], "path": t_before.proof(k)}
+        out.append(item)
+    return out
+
+
+def forget(project_dir: str | Path, workers: int | None = None, progress: bool = False) -> dict[str, Any]:
+    """Apply every request of the project's ledger to the newest version of each release.
+
+    Returns ``{"versions": [new version paths], "receipts": [receipt paths], "unchanged": [...]}``.
+    """
+    project = Path(project_dir)
+    ledger = Ledger(project)
+    if not ledger.path.exists():
+        raise InputError(f"{project}: no removal requests (file one with `thresher request add {project} ...`)")
+    requests = ledger.requests()
+    head_hash = ledger.head
+    executor = Executor(workers, progress)
+    hasher = SaltedHasher(ledger.salt)
+    releases = heads(project)
+    if not releases:
+        raise InputError(f"{project}: holds no releases (folders with a manifest.json)")
+    versions: list[Version] = []
+    for rel_dir in releases:
+        manifest = Release(rel_dir).manifest
+        reqs = [r for r in requests if in_scope(r, rel_dir, manifest)]
+        hits = find_hits(rel_dir, reqs, hasher, executor)
+        if hits:
+            v = new_version(rel_dir, hits, reqs, head_hash, executor)
+            from .search import carry_index      # keep search working on the new version, minus the removed
+
+            carry_index(rel_dir, v.after, {r.id for r in v.removed}, v.root_after)
+            versions.append(v)
+        else:
+            root = manifest["merkle"]["root"]
+            versions.append(Version(split_version(rel_dir.name)[0], rel_dir, None, root, root,
+                                    manifest["documents"], manifest["documents"], []))
+    pending = [r for r in requests if r.status == "pending"
+               or any(r.id in x.why for v in versions for x in v.removed)]
+    receipts = [_receipt(project, ledger, r, versions, head_hash) for r in pending]
+    if pending:
+        ledger.record_applied([r.id for r in pending], [v.after.name for v in versions if v.after],
+                              [{"file": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
+                               for p in receipts])
+    return {"versions": [v.after for v in versions if v.after], "receipts": receipts,
+            "unchanged": [v.before for v in versions if v.after is None],
+            "removed": {v.release: len(v.removed) for v in versions}}
+
+
+def _receipt(project: Path, ledger: Ledger, req: Request, versions: list[Version], head: str) -> Path:
+    entries = []
+    for v in versions:
+        mine = [r for r in v.removed if req.id in r.why]
+        near = sum(1 for r in mine if r.why[req.id]["how"] == "near-duplicate")
+        e: dict[str, Any] = {
+            "release": v.release, "version_before": v.before.name,
+            "version_after": v.after.name if v.after else v.before.name,
+            "matched": len(mine), "matched_directly": len(mine) - near, "matched_near_duplicates": near,
+            "merkle_root_before": v.root_before, "merkle_root_after": v.root_after,
+            "documents_before": v.docs_before, "documents_after": v.docs_after,
+            "removed": _proofs(v, mine) if mine else [],
+        }
+        entries.append(e)
+    body = {
+        "receipt_format": 1, "issued_at": now_iso(),
+        "request": {"id": req.id, "hash": req.hash, "matcher": req.matcher, "near_duplicates": req.near_duplicates,
+                    "received_at": req.received_at, "scope": req.scope},
+        "ledger_head": head,
+        "merkle": {"algorithm": "rfc6962-sha256", "leaf": "sha256(0x00 || id || 0x00 || sha256(text) hex)",
+                   "order": "leaves sorted by (id, content_hash), code-point order"},
+        "releases": entries,
+    }
+    body["receipt_sha256"] = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    d = ledger.dir / "receipts"
+    d.mkdir(parents=True, exist_ok=True)
+    k = 1
+    while (d / f"{req.id}-{k}.json").exists():
+        k += 1
+    path = d / f"{req.id}-{k}.json"
+    write_json(path, body)
+    return path

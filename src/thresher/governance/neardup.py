@@ -1,0 +1,138 @@
+"""Near-duplicate expansion: copies and quotes of a removed document, found with MinHash.
+
+A request filed with ``near_duplicates`` removes, besides its direct matches (the *seeds*), every
+document B that is a copy or an excerpt of a seed A, or that quotes a substantial seed:
+
+- estimated containment of B in A >= ``threshold`` (B is a copy or a cut-and-paste excerpt of A), or
+- estimated containment of A in B >= ``threshold`` and A has >= ``MIN_QUOTED`` shingles (B quotes A).
+
+Containment comes from the MinHash Jaccard estimate J and the exact shingle-set sizes:
+``|A∩B| = J (|A| + |B|) / (1 + J)``. Signatures (word 5-grams, 128 permutations) are cached per shard
+in ``RELEASE/index/minhash/`` keyed by the shard's sha256, so a second request costs no re-hashing.
+Seeds are few; candidates are compared exhaustively with numpy (no LSH false negatives).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import xxhash
+from numba import njit
+
+NUM_PERM = 128
+NGRAM = 5
+SEED = 42
+THRESHOLD = 0.5
+MIN_QUOTED = 50
+MIN_SHINGLES = 5          # a three-word document is nobody's copy
+_WORD = re.compile(r"\w+")
+
+
+def _perms(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, np.iinfo(np.uint64).max, size=num_perm, dtype=np.uint64, endpoint=True) | np.uint64(1)
+    b = rng.integers(0, np.iinfo(np.uint64).max, size=num_perm, dtype=np.uint64, endpoint=True)
+    return a, b
+
+
+@njit(cache=True)
+def _minhash(hashes: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    # multiply-add modulo 2^64 (odd a): x is already a well-mixed 64-bit hash, and the order of the
+    # results is decided by their high bits, which the multiplication mixes well
+    n, k = len(offsets) - 1, len(a)
+    out = np.full((n, k), np.uint64(0xFFFFFFFFFFFFFFFF), dtype=np.uint64)
+    for d in range(n):
+        for j in range(offsets[d], offsets[d + 1]):
+            x = hashes[j]
+            for i in range(k):
+                v = a[i] * x + b[i]
+                if v < out[d, i]:
+                    out[d, i] = v
+    return out
+
+
+def shingle_hashes(text: str, ngram: int = NGRAM) -> np.ndarray:
+    """Distinct xxh64 hashes of the lower-cased word n-grams of a text."""
+    words = _WORD.findall(text.lower())
+    if len(words) < ngram:
+        grams = [" ".join(words)] if words else []
+    else:
+        grams = [" ".join(words[i:i + ngram]) for i in range(len(words) - ngram + 1)]
+    hashes = (xxhash.xxh64_intdigest(g.encode("utf-8", "surrogatepass")) for g in grams)
+    return np.unique(np.fromiter(hashes, dtype=np.uint64, count=len(grams)))
+
+
+def _fallback_signatures(texts: list[str], num_perm: int, ngram: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    sets = [shingle_hashes(t, ngram) for t in texts]
+    sizes = np.array([len(s) for s in sets], dtype=np.int64)
+    offsets = np.zeros(len(sets) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    flat = np.concatenate(sets) if sets else np.zeros(0, dtype=np.uint64)
+    a, b = _perms(num_perm, seed)
+    return _minhash(flat, offsets, a, b), sizes
+
+
+def _kernel():
+    """The dedup area's compiled tokenizer + MinHash kernel (same hash family), if installed."""
+    try:
+        from ..dedup import kernels
+        from ..dedup.minhash import permutations
+    except ImportError:
+        return None
+    return kernels, permutations
+
+
+def algorithm() -> str:
+    return "thresher.dedup.kernels.minhash_batch" if _kernel() else "governance.neardup fallback"
+
+
+def signatures(texts: list[str], num_perm: int = NUM_PERM, ngram: int = NGRAM,
+               seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+    """MinHash signatures ``uint64 [n, num_perm]`` and distinct-shingle counts ``int64 [n]``.
+
+    Uses the dedup area's numba kernel (word 5-grams, character n-grams for scripts without spaces)
+    when present, else a small pure-numpy equivalent; the sizes make containment estimable."""
+    k = _kernel()
+    if k is None:
+        return _fallback_signatures(texts, num_perm, ngram, seed)
+    kernels, permutations = k
+    a, b = permutations(num_perm, seed)
+    raw = [t.encode("utf-8", "surrogatepass") for t in texts]
+    offs = np.zeros(len(raw) + 1, dtype=np.int64)
+    np.cumsum([len(r) for r in raw], out=offs[1:])
+    buf = np.frombuffer(b"".join(raw) or b"\0", dtype=np.uint8)
+    sig, counts, *_ = kernels.minhash_batch(buf, offs, -1, ngram, 5, a, b, True)   # -1: auto words/chars
+    return sig, counts.astype(np.int64)
+
+
+def shard_signatures(release: Path, rel: str, sha256: str) -> tuple[np.ndarray, np.ndarray]:
+    """Signatures of every row of one shard file, from the cache when its sha256 still matches."""
+    cache = release / "index" / "minhash" / (rel.replace("/", "__") + ".npz")
+    if cache.exists():
+        z = np.load(cache)
+        fresh = "algo" in z.files and str(z["sha256"]) == sha256 and str(z["algo"]) == algorithm()
+        if fresh and z["sig"].shape[1:] == (NUM_PERM,):
+            return z["sig"], z["size"]
+    texts = pq.ParquetFile(release / rel).read(columns=["text"]).column("text").to_pylist()
+    sig, size = signatures(texts)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_name(cache.name + ".tmp.npz")
+    np.savez(tmp, sig=sig, size=size, sha256=np.array(sha256), algo=np.array(algorithm()))
+    tmp.replace(cache)
+    return sig, size
+
+
+def similar(seed_sig: np.ndarray, seed_size: int, sigs: np.ndarray, sizes: np.ndarray,
+            threshold: float = THRESHOLD, min_quoted: int = MIN_QUOTED) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``sigs`` that are copies/excerpts of the seed or quote it; (mask, containment score)."""
+    if len(sigs) == 0 or seed_size < MIN_SHINGLES:
+        return np.zeros(len(sigs), dtype=bool), np.zeros(len(sigs))
+    j = (sigs == seed_sig[None, :]).mean(axis=1)
+    inter = j * (seed_size + sizes) / (1.0 + j)
+    copy = inter / np.maximum(sizes, 1)              # containment of the candidate in the seed
+    quote = inter / max(seed_size, 1)                # containment of the seed in the candidate
+    score = np.maximum(copy, quote if seed_size >= min_quoted else 0.0)
+    mask = (sizes >= MIN_SHINGLES) & ((copy >= threshold) | ((quote >= threshold) & (seed_size >= min_quoted)))
+    return mask, np.minimum(score, 1.0)
