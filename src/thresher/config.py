@@ -89,7 +89,7 @@ class PipelineConfig(BaseModel):
         return self.resolve(self.output.path)
 
     def build_steps(self) -> list[Step]:
-        return [build_step(s) for s in self.steps]
+        return [build_step(s, self.base_dir) for s in self.steps]
 
     def recipe(self) -> dict[str, Any]:
         """The config as data (what the hash covers: inputs and steps, not where the output goes)."""
@@ -117,14 +117,20 @@ def _step_entry(s: Any) -> Any:
     return {"python": f"{obj.__module__}.{obj.__qualname__}"}
 
 
-def build_step(spec: Any) -> Step:
-    """A step from its config entry: ``{name: options}``, a Step instance, or a plain function."""
+def build_step(spec: Any, base_dir: str | None = None) -> Step:
+    """A step from its config entry: ``{name: options}``, a Step instance, or a plain function.
+
+    Options named ``*_file`` are paths: relative ones resolve against the YAML file's folder, like inputs.
+    """
     from .steps.base import FunctionStep
 
     if isinstance(spec, Step):
         return spec
     if isinstance(spec, dict):
         (name, opts), = spec.items()
+        if base_dir is not None:
+            opts = {k: str(Path(base_dir) / v) if k.endswith("_file") and isinstance(v, str)
+                    and not Path(v).expanduser().is_absolute() else v for k, v in opts.items()}
         return make_step(name, opts)
     return FunctionStep(spec)
 
@@ -181,7 +187,7 @@ def load_config(path: str | Path, output: str | None = None) -> PipelineConfig:
         raise ConfigError(f"{path}:{line or '?'}: '{key}': {msg}") from None
     for i, s in enumerate(cfg.steps):   # build once now so an unknown step or bad option fails early
         try:
-            build_step(s)
+            build_step(s, cfg.base_dir)
         except ConfigError as e:
             raise ConfigError(f"{path}:{_line_of(lines, ('steps', i)) or '?'}: {e}") from None
     return cfg

@@ -172,5 +172,5 @@ def run_shard(spec: ShardSpec, cfg: PipelineConfig, stage: Stage) -> dict[str, A
     result = {"shard": spec.index, "stage": stage.index, "stats": stats.to_json(), "outputs": outputs,
               "docs": reader_counts.get("docs_read", 0), "bytes": reader_counts.get("bytes_read", 0),
               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
-    write_json(marker, result)
+    write_json(marker, result, sort_keys=False)     # keeps the steps in pipeline order
     return result

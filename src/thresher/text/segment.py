@@ -1,0 +1,143 @@
+"""Word segmentation for a whole batch in one compiled call.
+
+Two splitters, chosen per document:
+
+- ``SPACY_EN`` (0): spaCy's blank-English tokenizer (``spacy_en``), what datatrove uses for English;
+- ``SCRIPT`` (1): a script-aware splitter for other languages: whitespace separates words, Han
+  ideographs and kana are one word per character, Thai/Lao/Khmer/Myanmar/Tibetan (written without
+  spaces) are split into orthographic syllable clusters (a base letter with its combining marks),
+  punctuation and symbols are tokens of their own except apostrophes, hyphens and dots inside a word.
+
+So a Chinese or Thai paragraph is many words, never one. The result is flat arrays of token spans
+(code-point offsets into the batch) plus per-document token offsets.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from .jit import leaf
+
+from . import spacy_en
+from .charclass import HAN, MARK, SEA, SPACE, SYMBOL, char_flags
+
+SPACY_EN = 0
+SCRIPT = 1
+
+
+@njit(cache=True)
+def _joiner(c) -> bool:
+    return c == 39 or c == 8217 or c == 45 or c == 46 or c == 183
+
+
+@leaf
+def script_tokenize(cps, a, b, fl, out_s, out_e, out_ws, n) -> int:
+    """The script-aware splitter over cps[a:b]; appends spans at index n, returns the new count."""
+    i = a
+    word_stop = SPACE | SYMBOL | HAN | SEA
+    while i < b:
+        f = fl[cps[i]]
+        if f & SPACE:
+            i += 1
+            continue
+        j = i + 1
+        if f & (HAN | SEA):
+            while j < b and (fl[cps[j]] & MARK):
+                j += 1
+        elif not (f & SYMBOL):
+            while j < b:
+                g = fl[cps[j]]
+                if not (g & word_stop):
+                    j += 1
+                elif (g & SYMBOL) and _joiner(cps[j]) and j + 1 < b and not (fl[cps[j + 1]] & word_stop):
+                    j += 2
+                else:
+                    break
+        out_s[n] = i
+        out_e[n] = j
+        out_ws[n] = 0
+        n += 1
+        i = j
+    return n
+
+
+@leaf
+def split_batch(cps, offsets, modes, fl, sp_keys, sp_off, sp_lens, sfx_keys, hy, hyl, first_char, mt_seq,
+                mt_special, max_pat, mt_prefix, out_s, out_e, out_ws, aff, tok_key, work, new_ws, tok_off):
+    """Segment every document; tokens of doc d are tok_off[d]:tok_off[d+1] (whitespace tokens kept)."""
+    n = 0
+    nd = offsets.shape[0] - 1
+    tok_off[0] = 0
+    for d in range(nd):
+        a, b = offsets[d], offsets[d + 1]
+        if modes[d] == SPACY_EN:
+            k = spacy_en.tokenize(cps, a, b, fl, sp_keys, sp_off, sp_lens, sfx_keys, hy, hyl, first_char,
+                                  mt_seq, mt_special, max_pat, mt_prefix, out_s[n:], out_e[n:], out_ws[n:], aff, tok_key,
+                                  work, new_ws)
+            n += k
+        else:
+            n = script_tokenize(cps, a, b, fl, out_s, out_e, out_ws, n)
+        tok_off[d + 1] = n
+
+
+class Tokens(NamedTuple):
+    """Token spans of a batch: doc d owns tokens ``off[d]:off[d+1]``; ``ws`` marks whitespace tokens."""
+
+    start: np.ndarray
+    end: np.ndarray
+    ws: np.ndarray
+    off: np.ndarray
+
+
+_scratch: spacy_en.Scratch | None = None
+# Tokens of the last batch, per document, relative to the document start, keyed by the identity of
+# the text object: consecutive quality steps over the same documents tokenize them only once.
+_cache: dict[int, tuple[str, int, np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _tokenize(cps: np.ndarray, offsets: np.ndarray, modes: np.ndarray) -> Tokens:
+    global _scratch
+    longest = int(np.max(np.diff(offsets))) if len(offsets) > 1 else 0
+    if _scratch is None:
+        _scratch = spacy_en.Scratch(longest + 1)
+    _scratch.grow(longest + 1)
+    total = len(cps) + 1
+    out_s = np.empty(total, dtype=np.int64)
+    out_e = np.empty(total, dtype=np.int64)
+    out_ws = np.empty(total, dtype=np.uint8)
+    tok_off = np.empty(len(offsets), dtype=np.int64)
+    s = _scratch
+    split_batch(cps, offsets, modes.astype(np.uint8), char_flags(), *spacy_en.kernel_args(), out_s, out_e, out_ws,
+                s.aff, s.tok_key, s.work, s.new_ws, tok_off)
+    n = int(tok_off[-1])
+    return Tokens(out_s[:n], out_e[:n], out_ws[:n], tok_off)
+
+
+def tokenize_batch(cps: np.ndarray, offsets: np.ndarray, modes: np.ndarray,
+                   texts: list[str] | None = None) -> Tokens:
+    """Split every document of a packed batch into words with its splitter (see ``modes``).
+
+    With ``texts`` (the documents' strings), results are reused across calls for the same string
+    objects, so a chain of quality steps tokenizes each document once.
+    """
+    if texts is not None and _cache:
+        hits = [_cache.get(id(t)) for t in texts]
+        if all(h is not None and h[0] is t and h[1] == m for h, t, m in zip(hits, texts, modes.tolist())):
+            counts = np.array([len(h[2]) for h in hits], dtype=np.int64)
+            off = np.zeros(len(texts) + 1, dtype=np.int64)
+            np.cumsum(counts, out=off[1:])
+            shift = np.repeat(offsets[:-1], counts)
+            start = np.concatenate([h[2] for h in hits]) + shift if hits else np.zeros(0, np.int64)
+            end = np.concatenate([h[3] for h in hits]) + shift if hits else np.zeros(0, np.int64)
+            ws = np.concatenate([h[4] for h in hits]) if hits else np.zeros(0, np.uint8)
+            return Tokens(start, end, ws, off)
+    toks = _tokenize(cps, offsets, modes)
+    if texts is not None:
+        _cache.clear()
+        for d, (t, m) in enumerate(zip(texts, modes.tolist())):
+            a, b = toks.off[d], toks.off[d + 1]
+            base = offsets[d]
+            _cache[id(t)] = (t, m, toks.start[a:b] - base, toks.end[a:b] - base, toks.ws[a:b])
+    return toks

@@ -1,0 +1,120 @@
+"""Language ID against gold labels: lingua-py test sentences and UDHR paragraphs (copied small into
+fixtures/web), scripts, "unknown" for short or mixed text, the filter, and a pipeline run."""
+from __future__ import annotations
+
+import gzip
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+import thresher
+from thresher.document import Document
+from thresher.errors import ConfigError
+from thresher.steps.base import Drop
+from thresher.steps.langid import (LanguageFilter, LanguageId, _py3langid, _py3langid_rank, detect_cld2,
+                                   identify, normalize_language)
+
+WEB = Path(__file__).parent / "fixtures" / "web"
+# UDHR file name -> (ISO 639-3 the detectors report, ISO 15924)
+UDHR_GOLD = {"eng": ("eng", "Latn"), "fra": ("fra", "Latn"), "spa": ("spa", "Latn"), "por_BR": ("por", "Latn"),
+             "arb": ("ara", "Arab"), "cmn_hans": ("zho", "Hans"), "hin": ("hin", "Deva"), "urd": ("urd", "Arab"),
+             "vie": ("vie", "Latn"), "cat": ("cat", "Latn"), "eus": ("eus", "Latn"), "ind": ("ind", "Latn"),
+             "swh": ("swa", "Latn"), "yor": ("yor", "Latn"), "zul": ("zul", "Latn"), "xho": ("xho", "Latn"),
+             "kin": ("kin", "Latn"), "ben": ("ben", "Beng"), "tam": ("tam", "Taml"), "deu": ("deu", "Latn"),
+             "rus": ("rus", "Cyrl"), "jpn": ("jpn", "Jpan"), "tha": ("tha", "Thai")}
+
+
+def rows(name: str) -> list[dict]:
+    return [json.loads(x) for x in (WEB / name).read_text("utf-8").splitlines()]
+
+
+def annotate(text: str, **opts) -> Document:
+    d = Document("x", text)
+    LanguageId(**opts).annotate(d)
+    return d
+
+
+def test_lingua_sentences_bigscience_languages():
+    per: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for r in rows("lingua_sentences.jsonl"):
+        gold = normalize_language(r["lang"])
+        per[gold][0] += identify(r["text"]).language == gold
+        per[gold][1] += 1
+    acc = {k: a / n for k, (a, n) in per.items()}
+    assert len(acc) == 16
+    assert sum(acc.values()) / len(acc) >= 0.95, acc
+    assert min(acc.values()) >= 0.75, acc
+
+
+def test_udhr_language_and_script():
+    for r in rows("udhr_paragraphs.jsonl"):
+        lang, script = UDHR_GOLD[r["lang"]]
+        d = annotate(r["text"])
+        assert (d.meta["language"], d.meta["script"]) == (lang, script), r["lang"]
+        assert 0.5 < d.meta["language_score"] <= 1.0
+        info = d.meta["language_id_v1"]
+        assert info["agree"] == (info["cld2"] == info["py3langid"])
+
+
+def test_unknown_when_too_short_or_mixed():
+    d = annotate("Hi there")
+    assert d.meta["language"] == "unknown" and d.meta["language_id_v1"]["reason"] == "too_short"
+    udhr = defaultdict(list)
+    for r in rows("udhr_paragraphs.jsonl"):
+        udhr[r["lang"]].append(r["text"])
+    mixed = "\n\n".join(udhr["eng"] + udhr["fra"])
+    d = annotate(mixed, min_paragraph_chars=100)
+    shares = d.meta["language_id_v1"]["paragraphs"]
+    assert set(shares) == {"eng", "fra"} and abs(shares["eng"] - 0.5) < 0.2
+    if max(shares.values()) < 0.5:
+        assert d.meta["language"] == "unknown" and d.meta["language_id_v1"]["reason"] == "mixed"
+    # mostly English with one French paragraph: English, and the French share is recorded
+    d = annotate("\n\n".join(udhr["eng"] * 3 + udhr["fra"][:1]), min_paragraph_chars=100)
+    assert d.meta["language"] == "eng" and 0 < d.meta["language_id_v1"]["paragraphs"]["fra"] < 0.5
+
+
+def test_compiled_py3langid_walk_equals_py3langid():
+    ident = _py3langid()
+    for r in rows("lingua_sentences.jsonl")[::7] + rows("udhr_paragraphs.jsonl")[::5] + [{"text": ""}]:
+        ours, theirs = _py3langid_rank(r["text"]), ident.rank(r["text"])
+        assert ours[0][0] == theirs[0][0]
+        assert max(abs(a[1] - b[1]) for a, b in zip(sorted(ours), sorted(theirs))) < 1e-4
+
+
+def test_cld2_survives_control_characters_and_surrogates():
+    langs, reliable, _ = detect_cld2("Bonjour tout le monde \x00\x1f\x85 \udcff, ceci est un test de la détection.")
+    assert isinstance(reliable, bool) and isinstance(langs, dict)
+    d = annotate("Ceci est un texte français \x85\x00 avec des caractères de contrôle, assez long pour être jugé.")
+    assert d.meta["language"] == "fra"
+
+
+def test_language_filter():
+    f = LanguageFilter(languages=["en", "fra"], min_score=0.6)
+    assert f.languages == {"eng", "fra"}
+    assert f.decide(Document("a", "", {}, {"language": "eng", "language_score": 0.9})) is True
+    assert f.decide(Document("b", "", {}, {"language": "deu", "language_score": 0.9})) == Drop("language:deu")
+    assert f.decide(Document("c", "", {}, {"language": "fra", "language_score": 0.5})) == \
+        Drop("language_score", 0.5, 0.6)
+    assert f.decide(Document("d", "", {}, {"language": "unknown"})) == Drop("language_unknown")
+    assert LanguageFilter(keep_unknown=True).decide(Document("d", "", {}, {"language": "unknown"})) is True
+    assert f.decide(Document("e", "", {}, {})) == Drop("language_not_identified")
+    with pytest.raises(ConfigError):
+        LanguageFilter(languages=["klingon"])
+
+
+def test_pipeline_records_languages(tmp_path):
+    from thresher import PipelineConfig, run
+    from thresher.release import Release
+
+    src = Path(thresher.__file__).parent / "samples" / "multilingual.jsonl.gz"
+    sample = [json.loads(x) for x in gzip.open(src, "rt", encoding="utf-8")]
+    cfg = PipelineConfig(name="lid", input={"path": str(src), "format": "jsonl"},
+                         steps=[{"language_id": {}}, {"language_filter": {"languages": ["en", "fr", "sw"]}}],
+                         output={"path": str(tmp_path / "out")})
+    rel = Release(run(cfg, workers=2, progress=False, overwrite=True))
+    wanted = {"en", "eng", "fr", "fra", "sw", "swh"}
+    assert rel.manifest["documents"] == sum(1 for r in sample if r["gold_language"] in wanted)
+    langs = rel.stats.to_json()["languages"]
+    assert set(langs) == {"eng", "fra", "swa"}
