@@ -97,7 +97,30 @@ def record(step: Modifier, doc: Document, ctx: StepContext, spans: list[PiiSpan]
     doc.text = new_text
 
 
-class PiiRedact(Modifier):
+class SpanRedactor(Modifier):
+    """The shared loop of the PII and secrets steps: find spans, redact them, record types + offsets."""
+
+    kind = "pii"            # counter prefix: pii:EMAIL, secret:KEY ...
+    mode: str
+    _pseudo: Pseudonymizer | None
+
+    def find(self, doc: Document) -> list[PiiSpan]:
+        raise NotImplementedError
+
+    def modify(self, doc: Document) -> str | None:
+        spans = self.find(doc)
+        return redact_text(doc.text, spans, self.mode, self._pseudo) if spans else None
+
+    def process(self, docs: list[Document], ctx: StepContext) -> list[Document]:
+        for doc in docs:
+            spans = self.find(doc)
+            if spans:
+                new_text, out = redact_spans(doc.text, spans, self.mode, self._pseudo)
+                record(self, doc, ctx, out, new_text, self.kind, spans)
+        return docs
+
+
+class PiiRedact(SpanRedactor):
     """Redact e-mails, phones, public IPs, cards, IBANs, national ids, handles and URL credentials.
 
     Every candidate is validated (checksum, numbering plan, address range) before it counts.
@@ -129,14 +152,3 @@ class PiiRedact(Modifier):
                         language=lang if isinstance(lang, str) else None,
                         keep_private_ip=self.keep_private_ip, ner=self._ner)
 
-    def modify(self, doc: Document) -> str | None:
-        spans = self.find(doc)
-        return redact_text(doc.text, spans, self.mode, self._pseudo) if spans else None
-
-    def process(self, docs: list[Document], ctx: StepContext) -> list[Document]:
-        for doc in docs:
-            spans = self.find(doc)
-            if spans:
-                new_text, out = redact_spans(doc.text, spans, self.mode, self._pseudo)
-                record(self, doc, ctx, out, new_text, "pii", spans)
-        return docs

@@ -7,13 +7,12 @@ it records replacement types and offsets (never values) and counts ``secret:TYPE
 from __future__ import annotations
 
 from ..document import Document
-from ..steps.base import Modifier, StepContext
 from .detect import PiiSpan
-from .redact import Mode, pseudonymizer_from_env, record, redact_spans, redact_text
+from .redact import Mode, SpanRedactor, pseudonymizer_from_env
 from .secret_rules import SecretOptions, find_secrets
 
 
-class SecretsRedact(Modifier):
+class SecretsRedact(SpanRedactor):
     """Redact private keys, API keys and tokens, passwords and high-entropy strings in code and config.
 
     Secrets become ``<KEY>``/``<PASSWORD>`` tags or same-shape pseudonyms. Placeholders (xxxx,
@@ -23,6 +22,7 @@ class SecretsRedact(Modifier):
 
     name = "secrets_redact"
     version = 1
+    kind = "secret"
 
     def __init__(self, mode: Mode = "tag", keywords: bool = True, entropy: bool = True,
                  tokens: bool = True, private_keys: bool = True, honor_allowlist_pragma: bool = True,
@@ -37,14 +37,3 @@ class SecretsRedact(Modifier):
         path = doc.source.get("path") or doc.source.get("uri")
         return find_secrets(doc.text, path if isinstance(path, str) else None, self.options)
 
-    def modify(self, doc: Document) -> str | None:
-        spans = self.find(doc)
-        return redact_text(doc.text, spans, self.mode, self._pseudo) if spans else None
-
-    def process(self, docs: list[Document], ctx: StepContext) -> list[Document]:
-        for doc in docs:
-            spans = self.find(doc)
-            if spans:
-                new_text, out = redact_spans(doc.text, spans, self.mode, self._pseudo)
-                record(self, doc, ctx, out, new_text, "secret", spans)
-        return docs
