@@ -137,13 +137,16 @@ def main() -> None:
     ap.add_argument("--rebuild-runs", type=int, default=2, help="curation-pipeline rebuild repetitions")
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--extra-steps", default="",
+                    help="comma-separated steps added after length_filter, e.g. language_id,secrets_redact")
     args = ap.parse_args()
     wait_for_corpus(args.corpus)
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
     inp = with_urls(args.corpus, work)
     project = work / "project"
-    steps = available(OPTIONAL_STEPS)
+    extra = [{name: {}} for name in args.extra_steps.split(",") if name]
+    steps = available(OPTIONAL_STEPS[:1] + extra + OPTIONAL_STEPS[1:])
     cfg_cur = write_yaml(work, "curated", inp, steps)
     cfg_min = write_yaml(work, "minimal", inp, [])
     mb = inp.stat().st_size / 1e6
