@@ -42,6 +42,7 @@ def iso_codes() -> dict[str, Any]:
     return json.loads(resources.files("thresher").joinpath("data/iso_codes.json").read_text("utf-8"))
 
 
+@lru_cache(maxsize=4096)
 def to_iso639_3(code: str) -> str | None:
     """A detector's language code as ISO 639-3 (None for "unknown"/"no language")."""
     if code in ("un", "zxx", "", None) or code.startswith("xx-"):
@@ -76,14 +77,21 @@ def _py3langid():
 
 
 @njit(cache=True)
-def _dfa_counts(data, nextmove, rowbase, output, counts):
-    """py3langid's ``visit_counts`` (byte DFA over the model's n-gram automaton), compiled."""
+def _dfa_counts(data, nextmove, rowbase, output, counts, touched):
+    """py3langid's ``visit_counts`` (byte DFA over the model's n-gram automaton), compiled. Returns how
+    many features were seen, listed in ``touched``: scanning and zeroing the whole count vector per
+    call cost more than the walk itself."""
     state = 0
+    n = 0
     for letter in data:
         state = nextmove[rowbase[state] + letter]
         f = output[state]
         if f >= 0:
+            if counts[f] == 0:
+                touched[n] = f
+                n += 1
             counts[f] += 1
+    return n
 
 
 @lru_cache(maxsize=1)
@@ -99,7 +107,8 @@ def _dfa_tables():
         _ = ident.nb_ptc, ident.nb_pc, ident._alias_pairs, ident._norm_probs, ident._encode
     except (AttributeError, TypeError, ValueError):
         return None
-    return tables + (np.zeros(ident.nb_ptc.shape[0], dtype=np.int64),)
+    nfeat = ident.nb_ptc.shape[0]
+    return tables + (np.zeros(nfeat, dtype=np.int64), np.zeros(nfeat, dtype=np.int64))
 
 
 def _py3langid_rank(text: str) -> list[tuple[str, float]]:
@@ -108,13 +117,14 @@ def _py3langid_rank(text: str) -> list[tuple[str, float]]:
     tables = _dfa_tables()
     if tables is None:
         return ident.rank(text)
-    nextmove, rowbase, output, counts = tables
+    nextmove, rowbase, output, counts, touched = tables
     data = ident._encode(text)
-    counts[:] = 0
-    _dfa_counts(np.frombuffer(data, dtype=np.uint8), nextmove, rowbase, output, counts)
-    idx = np.nonzero(counts)[0]
+    n = _dfa_counts(np.frombuffer(data, dtype=np.uint8), nextmove, rowbase, output, counts, touched)
+    idx = np.sort(touched[:n])          # the order np.nonzero gave: same float arithmetic as py3langid
+    feats = counts[idx].astype(np.float32)
+    counts[idx] = 0
     if len(idx):
-        scores = np.log1p(counts[idx].astype(np.float32)) @ ident.nb_ptc[idx] + ident.nb_pc
+        scores = np.log1p(feats) @ ident.nb_ptc[idx] + ident.nb_pc
         scores *= 1.0 / math.sqrt(len(data) or 1)
     else:   # no features: py3langid abstains with a uniform distribution
         scores = np.zeros(len(ident.nb_classes), dtype=np.float32)
