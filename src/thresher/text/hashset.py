@@ -29,6 +29,20 @@ def slot_of(keys, stamp, gen, mask, key) -> int:
 
 
 @njit(cache=True, inline="always")
+def count_key(keys, stamp, val, order, gen, slot, key, distinct) -> int:
+    """Count one occurrence of ``key`` at ``slot`` (from ``slot_of``); a new key is appended to
+    ``order``. Returns the number of distinct keys so far (``distinct`` + 1 when the key is new)."""
+    if stamp[slot] == gen:
+        val[slot] += 1
+        return distinct
+    stamp[slot] = gen
+    keys[slot] = key
+    val[slot] = 1
+    order[distinct] = slot
+    return distinct + 1
+
+
+@njit(cache=True, inline="always")
 def mask_for(n: int, cap: int) -> int:
     """Smallest power-of-two table (minus one) holding n keys at load <= 1/2, capped at cap."""
     m = 16

@@ -16,7 +16,7 @@ from numba import njit
 from ...document import Document
 from ...errors import ConfigError
 from ...text.charclass import BIGSCI_SPECIAL, HAN, MARK, SEA, SPACE, char_flags, lower_map
-from ...text.hashset import Table, mask_for, mix64, slot_of
+from ...text.hashset import Table, count_key, mask_for, mix64, slot_of
 from ...text.spacy_rules import FNV_OFFSET, FNV_PRIME, fnv_finish, key_table, lookup, str_key
 from ...text.stopwords import load_flagged_words, load_stopwords, read_word_file
 from ..base import Drop
@@ -141,15 +141,7 @@ def bigscience_kernel(cps, offsets, fl, lw, char_n, word_n, aug_n, aug_join, sto
             kk = 0
             for q in range(total):
                 key = mix64(pref[q + char_n] - pref[q] * pw_n)
-                sl = slot_of(keys, stamp, g, mask, key)
-                if stamp[sl] == g:
-                    val[sl] += 1
-                else:
-                    stamp[sl] = g
-                    keys[sl] = key
-                    val[sl] = 1
-                    order[kk] = sl
-                    kk += 1
+                kk = count_key(keys, stamp, val, order, g, slot_of(keys, stamp, g, mask, key), key, kk)
             freqs = np.empty(kk, dtype=np.int64)
             ones = 0
             for q in range(kk):
@@ -175,15 +167,7 @@ def bigscience_kernel(cps, offsets, fl, lw, char_n, word_n, aug_n, aug_join, sto
                         h = (h ^ np.uint64(32)) * FNV_PRIME
                     h = _word_key(cps, lw, ws[k + m], we[k + m], h)
                 key = mix64(h)
-                sl = slot_of(keys, stamp, g, mask, key)
-                if stamp[sl] == g:
-                    val[sl] += 1
-                else:
-                    stamp[sl] = g
-                    keys[sl] = key
-                    val[sl] = 1
-                    order[kk] = sl
-                    kk += 1
+                kk = count_key(keys, stamp, val, order, g, slot_of(keys, stamp, g, mask, key), key, kk)
             for q in range(kk):
                 if val[order[q]] > 1:
                     wrep += val[order[q]]

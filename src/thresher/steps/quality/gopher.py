@@ -13,7 +13,7 @@ from numba import njit
 
 from ...document import Document
 from ...text.charclass import ALPHA, DT_PUNCT, LINE_BREAK, SPACE, char_flags
-from ...text.hashset import Table, mask_for, mix64, slot_of
+from ...text.hashset import Table, count_key, mask_for, mix64, slot_of
 from ...text.spacy_rules import fnv_key, key_table, lookup, str_key
 from ...text.stopwords import load_stopwords
 from ..base import Drop
@@ -212,15 +212,10 @@ def repetition_kernel(cps, offsets, fl, tok_s, tok_e, tok_ws, tok_off, top_ns, d
                     h = ps[i + m] - ps[i] * pw[length + 1]
                     key = mix64(h ^ (np.uint64(length) * GOLD))
                     s = slot_of(keys, stamp, g, mask, key)
-                    if stamp[s] == g:
-                        val[s] += 1
-                    else:
-                        stamp[s] = g
-                        keys[s] = key
-                        val[s] = 1
+                    new_k = count_key(keys, stamp, val, order, g, s, key, k)
+                    if new_k != k:
                         val2[s] = length
-                        order[k] = s
-                        k += 1
+                        k = new_k
                 bc = 0
                 for j in range(k):
                     s = order[j]
