@@ -293,6 +293,25 @@ def test_one_and_two_workers_give_identical_releases(tmp_path, minhash):
     assert len(manifests[0][2]) == 6
 
 
+def test_arrow_row_path_equals_the_document_path(tmp_path, monkeypatch):
+    """A stage that is one dedup step runs on Arrow batches (``decide_rows``); forced through the
+    Document loop instead, it must write the very same release, byte for byte."""
+    from thresher import runner
+    steps = [shortest_first, "exact_dedup", {"minhash_dedup": EXHAUSTIVE}]
+    fast = run(pipeline(tmp_path / "rows", steps), workers=1, overwrite=True)
+    monkeypatch.setattr(runner, "columnar", lambda step: False)
+    slow = run(pipeline(tmp_path / "docs", steps), workers=1, overwrite=True)
+    a, b = Release(fast).manifest, Release(slow).manifest
+    assert a["outputs"] == b["outputs"] and a["merkle"] == b["merkle"]
+
+    def counts(release):
+        st = Release(release).stats.to_json()
+        return {k: {f: v for f, v in s.items() if f != "seconds"} for k, s in st["steps"].items()}, st["languages"]
+    assert counts(fast) == counts(slow)
+    assert counts(fast)[0]["minhash_dedup"]["drops"]["near_duplicate"] > 0
+    assert {k for k in a["outputs"] if k.startswith("excluded/")} >= {"excluded/part-00000-1.parquet"}
+
+
 def test_resume_after_a_crash_in_the_fit(tmp_path, monkeypatch):
     cfg = pipeline(tmp_path / "r", [{"minhash_dedup": EXHAUSTIVE}])
     real = dedup_base.run_decision_task

@@ -22,11 +22,12 @@ EMPTY_ROOT = hashlib.sha256(b"").hexdigest()
 def root(leaves: Iterable[bytes]) -> str:
     """Root of leaves in order; equals the recursive RFC 6962 definition."""
     stack: list[tuple[int, bytes]] = []          # (subtree size, hash), sizes strictly decreasing
+    sha = hashlib.sha256
     for leaf in leaves:
         size, h = 1, leaf
         while stack and stack[-1][0] == size:
             _, left = stack.pop()
-            h, size = node_hash(left, h), size * 2
+            h, size = sha(b"\x01" + left + h).digest(), size * 2       # = node_hash(left, h)
         stack.append((size, h))
     if not stack:
         return EMPTY_ROOT
@@ -102,9 +103,10 @@ class MerkleTree:
     def __init__(self, leaves: list[bytes]):
         self.size = len(leaves)
         self.levels: list[list[bytes]] = [list(leaves)]
+        sha = hashlib.sha256
         while len(self.levels[-1]) > 1:
             lv = self.levels[-1]
-            nxt = [node_hash(lv[i], lv[i + 1]) for i in range(0, len(lv) - 1, 2)]
+            nxt = [sha(b"\x01" + a + b).digest() for a, b in zip(lv[0::2], lv[1::2])]     # = node_hash
             if len(lv) % 2:
                 nxt.append(lv[-1])
             self.levels.append(nxt)

@@ -14,7 +14,7 @@ from .executors import Executor
 from .io import ShardSpec, plan_shards
 from .io.writer import write_json
 from .release import finalize
-from .runner import WORK, plan_stages, run_shard, shard_name, stage_dir
+from .runner import WORK, plan_stages, run_shard, stage_dir, stage_file
 from .steps.base import step_label
 
 log = logging.getLogger("thresher")
@@ -53,7 +53,7 @@ def run(cfg: PipelineConfig | str | Path, workers: int | None = None, progress: 
             label = step_label(first)
             done = out / WORK / "global" / f"{label}.done"
             if not done.exists():
-                prev = [stage_dir(out, stage.index - 1) / f"{shard_name(s.index)}.parquet" for s in shards]
+                prev = [stage_file(out, stage.index - 1, s.index) for s in shards]
                 first.fit(prev, out / WORK / "global" / label, executor)
                 done.write_text("ok")
         executor.map(run_shard, shards, cfg, stage, desc=f"{cfg.name} stage {stage.index + 1}/{len(stages)}")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 import orjson
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
@@ -47,15 +48,44 @@ def _file_xxh(path: str) -> str:
     return h.hexdigest()
 
 
-def _iter_leaves(files: list[Path]) -> Iterator[tuple[str, str]]:
-    def one(p: Path) -> Iterator[tuple[str, str]]:
-        for b in pq.ParquetFile(p).iter_batches(batch_size=8192):
-            yield from zip(b.column("id").to_pylist(), b.column("content_hash").to_pylist())
+def write_leaves(path: Path, pairs: list[tuple[str, str]], leaves: list[bytes] | None = None) -> None:
+    """One data shard's Merkle leaves: (id, content_hash) sorted, with each leaf's hash. They are
+    hashed where the shard is written (in the workers, in parallel), so ``finalize`` and ``forget``
+    only fold them into trees. ``leaves``, when given, are the hashes of ``pairs`` (already sorted)."""
+    if leaves is None:
+        pairs = sorted(pairs)
+        leaves = [leaf_hash(i, h) for i, h in pairs]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(pa.table({"id": pa.array([a for a, _ in pairs], pa.string()),
+                             "content_hash": pa.array([b for _, b in pairs], pa.string()),
+                             "leaf": pa.array(leaves, pa.binary(32))}), tmp)
+    tmp.replace(path)
+
+
+def read_leaves(path: Path) -> tuple[list[tuple[str, str]], list[bytes]]:
+    """The (id, content_hash) pairs of a leaves file and their leaf hashes (hashed here for a file
+    written before leaves carried them)."""
+    t = pq.ParquetFile(path).read()
+    pairs = list(zip(t.column("id").to_pylist(), t.column("content_hash").to_pylist()))
+    if "leaf" in t.column_names:
+        return pairs, t.column("leaf").to_pylist()
+    return pairs, [leaf_hash(i, h) for i, h in pairs]
+
+
+def _iter_leaves(files: list[Path]) -> Iterator[tuple[str, str, bytes]]:
+    def one(p: Path) -> Iterator[tuple[str, str, bytes]]:
+        pf = pq.ParquetFile(p)
+        hashed = "leaf" in pf.schema_arrow.names
+        for b in pf.iter_batches(batch_size=8192):
+            ids, hashes = b.column("id").to_pylist(), b.column("content_hash").to_pylist()
+            leaves = b.column("leaf").to_pylist() if hashed else [leaf_hash(i, h) for i, h in zip(ids, hashes)]
+            yield from zip(ids, hashes, leaves)
     return heapq.merge(*(one(p) for p in files))
 
 
-def merkle_root_of(pairs: Iterator[tuple[str, str]]) -> str:
-    return root(leaf_hash(i, h) for i, h in pairs)
+def merkle_root_of(leaves: Iterator[tuple[str, str, bytes]]) -> str:
+    return root(leaf for _, _, leaf in leaves)
 
 
 def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"]) -> None:

@@ -7,6 +7,7 @@ rename, so a crash mid-shard leaves nothing a re-run would trust.
 """
 from __future__ import annotations
 
+import hashlib
 import resource
 import time
 from collections import Counter
@@ -14,16 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy as np
 import orjson
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.compute as pc
 
 from .config import PipelineConfig
 from .document import Document, content_hash
 from .io import ShardSpec, read_shard
-from .io.writer import ShardWriter, write_json
+from .io.writer import ShardWriter, drop_columns, json_text, stage_batches, write_json
+from .release import write_leaves
 from .stats import Stats
-from .steps.base import StepContext, step_label
+from .steps.base import StepContext, columnar, step_label
 
 BATCH = 1000
 WORK = ".thresher"
@@ -56,6 +59,11 @@ def stage_dir(out: Path, stage: int) -> Path:
     return out / WORK / f"stage-{stage}"
 
 
+def stage_file(out: Path, stage: int, index: int) -> Path:
+    """The Arrow IPC file a non-final stage leaves for the next one (deleted once the run is final)."""
+    return stage_dir(out, stage) / f"{shard_name(index)}.arrow"
+
+
 def marker_path(out: Path, stage: int, index: int) -> Path:
     return out / WORK / "done" / f"s{stage}-{shard_name(index)}.json"
 
@@ -86,17 +94,130 @@ def utf8_len(text: str) -> int:
 
 
 def _nbytes(docs: list[Document]) -> int:
-    return sum(utf8_len(d.text) for d in docs)
+    return sum([len(t) if t.isascii() else len(t.encode("utf-8", "surrogatepass")) for t in [d.text for d in docs]])
 
 
 def _stage_input(spec: ShardSpec, out: Path, stage: Stage, reader_counts: Counter) -> Iterator[Document]:
     if stage.index == 0:
         yield from read_shard(spec, reader_counts)
         return
-    prev = stage_dir(out, stage.index - 1) / f"{shard_name(spec.index)}.parquet"
-    for batch in pq.ParquetFile(prev).iter_batches(batch_size=BATCH):
-        for r in batch.to_pylist():
-            yield Document(r["id"], r["text"], orjson.loads(r["source"]), orjson.loads(r["meta"]))
+    loads = orjson.loads
+    for batch in stage_batches(stage_file(out, stage.index - 1, spec.index), rows=BATCH):
+        cols = [batch.column(k).to_pylist() for k in ("id", "text", "source", "meta")]
+        for i, t, s, m in zip(*cols):
+            yield Document(i, t, loads(s), loads(m))
+
+
+class _Final:
+    """What the final stage records of every kept document: its language and bytes (stats) and its
+    Merkle leaf (id, sha256 of the text)."""
+
+    def __init__(self) -> None:
+        self.leaves: list[tuple[str, str]] = []
+        self.docs: Counter = Counter()
+        self.bytes: Counter = Counter()
+
+    def add_docs(self, docs: list[Document]) -> None:
+        for d in docs:
+            lang = str(d.meta.get("language", "unknown"))
+            self.docs[lang] += 1
+            self.bytes[lang] += utf8_len(d.text)
+            self.leaves.append((d.id, content_hash(d.text)))
+
+    def add_table(self, t: pa.Table) -> None:
+        """The same from Arrow columns: hashes the UTF-8 bytes in place, no Python strings."""
+        text = t.column("text").combine_chunks()
+        _, ob, db = text.buffers()
+        offs = np.frombuffer(ob, dtype=np.int32)[text.offset: text.offset + len(text) + 1]
+        data = memoryview(db) if db is not None else memoryview(b"")
+        sha = hashlib.sha256
+        for i, (doc_id, meta) in enumerate(zip(t.column("id").to_pylist(), t.column("meta").to_pylist())):
+            lang = orjson.loads(meta).get("language", "unknown") if '"language"' in meta else "unknown"
+            a, b = int(offs[i]), int(offs[i + 1])
+            self.docs[str(lang)] += 1
+            self.bytes[str(lang)] += b - a
+            self.leaves.append((doc_id, sha(data[a:b]).hexdigest()))
+
+    def save(self, out: Path, index: int) -> None:
+        write_leaves(leaves_path(out, index), self.leaves)
+
+
+def _run_docs(spec: ShardSpec, out: Path, stage: Stage, steps: list, stats: Stats, reader_counts: Counter,
+              kept_w: ShardWriter, drop_w: ShardWriter, final: _Final | None) -> None:
+    """The general loop: Documents in batches through every step of the stage."""
+    workdir = out / WORK / "global"
+    for batch in _batches(_stage_input(spec, out, stage, reader_counts), BATCH):
+        nbytes = _nbytes(batch) if steps else 0
+        for step in steps:
+            if not batch:
+                break
+            label = step_label(step)
+            st = stats.step(label)
+            st.docs_in += len(batch)
+            st.bytes_in += nbytes
+            ctx = StepContext(shard=spec.index, workdir=workdir / label)
+            t0 = time.perf_counter()
+            batch = step.process(batch, ctx)
+            st.seconds += time.perf_counter() - t0
+            st.docs_out += len(batch)
+            nbytes = _nbytes(batch)
+            st.bytes_out += nbytes
+            for d in ctx.dropped:
+                st.drops[d.drop.reason] += 1
+            for counts in ctx.counters.values():
+                st.counters.update(counts)
+            drop_w.write(ctx.dropped)
+        kept_w.write(batch)
+        if final is not None:
+            final.add_docs(batch)
+
+
+def _run_rows(spec: ShardSpec, out: Path, stage: Stage, step: Any, stats: Stats, kept_w: ShardWriter,
+              drop_w: ShardWriter, final: _Final | None) -> None:
+    """A stage that is one columnar global step (dedup): its row decisions applied to Arrow batches
+    of the previous stage's file. Only the rows it names are parsed; every other row, and every
+    text, goes to the output as the bytes it came in (the release equals that of ``_run_docs``)."""
+    label = step_label(step)
+    st = stats.step(label)
+    start = 0
+    for rb in stage_batches(stage_file(out, stage.index - 1, spec.index), rows=BATCH):
+        t = pa.Table.from_batches([rb])
+        n = t.num_rows
+        lens = pc.binary_length(t.column("text")).to_numpy(zero_copy_only=False)
+        ctx = StepContext(shard=spec.index, workdir=out / WORK / "global" / label)
+        t0 = time.perf_counter()
+        decided = step.decide_rows(start, t.column("id").to_pylist(), ctx)
+        start += n
+        keep = np.ones(n, dtype=bool)
+        drops = []
+        if decided:
+            metas = t.column("meta").to_pylist()
+            for k in sorted(decided):
+                extra, drop = decided[k]
+                if extra:
+                    metas[k] = json_text({**orjson.loads(metas[k]), **extra})
+                if drop is not None:
+                    keep[k] = False
+                    drops.append((k, drop))
+            t = t.set_column(t.schema.get_field_index("meta"), "meta", pa.array(metas, pa.string()))
+        st.seconds += time.perf_counter() - t0
+        st.docs_in += n
+        st.bytes_in += int(lens.sum())
+        st.docs_out += int(keep.sum())
+        st.bytes_out += int(lens[keep].sum())
+        for counts in ctx.counters.values():
+            st.counters.update(counts)
+        if drops:
+            for _, d in drops:
+                st.drops[d.reason] += 1
+            gone = t.take(pa.array([k for k, _ in drops], pa.int64()))
+            for name, col in drop_columns([(step.name, d) for _, d in drops]).items():
+                gone = gone.append_column(drop_w.schema.field(name), pa.array(col, drop_w.schema.field(name).type))
+            drop_w.write_table(gone)
+            t = t.filter(pa.array(keep))
+        kept_w.write_table(t)
+        if final is not None:
+            final.add_table(t)
 
 
 def run_shard(spec: ShardSpec, cfg: PipelineConfig, stage: Stage) -> dict[str, Any]:
@@ -106,52 +227,24 @@ def run_shard(spec: ShardSpec, cfg: PipelineConfig, stage: Stage) -> dict[str, A
     if marker.exists():
         return orjson.loads(marker.read_bytes())
     steps = cfg.build_steps()[stage.first:stage.last]
-    workdir = out / WORK / "global"
     for s in steps:
         if getattr(s, "is_global", False):
-            s.load(workdir / step_label(s))
+            s.load(out / WORK / "global" / step_label(s))
     stats = Stats(shards=1 if stage.final else 0)
     for s in steps:                # every shard lists every step, in pipeline order, even with no input
         stats.step(step_label(s))
     reader_counts: Counter = Counter()
-    data_path = (out / "data" if stage.final else stage_dir(out, stage.index)) / f"{shard_name(spec.index)}.parquet"
-    # stage files between barriers are read once and deleted: not worth compressing
-    kept_w = ShardWriter(data_path, compression=cfg.output.compression if stage.final else "none",
-                         row_group_rows=cfg.output.row_group_rows)
+    data_path = out / "data" / f"{shard_name(spec.index)}.parquet" if stage.final else stage_file(out, stage.index, spec.index)
+    kept_w = ShardWriter(data_path, compression=cfg.output.compression, row_group_rows=cfg.output.row_group_rows,
+                         stage=not stage.final)
     drop_w = ShardWriter(excluded_path(out, stage.index, spec.index), excluded=True,
                          compression=cfg.output.compression, row_group_rows=cfg.output.row_group_rows)
-    leaves: list[tuple[str, str]] = []
-    lang_docs: Counter = Counter()
-    lang_bytes: Counter = Counter()
+    final = _Final() if stage.final else None
     try:
-        for batch in _batches(_stage_input(spec, out, stage, reader_counts), BATCH):
-            nbytes = _nbytes(batch)
-            for step in steps:
-                if not batch:
-                    break
-                label = step_label(step)
-                st = stats.step(label)
-                st.docs_in += len(batch)
-                st.bytes_in += nbytes
-                ctx = StepContext(shard=spec.index, workdir=workdir / label)
-                t0 = time.perf_counter()
-                batch = step.process(batch, ctx)
-                st.seconds += time.perf_counter() - t0
-                st.docs_out += len(batch)
-                nbytes = _nbytes(batch)
-                st.bytes_out += nbytes
-                for d in ctx.dropped:
-                    st.drops[d.drop.reason] += 1
-                for counts in ctx.counters.values():
-                    st.counters.update(counts)
-                drop_w.write(ctx.dropped)
-            kept_w.write(batch)
-            if stage.final:
-                for d in batch:
-                    lang = str(d.meta.get("language", "unknown"))
-                    lang_docs[lang] += 1
-                    lang_bytes[lang] += utf8_len(d.text)
-                    leaves.append((d.id, content_hash(d.text)))
+        if stage.index > 0 and len(steps) == 1 and columnar(steps[0]):
+            _run_rows(spec, out, stage, steps[0], stats, kept_w, drop_w, final)
+        else:
+            _run_docs(spec, out, stage, steps, stats, reader_counts, kept_w, drop_w, final)
         kept_rows, kept_sha = kept_w.close()
         drop_rows, drop_sha = drop_w.close()
     except BaseException:
@@ -159,16 +252,11 @@ def run_shard(spec: ShardSpec, cfg: PipelineConfig, stage: Stage) -> dict[str, A
         drop_w.abort()
         raise
     stats.reader.update(reader_counts)
-    stats.languages = {k: Counter(docs=n, bytes=lang_bytes[k]) for k, n in sorted(lang_docs.items())}
     outputs = {str(drop_w.path.relative_to(out)): {"rows": drop_rows, "sha256": drop_sha}}
-    if stage.final:
+    if final is not None:
+        stats.languages = {k: Counter(docs=n, bytes=final.bytes[k]) for k, n in sorted(final.docs.items())}
         outputs[str(kept_w.path.relative_to(out))] = {"rows": kept_rows, "sha256": kept_sha}
-        leaves.sort()
-        lp = leaves_path(out, spec.index)
-        lp.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.table({"id": [a for a, _ in leaves], "content_hash": [b for _, b in leaves]}),
-                       str(lp) + ".tmp")
-        Path(str(lp) + ".tmp").replace(lp)
+        final.save(out, spec.index)
     result = {"shard": spec.index, "stage": stage.index, "stats": stats.to_json(), "outputs": outputs,
               "docs": reader_counts.get("docs_read", 0), "bytes": reader_counts.get("bytes_read", 0),
               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}

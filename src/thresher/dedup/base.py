@@ -11,6 +11,7 @@ outputs depend only on the shard files, never on the worker count or the order t
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from pathlib import Path
@@ -19,7 +20,6 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 import numpy as np
 import orjson
 
-from ..document import Document
 from ..errors import ConfigError, ReleaseError
 from ..io.writer import write_json
 from ..steps.base import Drop, GlobalStep, StepContext
@@ -49,8 +49,7 @@ class DedupStep(GlobalStep):
         if keep == "quality" and not quality_key:
             raise ConfigError(f"{self.name}: keep: quality needs quality_key (a meta key, e.g. fineweb_quality_v1.score)")
         self.keep, self.quality_key = keep, quality_key or ""
-        self._decisions: dict[int, dict[int, dict]] = {}
-        self._pos: dict[int, int] = {}
+        self._decisions: dict[int, tuple[dict[int, int], dict[str, list]]] = {}
         self._workdir: Path | None = None
 
     # -- fit -----------------------------------------------------------------------------------
@@ -124,81 +123,90 @@ class DedupStep(GlobalStep):
     def load(self, workdir: Path) -> None:
         self._workdir = workdir
 
-    def process(self, docs: list[Document], ctx: StepContext) -> list[Document]:
+    def decide_rows(self, start: int, ids: list[str], ctx: StepContext) -> dict[int, tuple[dict, Drop | None]]:
         workdir = self._workdir or ctx.workdir
         if workdir is None:
             raise ReleaseError(f"{self.name}: no fitted state (a global step runs inside a pipeline)")
-        if ctx.shard not in self._decisions:
-            self._decisions[ctx.shard] = load_decisions(workdir, ctx.shard)
-            self._pos[ctx.shard] = 0
-        decisions, pos = self._decisions[ctx.shard], self._pos[ctx.shard]
-        kept, clusters, key = [], 0, self.meta_key
-        for k, doc in enumerate(docs):
-            d = decisions.get(pos + k)
-            if d is None:
-                kept.append(doc)
+        if ctx.shard not in self._decisions:      # one shard's decisions in memory at a time
+            self._decisions = {ctx.shard: load_decisions(workdir, ctx.shard)}
+        row, c = self._decisions[ctx.shard]
+        get, key, out, clusters = row.get, self.meta_key, {}, 0
+        for k, seen in enumerate(ids):
+            i = get(start + k)
+            if i is None:
                 continue
-            if d["id"] != doc.id:
-                raise ReleaseError(f"{self.name}: shard {ctx.shard} changed since the fit (document {pos + k} "
-                                   f"is '{doc.id}', the fit saw '{d['id']}'); re-run with --overwrite")
-            doc.meta["cluster_id"] = d["cluster_id"]
-            info = {"cluster_id": d["cluster_id"], "cluster_size": d["cluster_size"], "kept": d["kept"],
-                    "similarity_to_kept": round(d["similarity"], 6)}
-            if d["matched"] is not None:
-                info["matched"] = d["matched"]
-                info["match_similarity"] = round(d["match_similarity"], 6)
-            doc.meta[key] = info
-            if d["kept"]:
+            if c["id"][i] != seen:
+                raise ReleaseError(f"{self.name}: shard {ctx.shard} changed since the fit (document {start + k} "
+                                   f"is '{seen}', the fit saw '{c['id'][i]}'); re-run with --overwrite")
+            info = {"cluster_id": c["cluster_id"][i], "cluster_size": c["cluster_size"][i], "kept": c["kept"][i],
+                    "similarity_to_kept": round(c["similarity"][i], 6)}
+            # the score of a drop: the verified pair that justifies it (>= threshold); without
+            # verification, the estimated similarity to the kept document
+            score = info["similarity_to_kept"]
+            if c["matched"][i] is not None:
+                info["matched"] = c["matched"][i]
+                info["match_similarity"] = score = round(c["match_similarity"][i], 6)
+            if c["kept"][i]:
                 clusters += 1
-                kept.append(doc)
+                out[k] = ({"cluster_id": info["cluster_id"], key: info}, None)
             else:
-                doc.meta["duplicate_of"] = d["duplicate_of"]
-                # the score is the verified pair that justifies the drop (>= threshold); without
-                # verification, the estimated similarity to the kept document
-                score = d["match_similarity"] if d["matched"] is not None else d["similarity"]
-                ctx.drop(doc, self.name, Drop(self.reason, round(score, 6), self.threshold))
-        self._pos[ctx.shard] = pos + len(docs)
+                out[k] = ({"cluster_id": info["cluster_id"], key: info, "duplicate_of": c["duplicate_of"][i]},
+                          Drop(self.reason, score, self.threshold))
         if clusters:
             ctx.count(self.name, "clusters", clusters)
-        return kept
+        return out
 
 
 def _concat_sets(workdir: Path, shards: list[int], counts: list[int], bands: int) -> None:
-    """Global stores for verification, appended shard after shard (copied in pieces, never whole):
-    every document's shingle set (uint32, with offsets) and its band keys ([document, band])."""
+    """Global stores for verification: every document's shingle set (uint32, with offsets) and its
+    band keys ([document, band]). Each is the shards' files end to end, so it is a ``.npy`` header
+    followed by the files' bytes, copied by the kernel (``copy_file_range``), never through memory."""
     store = workdir / "store"
     if (store / "offs.npy").exists():
         return
     store.mkdir(parents=True, exist_ok=True)
     n = sum(counts)
-    total = sum(int(np.load(ShardOut(workdir, s).path("set_offs.npy"), mmap_mode="r")[-1]) for s in shards)
-    sets = np.lib.format.open_memmap(store / "sets.tmp.npy", mode="w+", dtype=np.uint32, shape=(max(total, 1),))
-    keys = np.lib.format.open_memmap(store / "bands.tmp.npy", mode="w+", dtype=np.uint64, shape=(max(n, 1), bands))
+    set_offs = [np.load(ShardOut(workdir, s).path("set_offs.npy")) for s in shards]
+    sizes = [int(so[-1]) for so in set_offs]
+    for name, dtype, shape in (("sets", np.uint32, (sum(sizes),)), ("bands", np.uint64, (n, bands))):
+        tmp = store / f"{name}.tmp.npy"
+        with open(tmp, "wb") as dst:
+            empty = shape[0] == 0                     # np.load cannot memory-map an empty array
+            np.lib.format.write_array_header_2_0(dst, {"descr": np.dtype(dtype).str, "fortran_order": False,
+                                                       "shape": (1,) + shape[1:] if empty else shape})
+            if empty:
+                dst.write(np.zeros((1,) + shape[1:], dtype).tobytes())
+            for s in shards:
+                with open(ShardOut(workdir, s).path(f"{name}.bin"), "rb") as src:
+                    _copy_file(src, dst)
+        tmp.replace(store / f"{name}.npy")
     offs = np.zeros(n + 1, dtype=np.int64)
     pos = doc = 0
-    for s, c in zip(shards, counts):
-        out = ShardOut(workdir, s)
-        so = np.load(out.path("set_offs.npy"))
-        size = int(so[-1])
-        for name, dst, width, at in (("sets.bin", sets, 1, pos), ("bands.bin", keys, bands, doc)):
-            count = size if width == 1 else c
-            if not count:
-                continue
-            src = np.memmap(out.path(name), dtype=dst.dtype, mode="r", shape=(count,) if width == 1 else (count, width))
-            for k in range(0, count, 1 << 22):      # copy in pieces of 4M rows
-                piece = src[k:k + (1 << 22)]
-                dst[at + k: at + k + piece.shape[0]] = piece
-            del src
+    for so, size, c in zip(set_offs, sizes, counts):
         offs[doc + 1: doc + c + 1] = so[1:] + pos
         pos += size
         doc += c
-    for arr, name in ((sets, "sets"), (keys, "bands")):
-        arr.flush()
-        del arr
-        (store / f"{name}.tmp.npy").replace(store / f"{name}.npy")
-    del sets, keys
     np.save(store / "offs.tmp.npy", offs)
     (store / "offs.tmp.npy").replace(store / "offs.npy")
+
+
+def _copy_file(src, dst) -> None:
+    """Append all of ``src`` to ``dst`` inside the kernel where it can (Linux), else in chunks."""
+    size = os.fstat(src.fileno()).st_size
+    dst.flush()
+    done = 0
+    if hasattr(os, "copy_file_range"):
+        try:
+            while done < size:
+                k = os.copy_file_range(src.fileno(), dst.fileno(), size - done)
+                if k == 0:
+                    break
+                done += k
+        except OSError:
+            pass
+    if done < size:
+        src.seek(done)
+        shutil.copyfileobj(src, dst, 1 << 22)
 
 
 def _du(path: Path) -> int:

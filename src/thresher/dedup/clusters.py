@@ -86,18 +86,24 @@ class DecisionJob:
     containment: bool = False
 
 
+def decisions_path(workdir: Path, shard: int) -> Path:
+    return workdir / "decisions" / f"part-{shard:05d}.arrow"
+
+
 def cluster_id(label: str, kept_id: str) -> str:
     """Stable across runs: the same kept document names the same cluster."""
     return xxhash.xxh3_64_hexdigest(f"{label}\x00{kept_id}".encode("utf-8", "surrogatepass"))
 
 
-def _lookup_ids(job: DecisionJob, glob_idx: np.ndarray) -> list[str]:
-    """Document ids for global indices, reading only the shards they live in."""
+def _lookup_ids(job: DecisionJob, glob_idx: np.ndarray, cache: dict[int, pa.Array]) -> list[str]:
+    """Document ids for global indices, reading only the shards they live in (once per task)."""
     out: list[str | None] = [None] * glob_idx.shape[0]
     owner = np.searchsorted(np.asarray(job.offsets), glob_idx, "right") - 1
-    for k in np.unique(owner):
+    for k in np.unique(owner).tolist():
         sel = np.flatnonzero(owner == k)
-        ids = ShardOut(Path(job.workdir), job.shards[k]).ids()
+        if k not in cache:
+            cache[k] = ShardOut(Path(job.workdir), job.shards[k]).ids()
+        ids = cache[k]
         got = ids.take(pa.array(glob_idx[sel] - job.offsets[k])).to_pylist()
         for i, v in zip(sel.tolist(), got):
             out[i] = v
@@ -135,7 +141,7 @@ def run_decision_task(index: int, job: DecisionJob) -> dict:
     """Write shard ``job.shards[index]``'s decisions (read by the filter stage) and clusters rows."""
     workdir = Path(job.workdir)
     s = job.shards[index]
-    path = workdir / "decisions" / f"part-{s:05d}.parquet"
+    path = decisions_path(workdir, s)
     marker = path.with_suffix(".json")
     if marker.exists():
         return orjson.loads(marker.read_bytes())
@@ -144,7 +150,8 @@ def run_decision_task(index: int, job: DecisionJob) -> dict:
     off = job.offsets[index]
     member = pos + off
     ids = ShardOut(workdir, s).ids().take(pa.array(pos, pa.int64())).to_pylist() if pos.size else []
-    kept_ids = _lookup_ids(job, kept) if pos.size else []
+    id_cache: dict[int, pa.Array] = {}
+    kept_ids = _lookup_ids(job, kept, id_cache) if pos.size else []
     is_kept = member == kept
     if job.similarity == "sets" and pos.size:
         store = np.load(workdir / "store" / "sets.npy", mmap_mode="r")
@@ -157,7 +164,7 @@ def run_decision_task(index: int, job: DecisionJob) -> dict:
     sims[is_kept] = 1.0
     has = match >= 0
     matched: list[str | None] = [None] * int(pos.size)
-    for i, v in zip(np.flatnonzero(has).tolist(), _lookup_ids(job, match[has]) if has.any() else []):
+    for i, v in zip(np.flatnonzero(has).tolist(), _lookup_ids(job, match[has], id_cache) if has.any() else []):
         matched[i] = v
     msim = np.where(has, match_sim.astype(np.float64), np.nan)
     cids = [cluster_id(job.label, k) for k in kept_ids]
@@ -167,21 +174,27 @@ def run_decision_task(index: int, job: DecisionJob) -> dict:
                       "duplicate_of": pa.array(dup_of, pa.string()), "similarity": sims.astype(np.float64),
                       "cluster_size": size.astype(np.int64), "matched": pa.array(matched, pa.string()),
                       "match_similarity": pa.array(msim, from_pandas=True)}, schema=DECISION_SCHEMA)
-    for dest, t in ((path, table),
-                    (Path(job.release) / "clusters" / job.label / f"part-{s:05d}.parquet",
-                     table.drop(["pos"]).append_column("shard", pa.array(np.full(len(table), s, np.int64))))):
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(dest.name + ".tmp")
-        pq.write_table(t, tmp, compression="zstd")
-        os.replace(tmp, dest)
+    path.parent.mkdir(parents=True, exist_ok=True)       # for the filter stage: Arrow IPC, read once
+    with pa.OSFile(str(path) + ".tmp", "wb") as f, pa.ipc.new_file(f, DECISION_SCHEMA) as w:
+        w.write_table(table)
+    os.replace(str(path) + ".tmp", path)
+    dest = Path(job.release) / "clusters" / job.label / f"part-{s:05d}.parquet"     # published
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table.drop(["pos"]).append_column("shard", pa.array(np.full(len(table), s, np.int64))),
+                   dest.with_name(dest.name + ".tmp"), compression="zstd")
+    os.replace(dest.with_name(dest.name + ".tmp"), dest)
     info = {"shard": s, "members": int(pos.size), "dropped": int((~is_kept).sum()), "peak_rss_mb": peak_rss_mb()}
     write_json(marker, info)
     return info
 
 
-def load_decisions(workdir: Path, shard: int) -> dict[int, dict]:
-    """pos -> decision row for one shard (only documents in clusters of two or more)."""
-    path = workdir / "decisions" / f"part-{shard:05d}.parquet"
+def load_decisions(workdir: Path, shard: int) -> tuple[dict[int, int], dict[str, list]]:
+    """One shard's decisions (documents in clusters of two or more): position -> row, and the rows'
+    columns as lists (see ``DECISION_SCHEMA``)."""
+    path = decisions_path(workdir, shard)
     if not path.exists():
-        return {}
-    return {r["pos"]: r for r in pq.read_table(path).to_pylist()}
+        return {}, {}
+    with pa.memory_map(str(path)) as src:
+        t = pa.ipc.open_file(src).read_all()
+        cols = {c: t.column(c).to_pylist() for c in DECISION_SCHEMA.names}
+    return {p: i for i, p in enumerate(cols["pos"])}, cols

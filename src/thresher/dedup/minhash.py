@@ -34,7 +34,7 @@ def _encode(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     raw = [t.encode("utf-8", "surrogatepass") for t in texts]
     offs = np.zeros(len(raw) + 1, dtype=np.int64)
     np.cumsum([len(r) for r in raw], out=offs[1:])
-    buf = np.frombuffer(bytearray(b"".join(raw) or b"\0"), dtype=np.uint8)   # writable, like Arrow's
+    buf = np.frombuffer(b"".join(raw) or b"\0", dtype=np.uint8)   # read-only, like a memory-mapped stage file
     return buf, offs
 
 

@@ -194,7 +194,7 @@ def warmup() -> None:
     """Load every kernel (from numba's on-disk cache, or compile it) once, in the parent process,
     so forked workers inherit the machine code instead of each loading it again. The argument
     types match the real calls (numba compiles one version per type, e.g. read-only or not)."""
-    buf = np.frombuffer(bytearray("a b c d e f 日本語".encode()), dtype=np.uint8)
+    buf = np.frombuffer("a b c d e f 日本語".encode(), dtype=np.uint8)    # read-only: stage files are memory-mapped
     offs = np.array([0, buf.shape[0]], dtype=np.int64)
     ab = np.ones(2, dtype=np.uint64)
     sig, _, _, sets, soffs = minhash_batch(buf, offs, -1, 5, 5, ab, ab, True)

@@ -1,4 +1,4 @@
-"""Reading a stage's shard file for dedup: text as one UTF-8 buffer (zero copy from Arrow), ids,
+"""Reading a stage's shard file (Arrow IPC) for dedup: text as one UTF-8 buffer (zero copy from Arrow), ids,
 and the keep-rule rank of every document; plus the small per-shard files the later stages share."""
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from ..io.writer import write_json
+from ..io.writer import stage_batches, write_json
 
 BATCH_ROWS = 4096
 KEEP_RULES = ("first", "longest", "quality")
@@ -43,14 +42,14 @@ def utf8_buffer(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     _, ob, db = arr.buffers()
     width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
     offs = np.frombuffer(ob, dtype=width)[arr.offset: arr.offset + len(arr) + 1].astype(np.int64)
-    data = np.frombuffer(db, dtype=np.uint8) if db is not None and len(arr) else np.zeros(1, np.uint8)
+    data = np.frombuffer(db if db is not None and len(arr) else b"\0", dtype=np.uint8)
     return data, offs
 
 
 def iter_batches(path: Path, meta: bool = False, source: bool = False, rows: int = BATCH_ROWS) -> Iterator[Batch]:
     cols = ["id", "text"] + (["meta"] if meta else []) + (["source"] if source else [])
     start = 0
-    for rb in pq.ParquetFile(path).iter_batches(batch_size=rows, columns=cols):
+    for rb in stage_batches(path, cols, rows):
         buf, offs = utf8_buffer(rb.column("text"))
         yield Batch(start, rb.column("id"), buf, offs,
                     rb.column("meta").to_pylist() if meta else None,

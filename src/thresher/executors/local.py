@@ -39,6 +39,7 @@ class Executor:
             # fork: workers inherit the imported modules (forkserver re-imports pyarrow, numba ... in every
             # worker, which cost ~40% of a 200 MB run here). The parent holds no threads while it forks.
             ctx = mp.get_context("fork" if sys.platform == "linux" else "spawn")
+            _preload()
             with ProcessPoolExecutor(max_workers=min(self.workers, len(items)), mp_context=ctx) as pool:
                 pending = {pool.submit(fn, item, *args): i for i, item in enumerate(items)}
                 while pending:
@@ -48,6 +49,14 @@ class Executor:
                         results[i] = fut.result()    # a worker's exception propagates and stops the run
                         bar.advance(results[i])
         return results
+
+
+def _preload() -> None:
+    """Imports that every worker would otherwise make on its own, once per pool: pyarrow imports
+    pandas (when installed, 0.2 s) the first time it converts a Python list."""
+    import pyarrow as pa
+
+    pa.array([""])
 
 
 class _Bar:

@@ -192,12 +192,13 @@ def rewrite_file(src: Path, dst: Path, rel: str, hits: dict[int, Hit],
     # machinery costs ~0.4 s on first use
     table = pq.ParquetFile(src).read(use_threads=False)
     opts = _writer_opts(src)
-    keep = np.ones(table.num_rows, dtype=bool)
-    keep[list(hits)] = False
-    gone = table.filter(pa.array(~keep))
-    kept = table.filter(pa.array(keep))
-    removed = []
     rows = sorted(hits)
+    gone = table.take(pa.array(rows, pa.int64()))
+    # the kept rows as zero-copy slices between the removed ones (a filter would copy every text)
+    bounds = [-1] + rows + [table.num_rows]
+    kept = pa.concat_tables([table.slice(a + 1, b - a - 1) for a, b in zip(bounds, bounds[1:]) if b - a > 1]
+                            or [table.slice(0, 0)])
+    removed = []
     for r, text, meta in zip(rows, gone.column("text").to_pylist(), gone.column("meta").to_pylist()):
         m = orjson.loads(meta) if meta else {}
         h = hits[r]

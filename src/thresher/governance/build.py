@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..io.writer import write_json
+from ..release import write_leaves
 from ..stats import Stats, StepStats
 from .apply import (GOV_STEP, Removed, SaltedHasher, find_hits, language_drops, rewrite_file, shard_of, thread_map,
                     threads_for, write_trace)
@@ -63,10 +62,7 @@ def apply_ledger(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"], ex
         removed.extend(gone)
         _update_marker(owner[rel], lambda m: m["outputs"].__setitem__(rel, {"rows": rows, "sha256": sha}))
         if rel.startswith("data/"):
-            lp = leaves_path(out, int(shard_of(rel).split("-")[1]))
-            pq.write_table(pa.table({"id": [a for a, _ in leaves], "content_hash": [b for _, b in leaves]}),
-                           str(lp) + ".tmp")
-            Path(str(lp) + ".tmp").replace(lp)
+            write_leaves(leaves_path(out, int(shard_of(rel).split("-")[1])), leaves)
     by_shard: dict[str, list[Removed]] = {}
     for r in removed:
         by_shard.setdefault(shard_of(r.file), []).append(r)

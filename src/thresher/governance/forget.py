@@ -25,14 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..errors import InputError, ReleaseError
 from ..executors import Executor
 from ..io.writer import file_sha256, write_json
 from ..merkle import MerkleTree, absence_proof, leaf_hash
-from ..release import Release
+from ..release import Release, read_leaves, write_leaves
 from ..stats import StepStats, Stats
 from .apply import (GOV_STEP, Hits, Removed, SaltedHasher, find_hits, language_drops, leaves_of_file,
                     link_or_copy, rewrite_file, shard_of, thread_map, threads_for, write_trace)
@@ -66,13 +64,14 @@ def in_scope(req: Request, release: Path, manifest: dict[str, Any]) -> bool:
     return req.scope in ("*", split_version(release.name)[0], manifest.get("name"))
 
 
-def release_leaves(release: Path, rel: str) -> list[tuple[str, str]]:
-    """(id, content_hash) of a data file: the build's leaf file when present, else from the text."""
+def release_leaves(release: Path, rel: str) -> tuple[list[tuple[str, str]], list[bytes]]:
+    """(id, content_hash) pairs of a data file, sorted, and their leaf hashes: the build's leaves
+    file when present, else from the text."""
     p = release / WORK / "leaves" / Path(rel).name
     if p.exists():
-        t = pq.ParquetFile(p).read()
-        return list(zip(t.column("id").to_pylist(), t.column("content_hash").to_pylist()))
-    return leaves_of_file(release / rel)
+        return read_leaves(p)
+    pairs = leaves_of_file(release / rel)
+    return pairs, [leaf_hash(i, h) for i, h in pairs]
 
 
 @dataclass
@@ -106,18 +105,19 @@ def new_version(src: Path, hits: Hits, requests: list[Request], ledger_head: str
     for rel in outputs:
         if rel not in hits:
             link_or_copy(src / rel, tmp / rel)
-    old_leaves: dict[str, list[tuple[str, str]]] = {}
+    old_leaves: dict[str, tuple[list[tuple[str, str]], list[bytes]]] = {}
     for rel in sorted(data_rels):
         if file_sha256(src / rel) != outputs[rel]["sha256"]:      # leaves are only trusted for intact shards
             raise ReleaseError(f"{src}: shard {rel} does not match the manifest; run `thresher verify {src}`")
         old_leaves[rel] = release_leaves(src, rel)
     jobs = sorted(hits.items())
-    results = thread_map(lambda job: rewrite_file(src / job[0], tmp / job[0], job[0], job[1], old_leaves.get(job[0])),
+    results = thread_map(lambda job: rewrite_file(src / job[0], tmp / job[0], job[0], job[1],
+                                                  old_leaves[job[0]][0] if job[0] in old_leaves else None),
                          jobs, threads_for(executor))
     # (hashing the old tree in this thread while the shards are rewritten was slower: GIL contention)
-    before_pairs = sorted(p for rel in data_rels for p in old_leaves[rel])
-    before_leaves = [leaf_hash(i, h) for i, h in before_pairs]
-    t_before = MerkleTree(before_leaves)
+    before = sorted(t for rel in data_rels for t in zip(*old_leaves[rel]))
+    before_pairs = [p for p, _ in before]
+    t_before = MerkleTree([leaf for _, leaf in before])
     if t_before.root != manifest["merkle"]["root"]:
         raise ReleaseError(f"{src}: data does not match its manifest's Merkle root; run `thresher verify {src}`")
     removed: list[Removed] = []
@@ -134,23 +134,20 @@ def new_version(src: Path, hits: Hits, requests: list[Request], ledger_head: str
         rel = f"excluded/{shard}-{GOV_STEP}-v{n + 1}.parquet"
         rows, sha = write_trace(tmp / rel, rs)
         outputs[rel] = {"rows": rows, "sha256": sha}
-    # the new Merkle tree (the old one was checked against the published root above)
-    after_pairs: list[tuple[str, str]] = []
+    # the new Merkle tree (the old one was checked against the published root above): a rewritten
+    # shard's leaves are its old ones minus the removed, so their hashes are reused
+    after: list[tuple[tuple[str, str], bytes]] = []
     for rel in sorted(data_rels):
-        old = old_leaves[rel]
-        after_pairs.extend(new_leaves.get(rel, old))
-        (tmp / WORK / "leaves").mkdir(parents=True, exist_ok=True)
-        lv = new_leaves.get(rel, old)
-        pq.write_table(pa.table({"id": [a for a, _ in lv], "content_hash": [b for _, b in lv]}),
-                       tmp / WORK / "leaves" / Path(rel).name)
-    after_pairs.sort()
-    # the new leaves are the old ones minus the removed: reuse their hashes (both lists are sorted)
-    after_leaves, k = [], 0
-    for pair in after_pairs:
-        while k < len(before_pairs) and before_pairs[k] != pair:
-            k += 1
-        after_leaves.append(before_leaves[k] if k < len(before_pairs) else leaf_hash(*pair))
-        k += 1
+        pairs, hashes = old_leaves[rel]
+        if rel in new_leaves:
+            known = dict(zip(pairs, hashes))
+            pairs = new_leaves[rel]
+            hashes = [known.get(p) or leaf_hash(*p) for p in pairs]
+        write_leaves(tmp / WORK / "leaves" / Path(rel).name, pairs, hashes)
+        after.extend(zip(pairs, hashes))
+    after.sort()
+    after_pairs = [p for p, _ in after]
+    after_leaves = [leaf for _, leaf in after]
     t_after = MerkleTree(after_leaves)
     removed_data = sum(1 for r in removed if r.file.startswith("data/"))
     parent_sha = hashlib.sha256((src / "manifest.json").read_bytes()).hexdigest()

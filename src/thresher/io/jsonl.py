@@ -9,7 +9,7 @@ from typing import Any, Iterator
 import orjson
 
 from ..document import Document, stable_id
-from . import ShardSpec, bad_record, is_compressed, open_stream
+from . import READ_BUFFER, ShardSpec, bad_record, is_compressed, open_stream
 
 URL_KEYS = ("url", "uri", "warc_url")
 DATE_KEYS = ("date", "timestamp", "created", "crawl_date")
@@ -36,7 +36,7 @@ def _lines(spec: ShardSpec) -> Iterator[tuple[int, bytes]]:
                 yield pos, line
                 pos += len(line)
         return
-    with open(path, "rb") as f:
+    with open(path, "rb", buffering=READ_BUFFER) as f:
         pos = spec.start
         if pos > 0:
             f.seek(pos - 1)
@@ -73,17 +73,22 @@ def read(spec: ShardSpec, counters: Counter) -> Iterator[Document]:
     path = spec.files[0]
     rel = spec.rel(path)
     text_key, id_key = spec.options.get("text_key", "text"), spec.options.get("id_key", "id")
-    for offset, line in _lines(spec):
-        counters["bytes_read"] += len(line)
-        if not line.strip():
-            continue
-        try:
-            doc = record_to_document(orjson.loads(line), rel, offset, text_key, id_key)
-        except orjson.JSONDecodeError as e:
-            bad_record(counters, rel, offset, f"invalid JSON: {e}")
-            continue
-        if doc is None:
-            bad_record(counters, rel, offset, f"no string field '{text_key}'")
-            continue
-        counters["docs_read"] += 1
-        yield doc
+    nbytes = ndocs = 0                 # counted locally, added once: a Counter update per line is not free
+    try:
+        for offset, line in _lines(spec):
+            nbytes += len(line)
+            if not line or line.isspace():
+                continue
+            try:
+                doc = record_to_document(orjson.loads(line), rel, offset, text_key, id_key)
+            except orjson.JSONDecodeError as e:
+                bad_record(counters, rel, offset, f"invalid JSON: {e}")
+                continue
+            if doc is None:
+                bad_record(counters, rel, offset, f"no string field '{text_key}'")
+                continue
+            ndocs += 1
+            yield doc
+    finally:
+        counters["bytes_read"] += nbytes
+        counters["docs_read"] += ndocs
