@@ -14,7 +14,7 @@ from .executors import Executor
 from .io import ShardSpec, plan_shards
 from .io.writer import write_json
 from .release import finalize
-from .runner import WORK, plan_stages, run_shard, stage_dir, stage_file
+from .runner import WORK, paused_gc, plan_stages, run_shard, stage_dir, stage_file
 from .steps.base import step_label
 
 log = logging.getLogger("thresher")
@@ -60,7 +60,8 @@ def run(cfg: PipelineConfig | str | Path, workers: int | None = None, progress: 
     from .governance.build import apply_ledger   # the project's removal requests, applied as the final step
 
     apply_ledger(out, cfg, shards, executor)
-    finalize(out, cfg, shards)
+    with paused_gc():
+        finalize(out, cfg, shards)
     for stage in stages[:-1]:
         shutil.rmtree(stage_dir(out, stage.index), ignore_errors=True)
     return out

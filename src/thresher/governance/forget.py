@@ -19,7 +19,9 @@ import bisect
 import hashlib
 import re
 import shutil
+import sys
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,9 +33,10 @@ from ..executors import Executor
 from ..io.writer import file_sha256, write_json
 from ..merkle import MerkleTree, absence_proof, leaf_hash
 from ..release import Release, read_leaves, write_leaves
+from ..runner import paused_gc
 from ..stats import StepStats, Stats
 from .apply import (GOV_STEP, Hits, Removed, SaltedHasher, find_hits, language_drops, leaves_of_file,
-                    link_or_copy, rewrite_file, shard_of, thread_map, threads_for, write_trace)
+                    link_or_copy, rewrite_file, shard_of, threads_for, write_trace)
 from .ledger import Ledger, Request, now_iso
 
 WORK = ".thresher"
@@ -74,6 +77,25 @@ def release_leaves(release: Path, rel: str) -> tuple[list[tuple[str, str]], list
     return pairs, [leaf_hash(i, h) for i, h in pairs]
 
 
+def _minus(leaves: tuple[list[tuple[str, str]], list[bytes]], ids: list[str]) -> tuple[list[tuple[str, str]], list[bytes]]:
+    """A shard's sorted leaves without one leaf per removed id."""
+    gone = Counter(ids)
+    pairs, hashes = [], []
+    for p, h in zip(*leaves):
+        if gone.get(p[0]):
+            gone[p[0]] -= 1
+        else:
+            pairs.append(p)
+            hashes.append(h)
+    return pairs, hashes
+
+
+def _tree(old: dict, new: dict, rels: list[str]) -> tuple[MerkleTree, list[tuple[str, str]]]:
+    """The tree over every data shard's leaves (``new`` for the rewritten shards), and its pairs."""
+    leaves = sorted((i, h, leaf) for rel in rels for (i, h), leaf in zip(*new.get(rel, old[rel])))
+    return MerkleTree([leaf for _, _, leaf in leaves]), [(i, h) for i, h, _ in leaves]
+
+
 @dataclass
 class Version:
     """The outcome of forget for one release lineage."""
@@ -111,22 +133,37 @@ def new_version(src: Path, hits: Hits, requests: list[Request], ledger_head: str
             raise ReleaseError(f"{src}: shard {rel} does not match the manifest; run `thresher verify {src}`")
         old_leaves[rel] = release_leaves(src, rel)
     jobs = sorted(hits.items())
-    results = thread_map(lambda job: rewrite_file(src / job[0], tmp / job[0], job[0], job[1],
-                                                  old_leaves[job[0]][0] if job[0] in old_leaves else None),
-                         jobs, threads_for(executor))
-    # (hashing the old tree in this thread while the shards are rewritten was slower: GIL contention)
-    before = sorted(t for rel in data_rels for t in zip(*old_leaves[rel]))
-    before_pairs = [p for p, _ in before]
-    t_before = MerkleTree([leaf for _, leaf in before])
+    # The shards are rewritten in threads (Parquet and zstd run without the GIL) while this thread
+    # builds both Merkle trees: the new leaves are the old ones minus the hit documents, predicted
+    # from the hits' ids and checked against what the rewrite really kept.
+    old_switch = sys.getswitchinterval()
+    sys.setswitchinterval(0.0002)       # the rewrite threads get the GIL back quickly between C calls
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, threads_for(executor))) as pool:
+            futures = [pool.submit(rewrite_file, src / rel, tmp / rel, rel, h,
+                                   old_leaves[rel][0] if rel in old_leaves else None) for rel, h in jobs]
+            t_before, before_pairs = _tree(old_leaves, {}, data_rels)
+            predicted = {rel: _minus(old_leaves[rel], [x.id for x in hits[rel].values()])
+                         for rel in data_rels if rel in hits}
+            t_after, after_pairs = _tree(old_leaves, predicted, data_rels)
+            results = [f.result() for f in futures]
+    finally:
+        sys.setswitchinterval(old_switch)
     if t_before.root != manifest["merkle"]["root"]:
         raise ReleaseError(f"{src}: data does not match its manifest's Merkle root; run `thresher verify {src}`")
     removed: list[Removed] = []
-    new_leaves: dict[str, list[tuple[str, str]]] = {}
+    new_leaves: dict[str, tuple[list[tuple[str, str]], list[bytes]]] = {}
     for (rel, _), (rows, sha, gone, leaves) in zip(jobs, results):
         outputs[rel] = {"rows": rows, "sha256": sha}
         removed.extend(gone)
         if rel.startswith("data/"):
-            new_leaves[rel] = leaves
+            if leaves != predicted[rel][0]:      # duplicate ids in a shard: the prediction dropped another
+                known = dict(zip(*old_leaves[rel]))
+                predicted[rel] = (leaves, [known.get(p) or leaf_hash(*p) for p in leaves])
+                t_after = None
+            new_leaves[rel] = predicted[rel]
+    if t_after is None:
+        t_after, after_pairs = _tree(old_leaves, new_leaves, data_rels)
     by_shard: dict[str, list[Removed]] = {}
     for r in removed:
         by_shard.setdefault(shard_of(r.file), []).append(r)
@@ -134,21 +171,8 @@ def new_version(src: Path, hits: Hits, requests: list[Request], ledger_head: str
         rel = f"excluded/{shard}-{GOV_STEP}-v{n + 1}.parquet"
         rows, sha = write_trace(tmp / rel, rs)
         outputs[rel] = {"rows": rows, "sha256": sha}
-    # the new Merkle tree (the old one was checked against the published root above): a rewritten
-    # shard's leaves are its old ones minus the removed, so their hashes are reused
-    after: list[tuple[tuple[str, str], bytes]] = []
     for rel in sorted(data_rels):
-        pairs, hashes = old_leaves[rel]
-        if rel in new_leaves:
-            known = dict(zip(pairs, hashes))
-            pairs = new_leaves[rel]
-            hashes = [known.get(p) or leaf_hash(*p) for p in pairs]
-        write_leaves(tmp / WORK / "leaves" / Path(rel).name, pairs, hashes)
-        after.extend(zip(pairs, hashes))
-    after.sort()
-    after_pairs = [p for p, _ in after]
-    after_leaves = [leaf for _, leaf in after]
-    t_after = MerkleTree(after_leaves)
+        write_leaves(tmp / WORK / "leaves" / Path(rel).name, *new_leaves.get(rel, old_leaves[rel]))
     removed_data = sum(1 for r in removed if r.file.startswith("data/"))
     parent_sha = hashlib.sha256((src / "manifest.json").read_bytes()).hexdigest()
     new_manifest = dict(manifest)
@@ -225,7 +249,8 @@ def forget(project_dir: str | Path, workers: int | None = None, progress: bool =
         reqs = [r for r in requests if in_scope(r, rel_dir, manifest)]
         hits = find_hits(rel_dir, reqs, hasher, executor)
         if hits:
-            v = new_version(rel_dir, hits, reqs, head_hash, executor)
+            with paused_gc():
+                v = new_version(rel_dir, hits, reqs, head_hash, executor)
             from .search import carry_index      # keep search working on the new version, minus the removed
 
             carry_index(rel_dir, v.after, {r.id for r in v.removed}, v.root_after)
@@ -236,7 +261,8 @@ def forget(project_dir: str | Path, workers: int | None = None, progress: bool =
                                     manifest["documents"], manifest["documents"], []))
     pending = [r for r in requests if r.status == "pending"
                or any(r.id in x.why for v in versions for x in v.removed)]
-    receipts = [_receipt(project, ledger, r, versions, head_hash) for r in pending]
+    with paused_gc():
+        receipts = [_receipt(project, ledger, r, versions, head_hash) for r in pending]
     if pending:
         ledger.record_applied([r.id for r in pending], [v.after.name for v in versions if v.after],
                               [{"file": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}

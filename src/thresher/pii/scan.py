@@ -34,40 +34,16 @@ def _is_hex(c: int) -> bool:
     return 48 <= c <= 57 or 65 <= c <= 70 or 97 <= c <= 102
 
 
-# Byte classes for the fast path of ``_scan``: a byte can open a window only if it is a digit, "+"
-# or "(" (numeric run), a letter after a non-alphanumeric (IBAN / NINO), or a hex digit or colon
-# after a byte that is neither (IPv6). Inside words and runs nothing starts, so one table load per
-# byte decides, instead of the three range tests below (3x faster on text).
-_C_NUM, _C_ALNUM, _C_ALPHA, _C_HEXCOLON = 1, 2, 4, 8
-_CLASS = np.zeros(256, dtype=np.uint8)
-for _c in range(256):
-    if 48 <= _c <= 57 or _c in (43, 40):
-        _CLASS[_c] |= _C_NUM
-    if 48 <= _c <= 57 or 65 <= _c <= 90 or 97 <= _c <= 122:
-        _CLASS[_c] |= _C_ALNUM
-    if 65 <= _c <= 90 or 97 <= _c <= 122:
-        _CLASS[_c] |= _C_ALPHA
-    if 48 <= _c <= 57 or 65 <= _c <= 70 or 97 <= _c <= 102 or _c == 58:
-        _CLASS[_c] |= _C_HEXCOLON
-
-
 @numba.njit(cache=True, nogil=True)
 def _scan(b: np.ndarray, i: int, out: np.ndarray) -> tuple[int, int]:
     """Fill ``out`` with (kind, start, end) rows from byte ``i`` on; returns (rows, where to resume)."""
     n = b.shape[0]
     cap = out.shape[0] - 2          # room for the (at most two) rows one position can add
     k = 0
-    prev = _CLASS[b[i - 1]] if 0 < i < n else np.uint8(0)
     while i < n:
         if k >= cap:
             return k, i
         c = b[i]
-        cls = _CLASS[c]
-        if not ((cls & _C_NUM) or ((cls & _C_ALPHA) and not (prev & _C_ALNUM))
-                or ((cls & _C_HEXCOLON) and not (prev & _C_HEXCOLON))):
-            prev = cls
-            i += 1
-            continue
         if _is_digit(c) or c == 43 or c == 40:          # digit, "+", "("
             # numeric run: digits and the separators people type between digit groups
             j = i
@@ -117,7 +93,6 @@ def _scan(b: np.ndarray, i: int, out: np.ndarray) -> tuple[int, int]:
                 k += 1
                 skip = max(skip, j)
         i = skip if skip > i + 1 else i + 1
-        prev = _CLASS[b[i - 1]]
     return k, n
 
 
