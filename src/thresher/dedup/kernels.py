@@ -108,25 +108,19 @@ def tokens(buf: np.ndarray, start: int, end: int, mode: int, out: np.ndarray) ->
         while i < end:
             c = buf[i]
             if c < 0x80:
-                f = _ASCII_WORD[c]
+                cp = int(_ASCII_WORD[c])          # folded, or 0 for a non-word byte
                 i += 1
-                if f != 0:
-                    words += 1
-                    h = (h ^ U64(f)) * _FNV_PRIME
-                    inword = True
-                elif inword:
-                    out[n] = mix64(h)
-                    n += 1
-                    h, inword = _FNV_OFFSET, False
-                continue
-            cp, i = _decode(buf, i, end)
-            if _is_word(cp):
+                isword = cp != 0
+            else:
+                cp, i = _decode(buf, i, end)
+                isword = _is_word(cp)
+                if isword:
+                    if cp >= 0x0E00:
+                        nospace += _no_space_script(cp)
+                    else:
+                        cp = _fold(cp)
+            if isword:
                 words += 1
-                if cp >= 0x0E00:
-                    if _no_space_script(cp):
-                        nospace += 1
-                else:
-                    cp = _fold(cp)
                 h = (h ^ U64(cp)) * _FNV_PRIME
                 inword = True
             elif inword:
