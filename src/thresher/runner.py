@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from .config import PipelineConfig
 from .document import Document, content_hash
 from .io import ShardSpec, read_shard
-from .io.writer import ShardWriter, drop_columns, json_text, stage_batches, write_json
+from .io.writer import ShardWriter, drop_columns, json_text, stage_batches, utf8_buffer, write_json
 from .release import write_leaves
 from .stats import Stats
 from .steps.base import StepContext, columnar, step_label
@@ -110,7 +110,7 @@ def utf8_len(text: str) -> int:
 
 
 def _nbytes(docs: list[Document]) -> int:
-    return sum([len(t) if t.isascii() else len(t.encode("utf-8", "surrogatepass")) for t in [d.text for d in docs]])
+    return sum(utf8_len(d.text) for d in docs)
 
 
 def _stage_input(spec: ShardSpec, out: Path, stage: Stage, reader_counts: Counter) -> Iterator[Document]:
@@ -142,14 +142,12 @@ class _Final:
 
     def add_table(self, t: pa.Table) -> None:
         """The same from Arrow columns: hashes the UTF-8 bytes in place, no Python strings."""
-        text = t.column("text").combine_chunks()
-        _, ob, db = text.buffers()
-        offs = np.frombuffer(ob, dtype=np.int32)[text.offset: text.offset + len(text) + 1]
-        data = memoryview(db) if db is not None else memoryview(b"")
+        buf, offs = utf8_buffer(t.column("text"))
+        data, bounds = memoryview(buf), offs.tolist()
         sha = hashlib.sha256
         for i, (doc_id, meta) in enumerate(zip(t.column("id").to_pylist(), t.column("meta").to_pylist())):
             lang = orjson.loads(meta).get("language", "unknown") if '"language"' in meta else "unknown"
-            a, b = int(offs[i]), int(offs[i + 1])
+            a, b = bounds[i], bounds[i + 1]
             self.docs[str(lang)] += 1
             self.bytes[str(lang)] += b - a
             self.leaves.append((doc_id, sha(data[a:b]).hexdigest()))

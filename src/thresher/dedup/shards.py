@@ -11,9 +11,8 @@ from typing import Iterator
 import numpy as np
 import orjson
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from ..io.writer import stage_batches, write_json
+from ..io.writer import stage_batches, utf8_buffer, write_json
 
 BATCH_ROWS = 4096
 KEEP_RULES = ("first", "longest", "quality")
@@ -29,21 +28,6 @@ class Batch:
     offs: np.ndarray      # int64, len(ids) + 1 (absolute positions in buf)
     meta: list[str] | None
     source: list[str] | None
-
-
-def utf8_buffer(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """The bytes and offsets of a string array without creating Python strings."""
-    if arr.null_count:
-        arr = pc.fill_null(arr, "")
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = arr.cast(pa.large_string())
-    _, ob, db = arr.buffers()
-    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-    offs = np.frombuffer(ob, dtype=width)[arr.offset: arr.offset + len(arr) + 1].astype(np.int64)
-    data = np.frombuffer(db if db is not None and len(arr) else b"\0", dtype=np.uint8)
-    return data, offs
 
 
 def iter_batches(path: Path, meta: bool = False, source: bool = False, rows: int = BATCH_ROWS) -> Iterator[Batch]:

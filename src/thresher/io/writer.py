@@ -8,8 +8,10 @@ import os
 from pathlib import Path
 from typing import Iterable, Iterator
 
+import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..document import Document
@@ -121,6 +123,21 @@ def stage_batches(path: Path, columns: list[str] | None = None, rows: int = 4096
             rb = rb.select(columns)
         for k in range(0, rb.num_rows, rows):
             yield rb.slice(k, rows)
+
+
+def utf8_buffer(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The bytes and offsets of a string array without creating Python strings."""
+    if arr.null_count:
+        arr = pc.fill_null(arr, "")
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.large_string())
+    _, ob, db = arr.buffers()
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offs = np.frombuffer(ob, dtype=width)[arr.offset: arr.offset + len(arr) + 1].astype(np.int64)
+    data = np.frombuffer(db if db is not None and len(arr) else b"\0", dtype=np.uint8)
+    return data, offs
 
 
 def file_sha256(path: Path) -> str:
