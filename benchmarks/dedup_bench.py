@@ -140,9 +140,9 @@ def thresher_worker(spec: dict) -> dict:
     log: list[tuple[str, float]] = []
 
     class Timed(Executor):
-        def map(self, fn, items, *args, desc="shards"):
+        def map(self, fn, items, *args, desc="shards", **kw):
             t = time.perf_counter()
-            r = super().map(fn, items, *args, desc=desc)
+            r = super().map(fn, items, *args, desc=desc, **kw)
             log.append((desc, time.perf_counter() - t))
             return r
 

@@ -1,6 +1,7 @@
 """The streaming Merkle root equals the recursive RFC 6962 definition; audit paths verify."""
 import hashlib
 
+from thresher import merkle
 from thresher.merkle import EMPTY_ROOT, _mth, inclusion_proof, leaf_hash, root, verify_inclusion
 
 
@@ -13,6 +14,13 @@ def test_streaming_root_matches_recursive_definition():
     for n in range(1, 70):
         ls = leaves(n)
         assert root(iter(ls)) == _mth(ls).hex()
+
+
+def test_root_in_blocks_matches_recursive_definition(monkeypatch):
+    monkeypatch.setattr(merkle, "_BLOCK", 4)        # full blocks, a tail of every shape
+    for n in range(1, 70):
+        ls = leaves(n)
+        assert root(iter(ls)) == _mth(ls).hex() == merkle.MerkleTree(ls).root
 
 
 def test_rfc6962_known_shape():

@@ -4,6 +4,7 @@ memory, so a release of any size gets one; proofs are for the governance receipt
 from __future__ import annotations
 
 import hashlib
+from itertools import islice
 from typing import Iterable
 
 
@@ -19,16 +20,36 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 EMPTY_ROOT = hashlib.sha256(b"").hexdigest()
 
 
-def root(leaves: Iterable[bytes]) -> str:
-    """Root of leaves in order; equals the recursive RFC 6962 definition."""
-    stack: list[tuple[int, bytes]] = []          # (subtree size, hash), sizes strictly decreasing
+_BLOCK = 1 << 14        # leaves hashed a level at a time (list comprehensions), then folded like one node
+
+
+def _block_root(level: list[bytes]) -> bytes:
+    """Root of a power-of-two number of leaves."""
     sha = hashlib.sha256
-    for leaf in leaves:
-        size, h = 1, leaf
+    while len(level) > 1:
+        level = [sha(b"\x01" + a + b).digest() for a, b in zip(level[0::2], level[1::2])]    # = node_hash
+    return level[0]
+
+
+def root(leaves: Iterable[bytes]) -> str:
+    """Root of leaves in order; equals the recursive RFC 6962 definition. The stack holds the roots of
+    the aligned power-of-two blocks that make up the leaves so far (sizes strictly decreasing)."""
+    stack: list[tuple[int, bytes]] = []
+
+    def push(size: int, h: bytes) -> None:
         while stack and stack[-1][0] == size:
             _, left = stack.pop()
-            h, size = sha(b"\x01" + left + h).digest(), size * 2       # = node_hash(left, h)
+            h, size = node_hash(left, h), size * 2
         stack.append((size, h))
+
+    it = iter(leaves)
+    while len(chunk := list(islice(it, _BLOCK))) == _BLOCK:
+        push(_BLOCK, _block_root(chunk))
+    pos = 0
+    for p in reversed(range(_BLOCK.bit_length())):      # the tail, in blocks of its binary digits
+        if len(chunk) - pos >= 1 << p:
+            push(1 << p, _block_root(chunk[pos:pos + (1 << p)]))
+            pos += 1 << p
     if not stack:
         return EMPTY_ROOT
     _, h = stack.pop()

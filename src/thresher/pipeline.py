@@ -47,7 +47,7 @@ def run(cfg: PipelineConfig | str | Path, workers: int | None = None, progress: 
     executor = executor or Executor(workers, progress)
     steps = cfg.build_steps()
     stages = plan_stages(steps)
-    for stage in stages:
+    for k, stage in enumerate(stages):
         first = steps[stage.first] if stage.first < stage.last else None
         if first is not None and first.is_global:
             label = step_label(first)
@@ -56,7 +56,10 @@ def run(cfg: PipelineConfig | str | Path, workers: int | None = None, progress: 
                 prev = [stage_file(out, stage.index - 1, s.index) for s in shards]
                 first.fit(prev, out / WORK / "global" / label, executor)
                 done.write_text("ok")
-        executor.map(run_shard, shards, cfg, stage, desc=f"{cfg.name} stage {stage.index + 1}/{len(stages)}")
+        after = stages[k + 1] if k + 1 < len(stages) else None
+        nxt = steps[after.first] if after is not None and after.first < after.last else None
+        executor.map(run_shard, shards, cfg, stage, desc=f"{cfg.name} stage {stage.index + 1}/{len(stages)}",
+                     meanwhile=nxt.prepare if nxt is not None and nxt.is_global else None)
     from .governance.build import apply_ledger   # the project's removal requests, applied as the final step
 
     apply_ledger(out, cfg, shards, executor)

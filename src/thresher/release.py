@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import heapq
 import platform
 
+from itertools import chain
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
@@ -73,19 +73,40 @@ def read_leaves(path: Path) -> tuple[list[tuple[str, str]], list[bytes]]:
     return pairs, [leaf_hash(i, h) for i, h in pairs]
 
 
-def _iter_leaves(files: list[Path]) -> Iterator[tuple[str, str, bytes]]:
-    def one(p: Path) -> Iterator[tuple[str, str, bytes]]:
+def sorted_leaf_batches(files: list[Path], batch: int = 1 << 16) -> Iterator[list[bytes]]:
+    """The leaf hashes of sorted leaves files in global (id, content_hash) order, a list at a time: a k-way merge in Arrow
+    batches (the rows up to the smallest last key of the files' current batches are final; they are
+    sorted together), so memory stays at one batch per file."""
+    readers, bufs = [], []
+    for p in files:
         pf = pq.ParquetFile(p)
-        hashed = "leaf" in pf.schema_arrow.names
-        for b in pf.iter_batches(batch_size=8192):
-            ids, hashes = b.column("id").to_pylist(), b.column("content_hash").to_pylist()
-            leaves = b.column("leaf").to_pylist() if hashed else [leaf_hash(i, h) for i, h in zip(ids, hashes)]
-            yield from zip(ids, hashes, leaves)
-    return heapq.merge(*(one(p) for p in files))
-
-
-def merkle_root_of(leaves: Iterator[tuple[str, str, bytes]]) -> str:
-    return root(leaf for _, _, leaf in leaves)
+        cols = ["id", "content_hash"] + (["leaf"] if "leaf" in pf.schema_arrow.names else [])
+        readers.append(pf.iter_batches(batch_size=batch, columns=cols))
+        bufs.append(None)
+    while True:
+        for i, it in enumerate(readers):
+            if bufs[i] is None or not bufs[i].num_rows:
+                b = next(it, None)
+                bufs[i] = pa.Table.from_batches([b]) if b is not None else None
+        live = [t for t in bufs if t is not None and t.num_rows]
+        if not live:
+            return
+        cut_id, cut_h = min((t["id"][-1].as_py(), t["content_hash"][-1].as_py()) for t in live)
+        ready = []
+        for i, t in enumerate(bufs):
+            if t is None or not t.num_rows:
+                continue
+            ids, hs = t["id"], t["content_hash"]
+            n = pc.sum(pc.or_(pc.less(ids, cut_id), pc.and_(pc.equal(ids, cut_id),
+                                                            pc.less_equal(hs, cut_h)))).as_py() or 0
+            ready.append(t.slice(0, n))
+            bufs[i] = t.slice(n)
+        t = pa.concat_tables(ready, promote_options="permissive").sort_by([("id", "ascending"),
+                                                                             ("content_hash", "ascending")])
+        if "leaf" in t.column_names and not t["leaf"].null_count:
+            yield t["leaf"].to_pylist()
+        else:
+            yield [leaf_hash(i, h) for i, h in zip(t["id"].to_pylist(), t["content_hash"].to_pylist())]
 
 
 def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"]) -> None:
@@ -119,7 +140,7 @@ def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"]) -> Non
         "documents": docs,
         "excluded_documents": sum(v["rows"] for k, v in outputs.items() if k.startswith("excluded/")),
         "merkle": {"algorithm": "rfc6962-sha256", "leaf": "sha256(0x00 || id || 0x00 || sha256(text) hex)",
-                   "root": merkle_root_of(_iter_leaves(leaves))},
+                   "root": root(chain.from_iterable(sorted_leaf_batches(leaves)))},
         "parent": None,
     }
     gov = out / WORK / "governance.json"          # written by the governance build hook, if a ledger applied

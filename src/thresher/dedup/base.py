@@ -23,7 +23,6 @@ import orjson
 from ..errors import ConfigError, ReleaseError
 from ..io.writer import write_json
 from ..steps.base import Drop, GlobalStep, StepContext
-from . import pairs
 from .buckets import BucketJob, edge_files, plan_tasks, run_bucket_task
 from .clusters import DecisionJob, build_clusters, load_decisions, run_decision_task
 from .shards import KEEP_RULES, ShardOut
@@ -53,6 +52,11 @@ class DedupStep(GlobalStep):
         self._workdir: Path | None = None
 
     # -- fit -----------------------------------------------------------------------------------
+    def prepare(self) -> None:
+        from . import pairs        # numba and the kernels: imported here, not when a config is read
+
+        pairs.warmup()
+
     def key_task(self) -> tuple[Callable[..., dict], tuple[Any, ...]]:
         """(module-level function(item, *args) -> shard info, args): writes one shard's runs."""
         raise NotImplementedError
@@ -73,7 +77,7 @@ class DedupStep(GlobalStep):
             return
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        pairs.warmup()
+        self.prepare()
         fn, args = self.key_task()
         items = [(i, str(p)) for i, p in enumerate(shards)]
         infos = executor.map(fn, items, str(workdir), *args, desc=f"{self.name}: keys")

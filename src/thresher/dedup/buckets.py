@@ -15,7 +15,6 @@ import numpy as np
 import orjson
 
 from ..io.writer import write_json
-from . import pairs
 from .shards import ShardOut, peak_rss_mb
 
 ROWS_PER_TASK = 4_000_000        # ~100 MB of keys, docs and sort scratch per bucket task
@@ -99,6 +98,8 @@ def _gather(job: BucketJob, runs: list, band: int, task: BucketTask) -> tuple[np
 
 def run_bucket_task(task: BucketTask, job: BucketJob) -> dict:
     """Merge one band slice and write its candidate edges (src, dst, similarity); resumable."""
+    from . import pairs
+
     workdir = Path(job.workdir)
     marker = workdir / "edges" / f"{task.name}.json"
     if marker.exists():

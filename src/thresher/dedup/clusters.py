@@ -14,7 +14,6 @@ import pyarrow.parquet as pq
 import xxhash
 
 from ..io.writer import write_json
-from . import pairs
 from .shards import ShardOut, peak_rss_mb
 
 EDGE_CHUNK = 1 << 20
@@ -30,6 +29,7 @@ DECISION_SCHEMA = pa.schema([("pos", pa.int64()), ("id", pa.string()), ("cluster
 def build_clusters(workdir: Path, shards: list[int], counts: list[int], edge_files: list[Path]) -> dict:
     """Union-find over every edge file (read in chunks), then per shard its members of clusters of
     two or more: (local position, root, kept global index, cluster size) in ``assign/``."""
+    from . import pairs
     marker = workdir / "assign" / "done.json"
     if marker.exists():
         return orjson.loads(marker.read_bytes())
@@ -139,6 +139,7 @@ def _signature_similarity(job: DecisionJob, member: np.ndarray, kept: np.ndarray
 
 def run_decision_task(index: int, job: DecisionJob) -> dict:
     """Write shard ``job.shards[index]``'s decisions (read by the filter stage) and clusters rows."""
+    from . import pairs
     workdir = Path(job.workdir)
     s = job.shards[index]
     path = decisions_path(workdir, s)

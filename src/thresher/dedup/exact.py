@@ -10,7 +10,6 @@ import orjson
 import xxhash
 
 from ..errors import ConfigError
-from . import kernels
 from .base import DedupStep
 from .shards import ShardOut, iter_batches, ranks, sorted_runs
 
@@ -43,6 +42,7 @@ def _hash128(view: memoryview, offs: np.ndarray, hi: np.ndarray, lo: np.ndarray)
 def exact_keys(item: tuple[int, str], workdir: str, normalize: int, by_url: bool, keep: str,
                quality_key: str) -> dict:
     """Hash every document of one shard; save sorted runs (hi as key, lo beside it)."""
+    from . import kernels
     index, path = item
     out = ShardOut(Path(workdir), index)
     if out.done():

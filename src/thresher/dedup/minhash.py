@@ -13,11 +13,10 @@ from typing import Literal
 import numpy as np
 
 from ..errors import ConfigError
-from . import kernels
 from .base import DedupStep
 from .shards import ShardOut, iter_batches, ranks, sorted_runs
 
-TOKEN_MODES = {"auto": -1, "words": kernels.MODE_WORDS, "chars": kernels.MODE_CHARS}
+TOKEN_MODES = {"auto": -1, "words": 0, "chars": 1}       # kernels.MODE_WORDS, kernels.MODE_CHARS
 DEFAULT_SEED = 42
 
 
@@ -47,6 +46,7 @@ def signatures(texts: list[str], num_perm: int = 112, ngram: int = 5, char_ngram
 
     Example: ``(signatures([a, b])[0] == signatures([a, b])[1]).mean()`` ~ Jaccard(a, b).
     """
+    from . import kernels
     if tokens not in TOKEN_MODES:
         raise ConfigError(f"tokens must be one of {', '.join(TOKEN_MODES)}")
     a, b = permutations(num_perm, seed)
@@ -64,6 +64,7 @@ def minhash_keys(item: tuple[int, str], workdir: str, num_perm: int, bands: int,
                  char_ngram: int, mode: int, seed: int, verify: bool, keep: str, quality_key: str) -> dict:
     """Signatures of one shard -> band keys as sorted runs, plus shingle sets (verification) or
     signatures (estimates) for the later stages."""
+    from . import kernels
     index, path = item
     out = ShardOut(Path(workdir), index)
     if out.done():

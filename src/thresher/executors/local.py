@@ -26,8 +26,14 @@ class Executor:
         self.workers = max(1, workers or default_workers())
         self.progress = sys.stderr.isatty() if progress is None else progress
 
-    def map(self, fn: Callable[..., Any], items: Sequence[Any], *args: Any, desc: str = "shards") -> list[Any]:
+    def map(self, fn: Callable[..., Any], items: Sequence[Any], *args: Any, desc: str = "shards",
+            meanwhile: Callable[[], Any] | None = None) -> list[Any]:
+        """``meanwhile`` runs in this process while the workers work (after they are forked), e.g. the
+        next stage's set-up, which the workers of that stage then inherit."""
         results: list[Any] = [None] * len(items)
+        if not items or self.workers == 1 or len(items) == 1:
+            if meanwhile is not None:
+                meanwhile()
         if not items:
             return results
         with _Bar(desc, len(items), self.progress) as bar:
@@ -42,6 +48,8 @@ class Executor:
             _preload()
             with ProcessPoolExecutor(max_workers=min(self.workers, len(items)), mp_context=ctx) as pool:
                 pending = {pool.submit(fn, item, *args): i for i, item in enumerate(items)}
+                if meanwhile is not None:
+                    meanwhile()
                 while pending:
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for fut in done:

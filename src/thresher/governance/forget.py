@@ -172,7 +172,11 @@ def new_version(src: Path, hits: Hits, requests: list[Request], ledger_head: str
         rows, sha = write_trace(tmp / rel, rs)
         outputs[rel] = {"rows": rows, "sha256": sha}
     for rel in sorted(data_rels):
-        write_leaves(tmp / WORK / "leaves" / Path(rel).name, *new_leaves.get(rel, old_leaves[rel]))
+        leaves = src / WORK / "leaves" / Path(rel).name
+        if rel in new_leaves or not leaves.exists():
+            write_leaves(tmp / WORK / "leaves" / Path(rel).name, *new_leaves.get(rel, old_leaves[rel]))
+        else:           # an untouched shard keeps its leaves file
+            link_or_copy(leaves, tmp / WORK / "leaves" / Path(rel).name)
     removed_data = sum(1 for r in removed if r.file.startswith("data/"))
     parent_sha = hashlib.sha256((src / "manifest.json").read_bytes()).hexdigest()
     new_manifest = dict(manifest)

@@ -137,6 +137,10 @@ class GlobalStep(Filter):
 
     is_global = True
 
+    def prepare(self) -> None:
+        """Set-up ``fit`` needs (imports, compiled kernels); the pipeline calls it while the previous
+        stage runs, so it costs no wall time and the fit's forked workers inherit it."""
+
     def fit(self, shards: list[Path], workdir: Path, executor: "Executor") -> None:
         raise NotImplementedError
 
