@@ -212,12 +212,13 @@ def resolve_overlaps(spans: Iterable[PiiSpan]) -> list[PiiSpan]:
 def find_pii(text: str, types: Iterable[str] | None = None, *, region: str | None = None,
              language: str | None = None, keep_private_ip: bool = True,
              ner: Callable[[str, str | None], Iterable[tuple[str, int, int]]] | None = None,
-             ) -> list[PiiSpan]:
+             windows: list[list[int]] | None = None) -> list[PiiSpan]:
     """Validated personal-information spans in ``text``, sorted by start, never overlapping.
 
     ``types`` restricts the search (default: all of ``PII_TYPES``); ``region`` is the phone-number
     region hint (ISO 3166 alpha-2), else derived from ``language`` (ISO 639-1/-3); ``ner`` is an
-    optional named-entity detector (see ``thresher.pii.ner``).
+    optional named-entity detector (see ``thresher.pii.ner``); ``windows`` are the text's
+    ``candidate_windows`` when already known (``candidate_windows_batch`` over many texts).
     """
     want = set(PII_TYPES if types is None else types)
     region = region or V.region_for_language(language)
@@ -229,7 +230,8 @@ def find_pii(text: str, types: Iterable[str] | None = None, *, region: str | Non
             _emails(text, out)
         if "HANDLE" in want:
             _handles(text, out)
-    windows = candidate_windows(text)
+    if windows is None:
+        windows = candidate_windows(text)
     if windows:
         if "IP_ADDRESS" in want:
             _ips(text, out, keep_private_ip, windows)

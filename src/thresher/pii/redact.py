@@ -16,6 +16,7 @@ from ..steps.base import Modifier, StepContext
 from .detect import PII_TYPES, PiiSpan, find_pii
 from .ner import load_ner
 from .pseudonyms import Pseudonymizer
+from .scan import candidate_windows_batch
 
 Mode = Literal["tag", "pseudonym"]
 
@@ -105,6 +106,10 @@ class SpanRedactor(Modifier):
     _pseudo: Pseudonymizer | None
 
     def find(self, doc: Document) -> list[PiiSpan]:
+        return self.find_batch([doc])[0]
+
+    def find_batch(self, docs: list[Document]) -> list[list[PiiSpan]]:
+        """The spans of each document (the compiled scans run once over the whole batch)."""
         raise NotImplementedError
 
     def modify(self, doc: Document) -> str | None:
@@ -112,8 +117,7 @@ class SpanRedactor(Modifier):
         return redact_text(doc.text, spans, self.mode, self._pseudo) if spans else None
 
     def process(self, docs: list[Document], ctx: StepContext) -> list[Document]:
-        for doc in docs:
-            spans = self.find(doc)
+        for doc, spans in zip(docs, self.find_batch(docs)):
             if spans:
                 new_text, out = redact_spans(doc.text, spans, self.mode, self._pseudo)
                 record(self, doc, ctx, out, new_text, self.kind, spans)
@@ -146,9 +150,12 @@ class PiiRedact(SpanRedactor):
         self._ner = load_ner(ner) if ner else None
         self._pseudo = pseudonymizer_from_env(salt_env, self.name) if mode == "pseudonym" else None
 
-    def find(self, doc: Document) -> list[PiiSpan]:
-        lang = doc.meta.get("language")
-        return find_pii(doc.text, self.types, region=self.region,
-                        language=lang if isinstance(lang, str) else None,
-                        keep_private_ip=self.keep_private_ip, ner=self._ner)
+    def find_batch(self, docs: list[Document]) -> list[list[PiiSpan]]:
+        out = []
+        for doc, windows in zip(docs, candidate_windows_batch([d.text for d in docs])):
+            lang = doc.meta.get("language")
+            out.append(find_pii(doc.text, self.types, region=self.region,
+                                language=lang if isinstance(lang, str) else None,
+                                keep_private_ip=self.keep_private_ip, ner=self._ner, windows=windows))
+        return out
 

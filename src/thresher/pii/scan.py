@@ -5,6 +5,10 @@ This numba kernel walks the UTF-8 bytes once (about 1 GB/s) and returns the few 
 regex: digit runs long enough for a phone, card or national id (or dotted like an IPv4 address),
 letter-digit starts of IBANs and National Insurance numbers, and hex-colon runs shaped like IPv6.
 Patterns and validators then run only inside those windows.
+
+Every kernel runs over a whole batch of documents in one call (``encode_texts``: one UTF-8 buffer and
+offsets); results come back in character offsets per document. One call per document would spend
+more time in numba's argument checks and small array allocations than in the scan itself.
 """
 from __future__ import annotations
 
@@ -36,15 +40,30 @@ def _is_hex(c: int) -> bool:
 
 @numba.njit(cache=True, nogil=True)
 def _scan(b: np.ndarray, i: int, out: np.ndarray) -> tuple[int, int]:
-    """Fill ``out`` with (kind, start, end) rows from byte ``i`` on; returns (rows, where to resume)."""
+    """Fill ``out`` with (kind, start, end) rows from byte ``i`` on; returns (rows, where to resume).
+
+    Only digits, "+", "(" and ":" make the kernel look closer (the common byte, a letter inside a
+    word, costs one compare): a numeric run starts at a digit, "+" or "("; an IBAN or NINO ("GB82...",
+    "QQ 12 34 56 C": two letters at a word start, maybe a space, two digits) is found from its
+    first two digits; a hex-colon run is found from its first colon and extended both ways."""
     n = b.shape[0]
     cap = out.shape[0] - 2          # room for the (at most two) rows one position can add
     k = 0
+    hex_end = 0                     # hex-colon runs end before this (a run is looked at once)
+    num_start = num_end = 0         # the last numeric run: a hex run starting inside it is its tail
     while i < n:
         if k >= cap:
             return k, i
         c = b[i]
         if _is_digit(c) or c == 43 or c == 40:          # digit, "+", "("
+            if _is_digit(c) and i + 1 < n and _is_digit(b[i + 1]) and i >= 2:
+                s = i - 2 if _is_alpha(b[i - 1]) else i - 3 if b[i - 1] == 32 and i >= 3 else -1
+                if s >= 0 and _is_alpha(b[s]) and _is_alpha(b[s + 1]) and (
+                        s == 0 or not (_is_alpha(b[s - 1]) or _is_digit(b[s - 1]))):
+                    out[k, 0] = LETTER_ID
+                    out[k, 1] = s
+                    out[k, 2] = min(n, s + 48)
+                    k += 1
             # numeric run: digits and the separators people type between digit groups
             j = i
             nd = 0
@@ -63,145 +82,195 @@ def _scan(b: np.ndarray, i: int, out: np.ndarray) -> tuple[int, int]:
                 out[k, 1] = i
                 out[k, 2] = j
                 k += 1
-            skip = j
-            # an IPv6 address may also start here ("2001:db8::1"): fall through to the hex check
-        else:
-            skip = i + 1
-        if _is_alpha(c) and i + 3 < n and (i == 0 or not (_is_alpha(b[i - 1]) or _is_digit(b[i - 1]))):
-            # IBAN "GB82...", NINO "QQ 12 34 56 C": two letters then (optionally a space and) digits
-            c1 = b[i + 1]
-            if _is_alpha(c1):
-                p = i + 2
-                if b[p] == 32 and p + 1 < n:
-                    p += 1
-                if p + 1 < n and _is_digit(b[p]) and _is_digit(b[p + 1]):
-                    out[k, 0] = LETTER_ID
-                    out[k, 1] = i
-                    out[k, 2] = min(n, i + 48)
-                    k += 1
-        if (_is_hex(c) or c == 58) and (i == 0 or not (_is_hex(b[i - 1]) or b[i - 1] == 58)):
+            num_start, num_end = i, j
+            i = j if j > i + 1 else i + 1
+        elif c == 58 and i >= hex_end:                  # ":" of a hex-colon run shaped like IPv6
+            s = i
+            while s > hex_end and (_is_hex(b[s - 1]) or b[s - 1] == 58):
+                s -= 1
             j = i
             ncolon = 0
             while j < n and (_is_hex(b[j]) or b[j] == 58):
                 if b[j] == 58:
                     ncolon += 1
                 j += 1
-            if ncolon >= 2 and j - i >= 6:
+            hex_end = j
+            if ncolon >= 2 and j - s >= 6 and not num_start < s < num_end:
                 out[k, 0] = HEXCOLON
-                out[k, 1] = i
+                out[k, 1] = s
                 out[k, 2] = j
                 k += 1
-                skip = max(skip, j)
-        i = skip if skip > i + 1 else i + 1
+                i = j
+            else:
+                i += 1
+        else:
+            i += 1
     return k, n
 
 
-def _scan_all(b: np.ndarray) -> np.ndarray:
-    out = np.empty((256, 3), dtype=np.int64)
-    parts = []
-    i = 0
-    while i < b.shape[0]:
-        k, i = _scan(b, i, out)
-        parts.append(out[:k].copy())
-    return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else out[:0]
-
-
-def candidate_windows(text: str) -> list[tuple[int, int, int]]:
-    """(kind, start, end) character ranges of ``text`` that may hold a number-like identifier."""
-    if text.isascii():
-        raw = _scan_all(np.frombuffer(text.encode("ascii"), dtype=np.uint8))
-        return [(int(a), int(s), int(e)) for a, s, e in raw]
-    data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
-    raw = _scan_all(data)
-    if not len(raw):
-        return []
-    # byte offset -> character offset: count the bytes that start a character
-    starts = np.cumsum((data & 0xC0) != 0x80)
-
-    def char(off: int) -> int:
-        return int(starts[off - 1]) if off > 0 else 0
-
-    return [(int(a), char(int(s)), char(int(e))) for a, s, e in raw]
+def encode_texts(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """(UTF-8 bytes of all texts, their offsets, which texts are pure ASCII, longest in bytes)."""
+    raw = [t.encode("utf-8", "surrogatepass") for t in texts]
+    lens = np.fromiter(map(len, raw), dtype=np.int64, count=len(raw))
+    offs = np.zeros(len(raw) + 1, dtype=np.int64)
+    np.cumsum(lens, out=offs[1:])
+    plain = np.fromiter((len(r) == len(t) for r, t in zip(raw, texts)), dtype=np.bool_, count=len(raw))
+    buf = np.frombuffer(b"".join(raw) or b"\0", dtype=np.uint8)
+    return buf, offs, plain, int(lens.max()) if len(raw) else 0
 
 
 @numba.njit(cache=True, nogil=True)
-def _token_runs(b: np.ndarray, min_len: int, out: np.ndarray, ends: np.ndarray) -> int:
-    """Start offsets of runs of key-like bytes ([A-Za-z0-9_+/=-]) at least ``min_len`` long that mix
-    letters and digits (a long identifier has no digits; a token almost always has)."""
-    n = b.shape[0]
+def _char_table(b: np.ndarray, chars: np.ndarray) -> None:
+    """``chars[x]``: the character offset of byte offset ``x`` of the UTF-8 text ``b``."""
+    chars[0] = 0
+    for j in range(b.shape[0]):
+        chars[j + 1] = chars[j] + ((b[j] & 0xC0) != 0x80)
+
+
+@numba.njit(cache=True, nogil=True)
+def _scan_docs(buf: np.ndarray, offs: np.ndarray, plain: np.ndarray, d: int, i: int, out: np.ndarray,
+               doc: np.ndarray, chars: np.ndarray) -> tuple[int, int, int]:
+    """Windows of documents d, d+1, ... (document d from byte i on) into ``out`` (kind, start, end in
+    characters) and ``doc``, until ``out`` is nearly full; returns (rows, d, i) to resume from."""
     k = 0
-    i = 0
-    while i < n and k < out.shape[0]:
-        j = i
-        nd = 0
-        na = 0
-        while j < n:
-            c = b[j]
-            if _is_digit(c):
-                nd += 1
-            elif _is_alpha(c):
-                na += 1
-            elif not (c == 95 or c == 45 or c == 43 or c == 47 or c == 61):
-                break
-            j += 1
-        if j - i >= min_len and nd > 0 and na > 0:
-            out[k] = i
-            ends[k] = j
-            k += 1
-        i = j + 1
+    while d < offs.shape[0] - 1:
+        b = buf[offs[d]:offs[d + 1]]
+        k0 = k
+        while i < b.shape[0] and out.shape[0] - k >= 3:
+            m, i = _scan(b, i, out[k:])
+            k += m
+        doc[k0:k] = d
+        if not plain[d] and k > k0:
+            _char_table(b, chars)
+            for r in range(k0, k):
+                out[r, 1] = chars[out[r, 1]]
+                out[r, 2] = chars[out[r, 2]]
+        if i < b.shape[0]:
+            return k, d, i
+        d += 1
+        i = 0
+    return k, d, 0
+
+
+def candidate_windows_batch(texts: list[str]) -> list[list[list[int]]]:
+    """For each text, its [kind, start, end] character ranges that may hold a number-like identifier."""
+    buf, offs, plain, longest = encode_texts(texts)
+    out = np.empty((4096, 3), dtype=np.int64)
+    doc = np.empty(4096, dtype=np.int64)
+    chars = np.empty(longest + 1, dtype=np.int64)
+    per: list[list[list[int]]] = [[] for _ in texts]
+    d = i = 0
+    while d < len(texts):
+        k, d, i = _scan_docs(buf, offs, plain, d, i, out, doc, chars)
+        for j, row in zip(doc[:k].tolist(), out[:k].tolist()):
+            per[j].append(row)
+    return per
+
+
+def candidate_windows(text: str) -> list[list[int]]:
+    """[kind, start, end] character ranges of ``text`` that may hold a number-like identifier."""
+    return candidate_windows_batch([text])[0]
+
+
+@numba.njit(cache=True, nogil=True)
+def _token_runs(buf: np.ndarray, offs: np.ndarray, plain: np.ndarray, min_len: int, limit: int,
+                out: np.ndarray, doc: np.ndarray, chars: np.ndarray) -> int:
+    """(start, end) of runs of key-like bytes ([A-Za-z0-9_+/=-]) at least ``min_len`` long that mix
+    letters and digits (a long identifier has no digits; a token almost always has), at most
+    ``limit`` per document, in characters; ``out`` has room for every run of the batch."""
+    k = 0
+    for d in range(offs.shape[0] - 1):
+        b = buf[offs[d]:offs[d + 1]]
+        n = b.shape[0]
+        k0 = k
+        i = 0
+        while i < n and k - k0 < limit:
+            j = i
+            nd = 0
+            na = 0
+            while j < n:
+                c = b[j]
+                if _is_digit(c):
+                    nd += 1
+                elif _is_alpha(c):
+                    na += 1
+                elif not (c == 95 or c == 45 or c == 43 or c == 47 or c == 61):
+                    break
+                j += 1
+            if j - i >= min_len and nd > 0 and na > 0:
+                out[k, 0] = i
+                out[k, 1] = j
+                doc[k] = d
+                k += 1
+            i = j + 1
+        if not plain[d] and k > k0:
+            _char_table(b, chars)
+            for r in range(k0, k):
+                out[r, 0] = chars[out[r, 0]]
+                out[r, 1] = chars[out[r, 1]]
     return k
 
 
-def token_runs(text: str, min_len: int = 9, limit: int = 8192) -> list[tuple[int, int]]:
-    """(start, end) character ranges of key-like runs of ``min_len``+ characters mixing letters and
-    digits (at most ``limit``): the only places a key, token or high-entropy value can be."""
-    data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
-    starts = np.empty(limit, dtype=np.int64)
-    ends = np.empty(limit, dtype=np.int64)
-    k = _token_runs(data, min_len, starts, ends)
-    if not k:
-        return []
-    if len(data) == len(text):
-        return [(int(a), int(b)) for a, b in zip(starts[:k], ends[:k])]
-    cum = np.cumsum((data & 0xC0) != 0x80)
-    return [(int(cum[a - 1]) if a else 0, int(cum[b - 1])) for a, b in zip(starts[:k], ends[:k])]
+def token_runs_batch(texts: list[str], min_len: int = 9, limit: int = 8192) -> list[list[list[int]]]:
+    """For each text, the [start, end] character ranges of key-like runs of ``min_len``+ characters
+    mixing letters and digits (at most ``limit``): the only places a key, token or high-entropy value
+    can be."""
+    buf, offs, plain, longest = encode_texts(texts)
+    room = int(offs[-1]) // (min_len + 1) + len(texts)      # runs are min_len long and apart
+    out = np.empty((room, 2), dtype=np.int64)
+    doc = np.empty(room, dtype=np.int64)
+    k = _token_runs(buf, offs, plain, min_len, limit, out, doc, np.empty(longest + 1, dtype=np.int64))
+    per: list[list[list[int]]] = [[] for _ in texts]
+    for j, row in zip(doc[:k].tolist(), out[:k].tolist()):
+        per[j].append(row)
+    return per
 
 
 @numba.njit(cache=True, nogil=True)
-def _literals(b: np.ndarray, lits: np.ndarray, lens: np.ndarray, fold: np.ndarray, first2: np.ndarray,
-              bucket: np.ndarray, found: np.ndarray, pos: np.ndarray) -> int:
-    """Mark which literals occur in ``b`` (``fold[j]``: ASCII case-insensitive) and record the
-    positions of case-insensitive hits (the keyword stems whose lines are examined next)."""
-    n = b.shape[0]
+def _literals(buf: np.ndarray, offs: np.ndarray, plain: np.ndarray, lits: np.ndarray, lens: np.ndarray,
+              fold: np.ndarray, first2: np.ndarray, bucket: np.ndarray, limit: int, found: np.ndarray,
+              pos: np.ndarray, doc: np.ndarray, chars: np.ndarray) -> int:
+    """Mark which literals occur in each document (``found[d, j]``; ``fold[j]``: ASCII case-insensitive)
+    and record the character positions of case-insensitive hits (the keyword stems whose lines are
+    examined next), at most ``limit`` per document."""
     npos = 0
-    for i in range(n - 1):
-        c0 = b[i]
-        c1 = b[i + 1]
-        if 65 <= c0 <= 90:
-            c0 += 32
-        if 65 <= c1 <= 90:
-            c1 += 32
-        h = c0 * 256 + c1
-        if first2[h] == first2[h + 1]:
-            continue
-        for q in range(first2[h], first2[h + 1]):
-            j = bucket[q]
-            m = lens[j]
-            if i + m > n:
+    for d in range(offs.shape[0] - 1):
+        b = buf[offs[d]:offs[d + 1]]
+        n = b.shape[0]
+        k0 = npos
+        for i in range(n - 1):
+            c0 = b[i]
+            c1 = b[i + 1]
+            if 65 <= c0 <= 90:
+                c0 += 32
+            if 65 <= c1 <= 90:
+                c1 += 32
+            h = c0 * 256 + c1
+            if first2[h] == first2[h + 1]:
                 continue
-            ok = True
-            for t in range(m):
-                c = b[i + t]
-                if fold[j] and 65 <= c <= 90:
-                    c += 32
-                if c != lits[j, t]:
-                    ok = False
-                    break
-            if ok:
-                found[j] = True
-                if fold[j] and npos < pos.shape[0]:
-                    pos[npos] = i
-                    npos += 1
+            for q in range(first2[h], first2[h + 1]):
+                j = bucket[q]
+                m = lens[j]
+                if i + m > n:
+                    continue
+                ok = True
+                for t in range(m):
+                    c = b[i + t]
+                    if fold[j] and 65 <= c <= 90:
+                        c += 32
+                    if c != lits[j, t]:
+                        ok = False
+                        break
+                if ok:
+                    found[d, j] = True
+                    if fold[j] and npos - k0 < limit:
+                        pos[npos] = i
+                        doc[npos] = d
+                        npos += 1
+        if not plain[d] and npos > k0:
+            _char_table(b, chars)
+            for r in range(k0, npos):
+                pos[r] = chars[pos[r]]
     return npos
 
 
@@ -230,16 +299,21 @@ class LiteralScanner:
         counts = np.bincount(np.array(keys, dtype=np.int64), minlength=65537)
         self.first2 = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
-    def scan(self, text: str, limit: int = 8192) -> tuple[set[str], list[int]]:
-        """(literals present, character offsets of folded-literal hits)."""
-        data = np.frombuffer(text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
-        found = np.zeros(len(self.words), dtype=np.bool_)
-        pos = np.empty(limit, dtype=np.int64)
-        k = _literals(data, self.lits, self.lens, self.fold, self.first2, self.bucket, found, pos)
-        present = {self.words[j] for j in np.flatnonzero(found)}
-        if not k:
-            return present, []
-        if len(data) == len(text):
-            return present, [int(x) for x in pos[:k]]
-        starts = np.cumsum((data & 0xC0) != 0x80)
-        return present, [int(starts[x - 1]) if x > 0 else 0 for x in pos[:k]]
+    def scan_batch(self, texts: list[str], limit: int = 8192) -> list[tuple[set[str], list[int]]]:
+        """For each text: (literals present, character offsets of folded-literal hits)."""
+        buf, offs, plain, longest = encode_texts(texts)
+        found = np.zeros((len(texts), len(self.words)), dtype=np.bool_)
+        room = int(np.minimum(limit, np.diff(offs) * int(self.fold.sum())).sum())
+        pos = np.empty(room, dtype=np.int64)
+        doc = np.empty(room, dtype=np.int64)
+        k = _literals(buf, offs, plain, self.lits, self.lens, self.fold, self.first2, self.bucket, limit,
+                      found, pos, doc, np.empty(longest + 1, dtype=np.int64))
+        hits: list[list[int]] = [[] for _ in texts]
+        for j, x in zip(doc[:k].tolist(), pos[:k].tolist()):
+            hits[j].append(x)
+        words = self.words
+        rows, cols = np.nonzero(found)
+        present: list[set[str]] = [set() for _ in texts]
+        for r, c in zip(rows.tolist(), cols.tolist()):
+            present[r].add(words[c])
+        return list(zip(present, hits))

@@ -30,7 +30,7 @@ from detect_secrets.plugins.keyword import DENYLIST
 
 from . import secret_filters as F
 from .detect import PiiSpan, resolve_overlaps
-from .scan import LiteralScanner, token_runs
+from .scan import LiteralScanner, token_runs_batch
 
 # Gates for detect-secrets' regex plugins: (plugin, case-sensitive literals, lower-case literals,
 # line regex). A plugin runs only if one literal occurs, and then only on the lines its line regex
@@ -345,18 +345,27 @@ def _allowlisted(text: str, span: PiiSpan) -> bool:
     return a > 0 and "allowlist nextline secret" in text[prev:a]
 
 
-def find_secrets(text: str, path: str | None = None, options: SecretOptions | None = None) -> list[PiiSpan]:
+def scan_texts(texts: list[str], options: SecretOptions | None = None) -> list[tuple[set[str], list[int], list]]:
+    """The compiled scans ``find_secrets`` needs, over many texts at once: for each, (literals
+    present, keyword-stem positions, key-like runs)."""
+    opts = options or SecretOptions()
+    lits = _scanner().scan_batch(texts)
+    runs = token_runs_batch(texts) if (opts.tokens or opts.entropy) else [[] for _ in texts]
+    return [(present, stems, r) for (present, stems), r in zip(lits, runs)]
+
+
+def find_secrets(text: str, path: str | None = None, options: SecretOptions | None = None,
+                 scanned: tuple[set[str], list[int], list] | None = None) -> list[PiiSpan]:
     """Validated secret spans (types KEY and PASSWORD), sorted, never overlapping.
 
     ``path`` (the document's file path, when known) lets lock files through untouched: their hashes
-    are integrity checksums, not secrets.
+    are integrity checksums, not secrets. ``scanned``: the text's ``scan_texts`` entry, when known.
     """
     opts = options or SecretOptions()
     if F.is_lock_file(path):
         return []
     out: list[PiiSpan] = []
-    present, stem_hits = _scanner().scan(text)
-    runs = token_runs(text) if (opts.tokens or opts.entropy) else []
+    present, stem_hits, runs = scanned if scanned is not None else scan_texts([text], opts)[0]
     if opts.private_keys and ("PRIVATE KEY" in text or "PuTTY-User-Key-File" in text):
         _private_keys(text, out)
     if opts.tokens:

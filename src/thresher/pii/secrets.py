@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..document import Document
 from .detect import PiiSpan
 from .redact import Mode, SpanRedactor, pseudonymizer_from_env
-from .secret_rules import SecretOptions, find_secrets
+from .secret_rules import SecretOptions, find_secrets, scan_texts
 
 
 class SecretsRedact(SpanRedactor):
@@ -33,7 +33,10 @@ class SecretsRedact(SpanRedactor):
                                      base64_limit, hex_limit, gibberish_limit)
         self._pseudo = pseudonymizer_from_env(salt_env, self.name) if mode == "pseudonym" else None
 
-    def find(self, doc: Document) -> list[PiiSpan]:
-        path = doc.source.get("path") or doc.source.get("uri")
-        return find_secrets(doc.text, path if isinstance(path, str) else None, self.options)
+    def find_batch(self, docs: list[Document]) -> list[list[PiiSpan]]:
+        out = []
+        for doc, scanned in zip(docs, scan_texts([d.text for d in docs], self.options)):
+            path = doc.source.get("path") or doc.source.get("uri")
+            out.append(find_secrets(doc.text, path if isinstance(path, str) else None, self.options, scanned))
+        return out
 
