@@ -108,7 +108,10 @@ def _scan(b: np.ndarray, i: int, out: np.ndarray) -> tuple[int, int]:
     return k, n
 
 
-def encode_texts(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+Encoded = tuple[np.ndarray, np.ndarray, np.ndarray, int]
+
+
+def encode_texts(texts: list[str]) -> Encoded:
     """(UTF-8 bytes of all texts, their offsets, which texts are pure ASCII, longest in bytes)."""
     raw = [t.encode("utf-8", "surrogatepass") for t in texts]
     lens = np.fromiter(map(len, raw), dtype=np.int64, count=len(raw))
@@ -211,11 +214,12 @@ def _token_runs(buf: np.ndarray, offs: np.ndarray, plain: np.ndarray, min_len: i
     return k
 
 
-def token_runs_batch(texts: list[str], min_len: int = 9, limit: int = 8192) -> list[list[list[int]]]:
+def token_runs_batch(texts: list[str], min_len: int = 9, limit: int = 8192,
+                     encoded: Encoded | None = None) -> list[list[list[int]]]:
     """For each text, the [start, end] character ranges of key-like runs of ``min_len``+ characters
     mixing letters and digits (at most ``limit``): the only places a key, token or high-entropy value
-    can be."""
-    buf, offs, plain, longest = encode_texts(texts)
+    can be. ``encoded``: ``encode_texts(texts)`` when already done."""
+    buf, offs, plain, longest = encoded or encode_texts(texts)
     room = int(offs[-1]) // (min_len + 1) + len(texts)      # runs are min_len long and apart
     out = np.empty((room, 2), dtype=np.int64)
     doc = np.empty(room, dtype=np.int64)
@@ -299,9 +303,10 @@ class LiteralScanner:
         counts = np.bincount(np.array(keys, dtype=np.int64), minlength=65537)
         self.first2 = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
-    def scan_batch(self, texts: list[str], limit: int = 8192) -> list[tuple[set[str], list[int]]]:
+    def scan_batch(self, texts: list[str], limit: int = 8192,
+                   encoded: Encoded | None = None) -> list[tuple[set[str], list[int]]]:
         """For each text: (literals present, character offsets of folded-literal hits)."""
-        buf, offs, plain, longest = encode_texts(texts)
+        buf, offs, plain, longest = encoded or encode_texts(texts)
         found = np.zeros((len(texts), len(self.words)), dtype=np.bool_)
         room = int(np.minimum(limit, np.diff(offs) * int(self.fold.sum())).sum())
         pos = np.empty(room, dtype=np.int64)

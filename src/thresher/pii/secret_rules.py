@@ -30,7 +30,7 @@ from detect_secrets.plugins.keyword import DENYLIST
 
 from . import secret_filters as F
 from .detect import PiiSpan, resolve_overlaps
-from .scan import LiteralScanner, token_runs_batch
+from .scan import LiteralScanner, encode_texts, token_runs_batch
 
 # Gates for detect-secrets' regex plugins: (plugin, case-sensitive literals, lower-case literals,
 # line regex). A plugin runs only if one literal occurs, and then only on the lines its line regex
@@ -177,11 +177,15 @@ def _long_token_lines(text: str, runs: list[tuple[int, int]]) -> list[tuple[int,
 def _tokens(text: str, present: set[str], runs: list[tuple[int, int]], out: list[PiiSpan],
             opts: SecretOptions) -> None:
     long_lines: list[tuple[int, str]] | None = None
+    joined = ""
     for plugin, lits, gate in _plugins()[0]:
         if lits is None:
             if long_lines is None:
                 long_lines = _long_token_lines(text, runs)
-            if not long_lines:
+                joined = "\n".join(line for _, line in long_lines)
+            # one search over all long lines first (no gate is anchored, so a line's match is a match
+            # in the joined text): most plugins find nothing and skip the per-line searches
+            if not long_lines or not gate.search(joined):
                 continue
             lines: Any = [(a, line) for a, line in long_lines if gate.search(line)]
         elif not present.isdisjoint(lits):
@@ -349,8 +353,9 @@ def scan_texts(texts: list[str], options: SecretOptions | None = None) -> list[t
     """The compiled scans ``find_secrets`` needs, over many texts at once: for each, (literals
     present, keyword-stem positions, key-like runs)."""
     opts = options or SecretOptions()
-    lits = _scanner().scan_batch(texts)
-    runs = token_runs_batch(texts) if (opts.tokens or opts.entropy) else [[] for _ in texts]
+    encoded = encode_texts(texts)
+    lits = _scanner().scan_batch(texts, encoded=encoded)
+    runs = token_runs_batch(texts, encoded=encoded) if (opts.tokens or opts.entropy) else [[] for _ in texts]
     return [(present, stems, r) for (present, stems), r in zip(lits, runs)]
 
 
