@@ -129,6 +129,27 @@ def test_offsets_survive_non_ascii_text():
     assert ("PHONE", "01 42 68 53 00") in got and ("IP_ADDRESS", "93.184.216.34") in got
 
 
+def test_batch_scans_equal_one_text_at_a_time():
+    """The compiled scans run over a batch; each text's results equal a scan of that text alone,
+    offsets in characters for non-ASCII texts, and a batch with more windows than one kernel call
+    holds (the resume path)."""
+    from thresher.pii.scan import candidate_windows_batch, token_runs_batch
+    from thresher.pii.secret_rules import _scanner
+
+    texts = [r["full_text"] for r in json.loads((FIX / "presidio_synth_v2_sample.json").read_text())][:300]
+    texts += ["", "é", "Ünïcödé 93.184.216.34 — café GB82 WEST 1234 5698 7654 32 fe80::1:2:3",
+              " call ".join(f"+44 20 7946 {i:04d}" for i in range(5000)),
+              "token=AKIAZ3MSJV4WTESTKEY1 é password: hunter2hunter2 apikey"]
+    alone = [candidate_windows_batch([t])[0] for t in texts]
+    assert candidate_windows_batch(texts) == alone and sum(map(len, alone)) > 5000
+    assert token_runs_batch(texts) == [token_runs_batch([t])[0] for t in texts]
+    sc = _scanner()
+    assert sc.scan_batch(texts) == [sc.scan_batch([t])[0] for t in texts]
+    text = texts[-3]
+    for kind, a, b in candidate_windows_batch([text])[0]:       # character offsets
+        assert text[a:b].strip() and (kind != 1 or text[a].isdigit() or text[a] in "+(")
+
+
 def test_language_gives_the_phone_region():
     text = "Appelez le 01 42 68 53 00 demain."
     assert ("PHONE", "01 42 68 53 00") in kinds(text, language="fr")
