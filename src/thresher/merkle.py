@@ -1,6 +1,7 @@
 """Merkle tree over a release's sorted (id, content_hash) pairs, RFC 6962 style (leaf prefix 0x00,
-node prefix 0x01, split at the largest power of two). The root is computed streaming, in O(log n)
-memory, so a release of any size gets one; proofs are for the governance receipts."""
+node prefix 0x01, split at the largest power of two). The root is computed streaming, a block of
+leaves at a time (bounded memory), so a release of any size gets one; proofs are for the governance
+receipts."""
 from __future__ import annotations
 
 import hashlib

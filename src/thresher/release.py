@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import platform
-
-from itertools import chain
 from importlib.metadata import PackageNotFoundError, version
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -74,9 +73,9 @@ def read_leaves(path: Path) -> tuple[list[tuple[str, str]], list[bytes]]:
 
 
 def sorted_leaf_batches(files: list[Path], batch: int = 1 << 16) -> Iterator[list[bytes]]:
-    """The leaf hashes of sorted leaves files in global (id, content_hash) order, a list at a time: a k-way merge in Arrow
-    batches (the rows up to the smallest last key of the files' current batches are final; they are
-    sorted together), so memory stays at one batch per file."""
+    """The leaf hashes of sorted leaves files in global (id, content_hash) order, a list at a time: a
+    k-way merge in Arrow batches (the rows up to the smallest last key of the files' current batches
+    are final; they are sorted together), so memory stays at one batch per file."""
     readers, bufs = [], []
     for p in files:
         pf = pq.ParquetFile(p)

@@ -1,7 +1,7 @@
 """One compiled pass over a document's bytes that says where identifiers *could* be.
 
 Python's regex engine scans a character class at 30-100 MB/s; a text has a dozen patterns to try.
-This numba kernel walks the UTF-8 bytes once (about 1 GB/s) and returns the few windows worth a
+This numba kernel walks the UTF-8 bytes once (350+ MB/s on one core here) and returns the windows worth a
 regex: digit runs long enough for a phone, card or national id (or dotted like an IPv4 address),
 letter-digit starts of IBANs and National Insurance numbers, and hex-colon runs shaped like IPv6.
 Patterns and validators then run only inside those windows.
