@@ -16,7 +16,9 @@ alone, as detect-secrets does.
 """
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Iterator
@@ -148,11 +150,28 @@ def _lines_at(text: str, gate: re.Pattern[str], haystack: str | None = None) -> 
             yield a, text[a:b]
 
 
+def _shannon(data: str, charset: str) -> float:
+    """detect-secrets' Shannon entropy over ``charset``: the same terms in the same order (so the same
+    float), from one counting pass instead of one ``str.count`` per charset character."""
+    counts = Counter(data)
+    n = len(data)
+    entropy = 0.0
+    for x in charset:
+        c = counts.get(x)
+        if c:
+            p_x = float(c) / n
+            entropy += - p_x * math.log(p_x, 2)
+    return entropy
+
+
 def _is_entropic(value: str, opts: SecretOptions) -> bool:
     _, b64, hexp, _ = _plugins()
-    if not set(value) - set("0123456789abcdefABCDEF"):
-        return hexp.calculate_shannon_entropy(value) > opts.hex_limit
-    return b64.calculate_shannon_entropy(value) > opts.base64_limit
+    if not set(value) - _HEX:
+        entropy = _shannon(value, hexp.charset)
+        if len(value) > 1 and value.isdigit():      # detect-secrets' all-digits discount
+            entropy -= 1.2 / math.log(len(value), 2)
+        return entropy > opts.hex_limit
+    return _shannon(value, b64.charset) > opts.base64_limit
 
 
 def _private_keys(text: str, out: list[PiiSpan]) -> None:
