@@ -150,3 +150,29 @@ def test_config_round_trips_through_yaml(tmp_path):
     again = tmp_path / "again.yaml"
     again.write_text(cfg.to_yaml())
     assert load_config(again).config_hash() == cfg.config_hash()
+
+
+def _square(x: int) -> int:
+    return x * x
+
+
+def test_map_runs_meanwhile_once_while_the_workers_work():
+    from thresher.executors import Executor
+
+    calls = []
+    for workers in (1, 2):
+        assert Executor(workers, False).map(_square, [1, 2, 3], meanwhile=lambda: calls.append(workers)) == [1, 4, 9]
+    assert calls == [1, 2]
+
+
+def test_a_global_step_is_prepared_during_the_stage_before_its_fit(tmp_path, monkeypatch):
+    from thresher.dedup.base import DedupStep
+
+    order = []
+    fit = DedupStep.fit
+    monkeypatch.setattr(DedupStep, "prepare", lambda self: order.append("prepare"))
+    monkeypatch.setattr(DedupStep, "fit", lambda self, *a: (order.append("fit"), fit(self, *a))[1])
+    cfg = PipelineConfig(name="t", input={"path": str(IO / "lingua.jsonl"), "format": "jsonl"},
+                         steps=["exact_dedup"], output={"path": str(tmp_path / "out")})
+    out = run(cfg, workers=2, progress=False)
+    assert order[:2] == ["prepare", "fit"] and Release(out).manifest["documents"] > 0

@@ -126,6 +126,14 @@ def _plugins() -> tuple[list[tuple[Any, tuple[str, ...] | None, re.Pattern[str]]
 
 
 @lru_cache(maxsize=1)
+def _gated() -> tuple[frozenset[str], list[tuple[Any, None, re.Pattern[str]]]]:
+    """Every plugin literal, and the plugins without literals (in plugin order): a text holding
+    none of the literals only needs those."""
+    tokens = _plugins()[0]
+    return frozenset(x for _, lits, _ in tokens if lits for x in lits), [t for t in tokens if t[1] is None]
+
+
+@lru_cache(maxsize=1)
 def _scanner() -> LiteralScanner:
     """All plugins' literals and the keyword stems in one compiled pass: thirty substring tests, or
     one regex alternation, cost several times more."""
@@ -197,7 +205,8 @@ def _tokens(text: str, present: set[str], runs: list[tuple[int, int]], out: list
             opts: SecretOptions) -> None:
     long_lines: list[tuple[int, str]] | None = None
     joined = ""
-    for plugin, lits, gate in _plugins()[0]:
+    literals, unlit = _gated()
+    for plugin, lits, gate in (unlit if present.isdisjoint(literals) else _plugins()[0]):
         if lits is None:
             if long_lines is None:
                 long_lines = _long_token_lines(text, runs)
@@ -318,6 +327,8 @@ def _entropy_candidates(text: str, runs: list[tuple[int, int]]) -> Iterator[tupl
         before = text[a - 1] if a else ""
         if before in "\"'" and b < n and text[b] == before:
             yield a, b, False
+            continue
+        if b < n and text[b] not in " \t#;\r\n":     # a config value ends its line (or a comment follows)
             continue
         m = _CONFIG_VALUE.match(text, a, min(n, b + 200))
         if m and m.end(1) == b:
