@@ -72,7 +72,7 @@ def _url_credentials(text: str, out: list[PiiSpan]) -> None:
 def _ips(text: str, out: list[PiiSpan], keep_private: bool, windows: list[tuple[int, int, int]]) -> None:
     check = V.public_ip if keep_private else (lambda s: V.is_ip(s) or None)
     for kind, a, b in windows:
-        if kind == NUMERIC and b - a >= 7:
+        if kind == NUMERIC and b - a >= 7 and text.count(".", a, b) >= 3:
             for m in P.IPV4.finditer(text, a, b):
                 if P.VERSION_CONTEXT.search(text, max(0, m.start() - 12), m.start()) or _version_like(m.group()):
                     continue
@@ -192,7 +192,7 @@ def _letter_ids(text: str, out: list[PiiSpan], windows: list[tuple[int, int, int
             m = P.UK_NINO.match(text, a)
             if m and V.is_uk_nino(m.group()):
                 out.append(PiiSpan("UK_NINO", m.start(), m.end()))
-        elif kind == NUMERIC:
+        elif kind == NUMERIC and b < len(text) and "A" <= text[b] <= "Z":      # the letter ends the run
             for m in P.ES_DNI.finditer(text, max(0, a - 2), min(len(text), b + 2)):
                 if V.is_es_dni(m.group()):
                     out.append(PiiSpan("ES_DNI", m.start(), m.end()))
