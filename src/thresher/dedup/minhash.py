@@ -13,6 +13,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import ConfigError
+from ..io.writer import utf8_texts
 from .base import DedupStep
 from .shards import ShardOut, iter_batches, ranks, sorted_runs
 
@@ -29,14 +30,6 @@ def permutations(num_perm: int, seed: int = DEFAULT_SEED) -> tuple[np.ndarray, n
     return a, b
 
 
-def _encode(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    raw = [t.encode("utf-8", "surrogatepass") for t in texts]
-    offs = np.zeros(len(raw) + 1, dtype=np.int64)
-    np.cumsum([len(r) for r in raw], out=offs[1:])
-    buf = np.frombuffer(b"".join(raw) or b"\0", dtype=np.uint8)   # read-only, like a memory-mapped stage file
-    return buf, offs
-
-
 def signatures(texts: list[str], num_perm: int = 112, ngram: int = 5, char_ngram: int = 5,
                tokens: str = "auto", seed: int = DEFAULT_SEED) -> np.ndarray:
     """MinHash signatures, uint64 array of shape [len(texts), num_perm].
@@ -50,7 +43,7 @@ def signatures(texts: list[str], num_perm: int = 112, ngram: int = 5, char_ngram
     if tokens not in TOKEN_MODES:
         raise ConfigError(f"tokens must be one of {', '.join(TOKEN_MODES)}")
     a, b = permutations(num_perm, seed)
-    buf, offs = _encode(list(texts))
+    buf, offs = utf8_texts(list(texts))
     sig, *_ = kernels.minhash_batch(buf, offs, TOKEN_MODES[tokens], ngram, char_ngram, a, b, False)
     return sig
 

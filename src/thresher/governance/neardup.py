@@ -21,6 +21,8 @@ import pyarrow.parquet as pq
 import xxhash
 from numba import njit
 
+from ..io.writer import utf8_texts
+
 NUM_PERM = 128
 NGRAM = 5
 SEED = 42
@@ -99,10 +101,7 @@ def signatures(texts: list[str], num_perm: int = NUM_PERM, ngram: int = NGRAM,
         return _fallback_signatures(texts, num_perm, ngram, seed)
     kernels, permutations = k
     a, b = permutations(num_perm, seed)
-    raw = [t.encode("utf-8", "surrogatepass") for t in texts]
-    offs = np.zeros(len(raw) + 1, dtype=np.int64)
-    np.cumsum([len(r) for r in raw], out=offs[1:])
-    buf = np.frombuffer(b"".join(raw) or b"\0", dtype=np.uint8)
+    buf, offs = utf8_texts(texts)
     sig, counts, *_ = kernels.minhash_batch(buf, offs, -1, ngram, 5, a, b, True)   # -1: auto words/chars
     return sig, counts.astype(np.int64)
 

@@ -144,6 +144,15 @@ def utf8_buffer(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return data, offs
 
 
+def utf8_texts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The UTF-8 bytes of many strings as one read-only array (like a memory-mapped stage file's)
+    and their int64 offsets: the input of the compiled kernels."""
+    raw = [t.encode("utf-8", "surrogatepass") for t in texts]
+    offs = np.zeros(len(raw) + 1, dtype=np.int64)
+    np.cumsum([len(r) for r in raw], out=offs[1:])
+    return np.frombuffer(b"".join(raw) or b"\0", dtype=np.uint8), offs
+
+
 def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..io.writer import utf8_texts
+
 NUMERIC, LETTER_ID, HEXCOLON = 1, 2, 3
 
 
@@ -113,13 +115,10 @@ Encoded = tuple[np.ndarray, np.ndarray, np.ndarray, int]
 
 def encode_texts(texts: list[str]) -> Encoded:
     """(UTF-8 bytes of all texts, their offsets, which texts are pure ASCII, longest in bytes)."""
-    raw = [t.encode("utf-8", "surrogatepass") for t in texts]
-    lens = np.fromiter(map(len, raw), dtype=np.int64, count=len(raw))
-    offs = np.zeros(len(raw) + 1, dtype=np.int64)
-    np.cumsum(lens, out=offs[1:])
-    plain = np.fromiter((len(r) == len(t) for r, t in zip(raw, texts)), dtype=np.bool_, count=len(raw))
-    buf = np.frombuffer(b"".join(raw) or b"\0", dtype=np.uint8)
-    return buf, offs, plain, int(lens.max()) if len(raw) else 0
+    buf, offs = utf8_texts(texts)
+    lens = np.diff(offs)
+    plain = np.fromiter((n == len(t) for n, t in zip(lens.tolist(), texts)), dtype=np.bool_, count=len(texts))
+    return buf, offs, plain, int(lens.max()) if len(texts) else 0
 
 
 @numba.njit(cache=True, nogil=True)
@@ -155,18 +154,24 @@ def _scan_docs(buf: np.ndarray, offs: np.ndarray, plain: np.ndarray, d: int, i: 
     return k, d, 0
 
 
+def _spread(per: list[list], doc: np.ndarray, rows: np.ndarray) -> list[list]:
+    """Append each kernel result row to the list of the text it belongs to (``doc``)."""
+    for j, row in zip(doc.tolist(), rows.tolist()):
+        per[j].append(row)
+    return per
+
+
 def candidate_windows_batch(texts: list[str]) -> list[list[list[int]]]:
     """For each text, its [kind, start, end] character ranges that may hold a number-like identifier."""
     buf, offs, plain, longest = encode_texts(texts)
     out = np.empty((4096, 3), dtype=np.int64)
     doc = np.empty(4096, dtype=np.int64)
     chars = np.empty(longest + 1, dtype=np.int64)
-    per: list[list[list[int]]] = [[] for _ in texts]
+    per: list[list] = [[] for _ in texts]
     d = i = 0
     while d < len(texts):
         k, d, i = _scan_docs(buf, offs, plain, d, i, out, doc, chars)
-        for j, row in zip(doc[:k].tolist(), out[:k].tolist()):
-            per[j].append(row)
+        _spread(per, doc[:k], out[:k])
     return per
 
 
@@ -224,10 +229,7 @@ def token_runs_batch(texts: list[str], min_len: int = 9, limit: int = 8192,
     out = np.empty((room, 2), dtype=np.int64)
     doc = np.empty(room, dtype=np.int64)
     k = _token_runs(buf, offs, plain, min_len, limit, out, doc, np.empty(longest + 1, dtype=np.int64))
-    per: list[list[list[int]]] = [[] for _ in texts]
-    for j, row in zip(doc[:k].tolist(), out[:k].tolist()):
-        per[j].append(row)
-    return per
+    return _spread([[] for _ in texts], doc[:k], out[:k])
 
 
 @numba.njit(cache=True, nogil=True)
@@ -313,9 +315,7 @@ class LiteralScanner:
         doc = np.empty(room, dtype=np.int64)
         k = _literals(buf, offs, plain, self.lits, self.lens, self.fold, self.first2, self.bucket, limit,
                       found, pos, doc, np.empty(longest + 1, dtype=np.int64))
-        hits: list[list[int]] = [[] for _ in texts]
-        for j, x in zip(doc[:k].tolist(), pos[:k].tolist()):
-            hits[j].append(x)
+        hits = _spread([[] for _ in texts], doc[:k], pos[:k])
         words = self.words
         rows, cols = np.nonzero(found)
         present: list[set[str]] = [set() for _ in texts]
