@@ -4,7 +4,9 @@ index build MB/s, search latency (median / p95 over 100 queries), lookup latency
 The corpus (``../shared/bench/build_corpus.py``) has ``id`` = ``source:path#n`` and ``text``; this script
 derives ``url`` = ``file://path`` so "every document from one package's folder" is a URL prefix. Rebuilds
 run with the request already in the project's ledger (a new build applies it as its final step), so
-both sides produce a release without those documents.
+both sides produce a release without those documents. The releases are ordered by source
+(``output.order: source``, the layout for releases that take removal requests); ``--order input``
+measures the default layout.
 
     .venv/bin/python benchmarks/governance_bench.py --corpus /tmp/bench/corpus.jsonl --work /tmp/bench/gov
 """
@@ -71,12 +73,12 @@ def available(steps: list[dict]) -> list[dict]:
     return ok
 
 
-def write_yaml(work: Path, name: str, inp: Path, steps: list[dict]) -> Path:
+def write_yaml(work: Path, name: str, inp: Path, steps: list[dict], order: str) -> Path:
     import yaml
 
     y = work / f"{name}.yaml"
     y.write_text(yaml.safe_dump({"name": name, "input": {"path": str(inp), "format": "jsonl"}, "steps": steps,
-                                 "output": {"path": str(work / "project" / name)}}, sort_keys=False))
+                                 "output": {"path": str(work / "project" / name), "order": order}}, sort_keys=False))
     return y
 
 
@@ -113,8 +115,9 @@ def queries(release: Path, n: int, seed: int = 1) -> list[str]:
     import pyarrow.parquet as pq
 
     rng = random.Random(seed)
-    f = thresher.Release(release).files("data")[0]
-    texts = pq.read_table(f, columns=["text"]).column("text").to_pylist()
+    # drawn from every shard: one shard of a release ordered by source holds one kind of text only
+    texts = [t for f in thresher.Release(release).files("data")
+             for t in pq.read_table(f, columns=["text"]).column("text").to_pylist()[::50]]
     out = []
     while len(out) < n:
         words = [w for w in re.findall(r"[A-Za-z]{5,}", rng.choice(texts))]
@@ -137,6 +140,8 @@ def main() -> None:
     ap.add_argument("--rebuild-runs", type=int, default=2, help="curation-pipeline rebuild repetitions")
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--order", choices=["source", "input"], default="source",
+                    help="release layout (output.order): source-key ranges (default), or as the input came")
     ap.add_argument("--extra-steps", default="",
                     help="comma-separated steps added after length_filter, e.g. language_id,secrets_redact")
     args = ap.parse_args()
@@ -147,8 +152,8 @@ def main() -> None:
     project = work / "project"
     extra = [{name: {}} for name in args.extra_steps.split(",") if name]
     steps = available(OPTIONAL_STEPS[:1] + extra + OPTIONAL_STEPS[1:])
-    cfg_cur = write_yaml(work, "curated", inp, steps)
-    cfg_min = write_yaml(work, "minimal", inp, [])
+    cfg_cur = write_yaml(work, "curated", inp, steps, args.order)
+    cfg_min = write_yaml(work, "minimal", inp, [], args.order)
     mb = inp.stat().st_size / 1e6
     print(f"corpus {inp} ({mb:.0f} MB), curation steps: {[next(iter(s)) for s in steps]}, workers {args.workers}, "
           f"cpus {os.cpu_count()}", file=sys.stderr)
@@ -159,7 +164,7 @@ def main() -> None:
     m1 = thresher.Release(v1).manifest
     print(f"built {v1}: {m1['documents']} docs in {t_build:.1f} s", file=sys.stderr)
     # --- forget one URL prefix ---
-    t_forget, t_verify, removed, shards = [], [], 0, ""
+    t_forget, t_verify, removed, shards, files = [], [], 0, "", ""
     c_forget, c_rebuild, c_min = [], [], []
     for _ in range(args.runs):
         reset_governance(project, "curated")
@@ -171,8 +176,20 @@ def main() -> None:
         removed = m1["documents"] - m2["documents"]
         changed = sum(1 for k, v in m2["outputs"].items() if k.startswith("data/") and v["sha256"] != m1["outputs"][k]["sha256"])
         shards = f"{changed}/{sum(1 for k in m1['outputs'] if k.startswith('data/'))}"
+        files = f"{sum(1 for k, v in m2['outputs'].items() if k in m1['outputs'] and v['sha256'] != m1['outputs'][k]['sha256'])}/{len(m1['outputs'])}"
         t_verify.append(timed(verify, v2, res["receipts"][0])[0])
         print(f"forget: {dt:.2f} s, removed {removed}", file=sys.stderr)
+    # --- forget one document (a URL outside the folder) ---
+    import pyarrow.parquet as pq
+    one_url = orjson.loads(pq.read_table(thresher.Release(v1).files("data")[-1], columns=["source"])
+                           .column("source")[0].as_py())["url"]
+    t_one, c_one = [], []
+    for _ in range(args.runs):
+        reset_governance(project, "curated")
+        Ledger(project).add("url", one_url)
+        timed_cpu(t_one, c_one, forget, project, workers=args.workers)
+    reset_governance(project, "curated")
+    Ledger(project).add("url_prefix", args.prefix)
     # --- rebuilds with the request in the ledger (applied as the final build step) ---
     t_rebuild = []
     # (into sibling folders of the same project, so the ledger applies and v1 stays as it is)
@@ -205,7 +222,6 @@ def main() -> None:
     leak = sum(1 for q in qs[:20] for h in search(v2, q, k=10) if (h["url"] or "").startswith(args.prefix))
     t_lu_prefix, lu = timed(lookup, v2, url_prefix=args.prefix)
     t_lu_prefix_v1, lu1 = timed(lookup, v1, url_prefix=args.prefix)
-    import pyarrow.parquet as pq
     some = pq.read_table(thresher.Release(v1).files("data")[0], columns=["text"]).column("text")[3].as_py()[:300]
     t_lu_text, _ = timed(lookup, v1, text=some)
     t_lu_text2, _ = timed(lookup, v1, text=some)
@@ -214,12 +230,14 @@ def main() -> None:
     med = statistics.median
     print(f"\n## Governance on the 200 MB corpus ({m1['documents']:,} documents, {mb:.0f} MB JSONL; "
           f"{args.workers} workers on a shared {os.cpu_count()}-core machine)\n")
-    print(f"Request: `--url-prefix {args.prefix}` ({removed:,} documents; data shards rewritten: {shards}). "
-          f"Curation pipeline: {', '.join(next(iter(s)) for s in steps)}.\n")
+    print(f"Request: `--url-prefix {args.prefix}` ({removed:,} documents; data shards rewritten: {shards}, "
+          f"files rewritten: {files}). Curation pipeline: {', '.join(next(iter(s)) for s in steps)}; "
+          f"output.order: {args.order}.\n")
     print("| operation | runs | median wall s | min s | max s | wall ratio vs forget | median CPU s | CPU ratio |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     f, fc = med(t_forget), med(c_forget)
     rows = [("forget (new version + receipt, proofs)", t_forget, c_forget),
+            ("forget one URL (1 document)", t_one, c_one),
             ("rebuild, curation pipeline, ledger applied", t_rebuild, c_rebuild),
             ("rebuild, minimal pipeline (read+write only), ledger applied", t_min, c_min),
             ("verify new version + receipt", t_verify, None),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 import pydantic
@@ -45,6 +45,9 @@ class OutputConfig(BaseModel):
     path: str
     compression: str = "zstd"
     row_group_rows: int = Field(10_000, gt=0)
+    order: Literal["input", "source"] = Field(
+        "input", description="how documents are cut into shards: as the input came (input), or in "
+                             "source-key ranges (source), so removals by URL, prefix or domain touch few shards")
 
 
 class PipelineConfig(BaseModel):
@@ -95,6 +98,8 @@ class PipelineConfig(BaseModel):
         """The config as data (what the hash covers: inputs and steps, not where the output goes)."""
         d = self.model_dump(mode="json", exclude={"output", "steps"})
         d["steps"] = [_step_entry(s) for s in self.steps]
+        if self.output.order != "input":       # decides which shard holds what (and which copy is kept)
+            d["order"] = self.output.order
         return d
 
     def config_hash(self) -> str:

@@ -122,13 +122,19 @@ def verify_inclusion(leaf: bytes, index: int, size: int, path: list[str], root_h
 class MerkleTree:
     """All levels of the tree over ``leaves`` (in order), for many O(log n) inclusion proofs."""
 
-    def __init__(self, leaves: list[bytes]):
+    def __init__(self, leaves: list[bytes], like: "MerkleTree | None" = None, same: int = 0):
+        """``like``: a tree whose first ``same`` leaves are these leaves' first ones; its nodes over
+        them are taken, not hashed again (node i of level d spans leaves i*2^d .. (i+1)*2^d - 1)."""
         self.size = len(leaves)
         self.levels: list[list[bytes]] = [list(leaves)]
         sha = hashlib.sha256
+        same = min(same, self.size, like.size) if like is not None else 0
         while len(self.levels[-1]) > 1:
             lv = self.levels[-1]
-            nxt = [sha(b"\x01" + a + b).digest() for a, b in zip(lv[0::2], lv[1::2])]     # = node_hash
+            d = len(self.levels)
+            k = same >> d
+            nxt = like.levels[d][:k] if k else []
+            nxt += [sha(b"\x01" + a + b).digest() for a, b in zip(lv[2 * k::2], lv[2 * k + 1::2])]     # = node_hash
             if len(lv) % 2:
                 nxt.append(lv[-1])
             self.levels.append(nxt)
@@ -150,14 +156,21 @@ class MerkleTree:
         return path
 
 
-def _neighbour(tree: MerkleTree, pairs: list[tuple[str, str]], index: int) -> dict:
+def _neighbour(tree: MerkleTree, pairs: list[tuple[str, str]], index: int, memo: dict | None) -> dict:
+    if memo is not None and index in memo:
+        return memo[index]
     doc_id, chash = pairs[index]
-    return {"index": index, "id": doc_id, "content_hash": chash, "path": tree.proof(index)}
+    out = {"index": index, "id": doc_id, "content_hash": chash, "path": tree.proof(index)}
+    if memo is not None:
+        memo[index] = out
+    return out
 
 
-def absence_proof(tree: MerkleTree, pairs: list[tuple[str, str]], doc_id: str) -> dict:
+def absence_proof(tree: MerkleTree, pairs: list[tuple[str, str]], doc_id: str, memo: dict | None = None) -> dict:
     """Proof that no leaf has id ``doc_id``: leaves are sorted by (id, content_hash), so it is enough
-    to prove the two adjacent leaves around where it would sit (or the first/last leaf at an edge)."""
+    to prove the two adjacent leaves around where it would sit (or the first/last leaf at an edge).
+    ``memo`` (a dict kept across calls on one tree) proves each neighbour once: the ids removed from
+    one folder all sit between the same two leaves."""
     import bisect
 
     pos = bisect.bisect_left(pairs, (doc_id, ""))
@@ -165,9 +178,9 @@ def absence_proof(tree: MerkleTree, pairs: list[tuple[str, str]], doc_id: str) -
         raise ValueError(f"{doc_id} is present; no proof of absence exists")
     out: dict = {"id": doc_id, "size": tree.size, "left": None, "right": None}
     if pos > 0:
-        out["left"] = _neighbour(tree, pairs, pos - 1)
+        out["left"] = _neighbour(tree, pairs, pos - 1, memo)
     if pos < len(pairs):
-        out["right"] = _neighbour(tree, pairs, pos)
+        out["right"] = _neighbour(tree, pairs, pos, memo)
     return out
 
 

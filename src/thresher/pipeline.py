@@ -14,7 +14,7 @@ from .executors import Executor
 from .io import ShardSpec, plan_shards
 from .io.writer import write_json
 from .release import finalize
-from .runner import WORK, paused_gc, plan_stages, run_shard, stage_dir, stage_file
+from .runner import WORK, paused_gc, plan_layout, plan_stages, run_shard, stage_dir, stage_file
 from .steps.base import step_label
 
 log = logging.getLogger("thresher")
@@ -46,7 +46,8 @@ def run(cfg: PipelineConfig | str | Path, workers: int | None = None, progress: 
     shards = _load_plan(out, cfg, overwrite)
     executor = executor or Executor(workers, progress)
     steps = cfg.build_steps()
-    stages = plan_stages(steps)
+    by_source = cfg.output.order == "source"
+    stages = plan_stages(steps, by_source)
     for k, stage in enumerate(stages):
         first = steps[stage.first] if stage.first < stage.last else None
         if first is not None and first.is_global:
@@ -56,6 +57,8 @@ def run(cfg: PipelineConfig | str | Path, workers: int | None = None, progress: 
                 prev = [stage_file(out, stage.index - 1, s.index) for s in shards]
                 first.fit(prev, out / WORK / "global" / label, executor)
                 done.write_text("ok")
+        if stage.final and by_source:
+            plan_layout(out, stages, shards)
         after = stages[k + 1] if k + 1 < len(stages) else None
         nxt = steps[after.first] if after is not None and after.first < after.last else None
         executor.map(run_shard, shards, cfg, stage, desc=f"{cfg.name} stage {stage.index + 1}/{len(stages)}",

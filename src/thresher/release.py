@@ -47,29 +47,32 @@ def _file_xxh(path: str) -> str:
     return h.hexdigest()
 
 
-def write_leaves(path: Path, pairs: list[tuple[str, str]], leaves: list[bytes] | None = None) -> None:
-    """One data shard's Merkle leaves: (id, content_hash) sorted, with each leaf's hash. They are
-    hashed where the shard is written (in the workers, in parallel), so ``finalize`` and ``forget``
-    only fold them into trees. ``leaves``, when given, are the hashes of ``pairs`` (already sorted)."""
-    if leaves is None:
-        pairs = sorted(pairs)
-        leaves = [leaf_hash(i, h) for i, h in pairs]
+LEAF_ORDER = [("id", "ascending"), ("content_hash", "ascending")]
+
+
+def leaf_table(ids: list[str], hashes: list[str]) -> pa.Table:
+    """(id, content_hash, leaf) sorted by (id, content_hash): a shard's Merkle leaves (Arrow sorts
+    strings by their UTF-8 bytes, which is code-point order)."""
+    t = pa.table({"id": pa.array(ids, pa.string()), "content_hash": pa.array(hashes, pa.string())}).sort_by(LEAF_ORDER)
+    leaves = [leaf_hash(i, h) for i, h in zip(t["id"].to_pylist(), t["content_hash"].to_pylist())]
+    return t.append_column("leaf", pa.array(leaves, pa.binary(32)))
+
+
+def write_leaves(path: Path, table: pa.Table) -> None:
+    """One data shard's Merkle leaves (a ``leaf_table``). They are hashed where the shard is written
+    (in the workers, in parallel), so ``finalize`` and ``forget`` only fold them into trees."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(pa.table({"id": pa.array([a for a, _ in pairs], pa.string()),
-                             "content_hash": pa.array([b for _, b in pairs], pa.string()),
-                             "leaf": pa.array(leaves, pa.binary(32))}), tmp)
+    pq.write_table(table.select(["id", "content_hash", "leaf"]), tmp)
     tmp.replace(path)
 
 
-def read_leaves(path: Path) -> tuple[list[tuple[str, str]], list[bytes]]:
-    """The (id, content_hash) pairs of a leaves file and their leaf hashes (hashed here for a file
-    written before leaves carried them)."""
+def read_leaves(path: Path) -> pa.Table:
+    """A leaves file as a ``leaf_table`` (hashed here for a file written before leaves carried them)."""
     t = pq.ParquetFile(path).read()
-    pairs = list(zip(t.column("id").to_pylist(), t.column("content_hash").to_pylist()))
     if "leaf" in t.column_names:
-        return pairs, t.column("leaf").to_pylist()
-    return pairs, [leaf_hash(i, h) for i, h in pairs]
+        return t.select(["id", "content_hash", "leaf"])
+    return leaf_table(t.column("id").to_pylist(), t.column("content_hash").to_pylist())
 
 
 def sorted_leaf_batches(files: list[Path], batch: int = 1 << 16) -> Iterator[list[bytes]]:
@@ -111,7 +114,7 @@ def sorted_leaf_batches(files: list[Path], batch: int = 1 << 16) -> Iterator[lis
 def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"]) -> None:
     from .runner import WORK, leaves_path, marker_path, plan_stages
 
-    stages = plan_stages(cfg.build_steps())
+    stages = plan_stages(cfg.build_steps(), cfg.output.order == "source")
     stats, outputs = Stats(), {}
     for stage in stages:
         for s in shards:
@@ -142,6 +145,9 @@ def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"]) -> Non
                    "root": root(chain.from_iterable(sorted_leaf_batches(leaves)))},
         "parent": None,
     }
+    layout = out / WORK / "layout.json"           # a release ordered by source: its shards' key ranges
+    if layout.exists():
+        manifest["layout"] = {k: v for k, v in orjson.loads(layout.read_bytes()).items() if k != "cuts"}
     gov = out / WORK / "governance.json"          # written by the governance build hook, if a ledger applied
     if gov.exists():
         manifest["governance"] = orjson.loads(gov.read_bytes())

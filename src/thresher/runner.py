@@ -3,7 +3,8 @@
 It reads the shard (the input, or the previous stage's shard file), runs the stage's steps batch by
 batch, streams kept documents to the stage's output and dropped ones to ``excluded/``, and only then
 writes its completion marker (stats + output hashes). Outputs appear under their final names by
-rename, so a crash mid-shard leaves nothing a re-run would trust.
+rename, so a crash mid-shard leaves nothing a re-run would trust. In a release ordered by source
+(``layout.py``), shard *j* of the last stage reads the *j*-th key range of every file before it.
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from .config import PipelineConfig
 from .document import Document, content_hash
 from .io import ShardSpec, read_shard
 from .io.writer import ShardWriter, drop_columns, json_text, stage_batches, utf8_buffer, write_json
-from .release import write_leaves
+from .release import leaf_table, write_leaves
 from .stats import Stats
 from .steps.base import StepContext, columnar, step_label
 
@@ -44,12 +45,14 @@ class Stage:
     final: bool
 
 
-def plan_stages(steps: list) -> list[Stage]:
+def plan_stages(steps: list, by_source: bool = False) -> list[Stage]:
     cuts = [0] + [i for i, s in enumerate(steps) if getattr(s, "is_global", False) and i > 0] + [len(steps)]
     cuts = sorted(set(cuts))
     spans = list(zip(cuts, cuts[1:])) or [(0, 0)]
     if steps and getattr(steps[0], "is_global", False):
         spans.insert(0, (0, 0))    # a leading global step fits on shard files: stage 0 only writes them
+    if by_source and len(spans) == 1:
+        spans.append((len(steps), len(steps)))     # a last stage that only cuts the source ranges
     return [Stage(k, a, b, k == len(spans) - 1) for k, (a, b) in enumerate(spans)]
 
 
@@ -78,6 +81,16 @@ def stage_dir(out: Path, stage: int) -> Path:
 def stage_file(out: Path, stage: int, index: int) -> Path:
     """The Arrow IPC file a non-final stage leaves for the next one (deleted once the run is final)."""
     return stage_dir(out, stage) / f"{shard_name(index)}.arrow"
+
+
+def excluded_stage_file(out: Path, stage: int, index: int) -> Path:
+    """Where a stage before the last puts its dropped documents in a release ordered by source (the
+    last stage cuts them into the release's key ranges)."""
+    return stage_dir(out, stage) / f"excluded-{shard_name(index)}.arrow"
+
+
+def layout_path(out: Path) -> Path:
+    return out / WORK / "layout.json"
 
 
 def marker_path(out: Path, stage: int, index: int) -> Path:
@@ -113,15 +126,31 @@ def _nbytes(docs: list[Document]) -> int:
     return sum(utf8_len(d.text) for d in docs)
 
 
-def _stage_input(spec: ShardSpec, out: Path, stage: Stage, reader_counts: Counter) -> Iterator[Document]:
+Piece = tuple[int, int, int | None]      # (shard file, first row, end row or None): what a shard reads
+
+
+def _input_batches(spec: ShardSpec, out: Path, stage: Stage, pieces: list[Piece],
+                   reader_counts: Counter) -> Iterator[tuple[int, int, list[Document]]]:
+    """(shard file, index of the batch's first row in it, Documents) for the stage's input."""
     if stage.index == 0:
-        yield from read_shard(spec, reader_counts)
+        row = 0
+        for batch in _batches(read_shard(spec, reader_counts), BATCH):
+            yield spec.index, row, batch
+            row += len(batch)
         return
     loads = orjson.loads
-    for batch in stage_batches(stage_file(out, stage.index - 1, spec.index), rows=BATCH):
-        cols = [batch.column(k).to_pylist() for k in ("id", "text", "source", "meta")]
-        for i, t, s, m in zip(*cols):
-            yield Document(i, t, loads(s), loads(m))
+    for shard, row, rb in _piece_batches(out, stage, pieces):
+        cols = [rb.column(k).to_pylist() for k in ("id", "text", "source", "meta")]
+        yield shard, row, [Document(i, t, loads(s), loads(m)) for i, t, s, m in zip(*cols)]
+
+
+def _piece_batches(out: Path, stage: Stage, pieces: list[Piece]) -> Iterator[tuple[int, int, pa.RecordBatch]]:
+    """(shard file, index of the batch's first row in it, Arrow batch) of the previous stage's files."""
+    for shard, lo, hi in pieces:
+        row = lo
+        for rb in stage_batches(stage_file(out, stage.index - 1, shard), rows=BATCH, start=lo, stop=hi):
+            yield shard, row, rb
+            row += rb.num_rows
 
 
 class _Final:
@@ -153,14 +182,14 @@ class _Final:
             self.leaves.append((doc_id, sha(data[a:b]).hexdigest()))
 
     def save(self, out: Path, index: int) -> None:
-        write_leaves(leaves_path(out, index), self.leaves)
+        write_leaves(leaves_path(out, index), leaf_table([i for i, _ in self.leaves], [h for _, h in self.leaves]))
 
 
-def _run_docs(spec: ShardSpec, out: Path, stage: Stage, steps: list, stats: Stats, reader_counts: Counter,
-              kept_w: ShardWriter, drop_w: ShardWriter, final: _Final | None) -> None:
+def _run_docs(spec: ShardSpec, out: Path, stage: Stage, pieces: list[Piece], steps: list, stats: Stats,
+              reader_counts: Counter, kept_w: ShardWriter, drop_w: ShardWriter, final: _Final | None) -> None:
     """The general loop: Documents in batches through every step of the stage."""
     workdir = out / WORK / "global"
-    for batch in _batches(_stage_input(spec, out, stage, reader_counts), BATCH):
+    for shard, row, batch in _input_batches(spec, out, stage, pieces, reader_counts):
         nbytes = _nbytes(batch) if steps else 0
         for step in steps:
             if not batch:
@@ -169,7 +198,7 @@ def _run_docs(spec: ShardSpec, out: Path, stage: Stage, steps: list, stats: Stat
             st = stats.step(label)
             st.docs_in += len(batch)
             st.bytes_in += nbytes
-            ctx = StepContext(shard=spec.index, workdir=workdir / label)
+            ctx = StepContext(shard=shard, row=row, workdir=workdir / label)
             t0 = time.perf_counter()
             batch = step.process(batch, ctx)
             st.seconds += time.perf_counter() - t0
@@ -186,22 +215,20 @@ def _run_docs(spec: ShardSpec, out: Path, stage: Stage, steps: list, stats: Stat
             final.add_docs(batch)
 
 
-def _run_rows(spec: ShardSpec, out: Path, stage: Stage, step: Any, stats: Stats, kept_w: ShardWriter,
+def _run_rows(out: Path, stage: Stage, pieces: list[Piece], step: Any, stats: Stats, kept_w: ShardWriter,
               drop_w: ShardWriter, final: _Final | None) -> None:
     """A stage that is one columnar global step (dedup): its row decisions applied to Arrow batches
     of the previous stage's file. Only the rows it names are parsed; every other row, and every
     text, goes to the output as the bytes it came in (the release equals that of ``_run_docs``)."""
     label = step_label(step)
     st = stats.step(label)
-    start = 0
-    for rb in stage_batches(stage_file(out, stage.index - 1, spec.index), rows=BATCH):
+    for shard, start, rb in _piece_batches(out, stage, pieces):
         t = pa.Table.from_batches([rb])
         n = t.num_rows
         lens = pc.binary_length(t.column("text")).to_numpy(zero_copy_only=False)
-        ctx = StepContext(shard=spec.index, workdir=out / WORK / "global" / label)
+        ctx = StepContext(shard=shard, row=start, workdir=out / WORK / "global" / label)
         t0 = time.perf_counter()
         decided = step.decide_rows(start, t.column("id").to_pylist(), ctx)
-        start += n
         keep = np.ones(n, dtype=bool)
         drops = []
         if decided:
@@ -248,32 +275,83 @@ def run_shard(spec: ShardSpec, cfg: PipelineConfig, stage: Stage) -> dict[str, A
     for s in steps:                # every shard lists every step, in pipeline order, even with no input
         stats.step(step_label(s))
     reader_counts: Counter = Counter()
+    by_source = cfg.output.order == "source"
+    layout = orjson.loads(layout_path(out).read_bytes()) if by_source and stage.final else None
+    pieces: list[Piece] = [(spec.index, 0, None)] if layout is None else _pieces(layout["cuts"]["data"], spec.index)
+    opts = {"compression": cfg.output.compression, "row_group_rows": cfg.output.row_group_rows}
     data_path = out / "data" / f"{shard_name(spec.index)}.parquet" if stage.final else stage_file(out, stage.index, spec.index)
-    kept_w = ShardWriter(data_path, compression=cfg.output.compression, row_group_rows=cfg.output.row_group_rows,
-                         stage=not stage.final)
-    drop_w = ShardWriter(excluded_path(out, stage.index, spec.index), excluded=True,
-                         compression=cfg.output.compression, row_group_rows=cfg.output.row_group_rows)
+    kept_w = ShardWriter(data_path, stage=not stage.final, order=by_source, **opts)
+    defer = by_source and not stage.final       # drops wait for the last stage to cut them into ranges
+    drop_w = ShardWriter(excluded_stage_file(out, stage.index, spec.index) if defer else
+                         excluded_path(out, stage.index, spec.index), excluded=True, stage=defer, order=defer, **opts)
     final = _Final() if stage.final else None
+    outputs: dict[str, dict[str, Any]] = {}
     try:
         with paused_gc():
             if stage.index > 0 and len(steps) == 1 and columnar(steps[0]):
-                _run_rows(spec, out, stage, steps[0], stats, kept_w, drop_w, final)
+                _run_rows(out, stage, pieces, steps[0], stats, kept_w, drop_w, final)
             else:
-                _run_docs(spec, out, stage, steps, stats, reader_counts, kept_w, drop_w, final)
+                _run_docs(spec, out, stage, pieces, steps, stats, reader_counts, kept_w, drop_w, final)
             kept_rows, kept_sha = kept_w.close()
             drop_rows, drop_sha = drop_w.close()
+            if layout is not None:
+                outputs.update(_cut_excluded(out, stage, layout, spec.index, opts))
     except BaseException:
         kept_w.abort()
         drop_w.abort()
         raise
     stats.reader.update(reader_counts)
-    outputs = {str(drop_w.path.relative_to(out)): {"rows": drop_rows, "sha256": drop_sha}}
+    if not defer:
+        outputs[str(drop_w.path.relative_to(out))] = {"rows": drop_rows, "sha256": drop_sha}
     if final is not None:
         stats.languages = {k: Counter(docs=n, bytes=final.bytes[k]) for k, n in sorted(final.docs.items())}
         outputs[str(kept_w.path.relative_to(out))] = {"rows": kept_rows, "sha256": kept_sha}
         final.save(out, spec.index)
-    result = {"shard": spec.index, "stage": stage.index, "stats": stats.to_json(), "outputs": outputs,
+    result = {"shard": spec.index, "stage": stage.index, "stats": stats.to_json(), "outputs": dict(sorted(outputs.items())),
               "docs": reader_counts.get("docs_read", 0), "bytes": reader_counts.get("bytes_read", 0),
               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     write_json(marker, result, sort_keys=False)     # keeps the steps in pipeline order
     return result
+
+
+def _pieces(cuts: list[list[int]], j: int) -> list[Piece]:
+    """Range ``j`` of every file of a group: (file, first row, end row), the empty ones left out."""
+    return [(i, c[j], c[j + 1]) for i, c in enumerate(cuts) if c[j + 1] > c[j]]
+
+
+def _cut_excluded(out: Path, stage: Stage, layout: dict[str, Any], j: int, opts: dict[str, Any]) -> dict[str, Any]:
+    """The last stage of a release ordered by source writes range ``j`` of what each earlier stage
+    dropped: ``excluded/part-j[-s].parquet``, as an input-ordered release would name them."""
+    outputs = {}
+    for s in range(stage.index):
+        w = ShardWriter(excluded_path(out, s, j), excluded=True, **opts)
+        try:
+            for i, lo, hi in _pieces(layout["cuts"][f"excluded-{s}"], j):
+                for rb in stage_batches(excluded_stage_file(out, s, i), rows=BATCH, start=lo, stop=hi):
+                    w.write_table(pa.Table.from_batches([rb]))
+            rows, sha = w.close()
+        except BaseException:
+            w.abort()
+            raise
+        outputs[str(w.path.relative_to(out))] = {"rows": rows, "sha256": sha}
+    return outputs
+
+
+def plan_layout(out: Path, stages: list[Stage], shards: list[ShardSpec]) -> None:
+    """Before the last stage of a release ordered by source: its key ranges and, for every file of
+    the stage before and every file of dropped documents, the rows of each range."""
+    from .layout import KEY, plan
+
+    path = layout_path(out)
+    if path.exists():           # a resumed run keeps the ranges its finished shards were cut by
+        return
+    last = stages[-1].index
+
+    def read_keys(p: Path) -> tuple[pa.ChunkedArray, np.ndarray]:
+        t = pa.ipc.open_file(pa.memory_map(str(p))).read_all()
+        return t[KEY], pc.binary_length(t["text"]).to_numpy(zero_copy_only=False).astype(np.int64)
+
+    files = {"data": [stage_file(out, last - 1, s.index) for s in shards]}
+    for k in range(last):
+        files[f"excluded-{k}"] = [excluded_stage_file(out, k, s.index) for s in shards]
+    write_json(path, plan(files, len(shards), read_keys))

@@ -15,6 +15,7 @@ import shutil
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
@@ -26,6 +27,8 @@ import pyarrow.parquet as pq
 
 from ..executors import Executor
 from ..io.writer import EXCLUDED_SCHEMA, file_sha256
+from ..layout import may_hold
+from ..release import leaf_table
 from .ledger import Request
 from .matchers import Compiled
 
@@ -68,6 +71,7 @@ class Hit:
 Hits = dict[str, dict[int, Hit]]        # file relpath -> row index -> Hit
 
 
+@lru_cache(maxsize=4096)
 def shard_of(rel: str) -> str:
     m = _SHARD.match(Path(rel).name)
     return m.group(1) if m else Path(rel).stem
@@ -99,14 +103,17 @@ def _match_file(rel: str, release: Path, requests: list[Request], hasher: Salted
 
 def find_hits(release: Path, requests: list[Request], hasher: SaltedHasher,
               executor: Executor | None = None, files: list[str] | None = None,
-              threshold: float = THRESHOLD) -> Hits:
-    """Every row of the release's shard files that ``requests`` remove, with the reasons."""
+              threshold: float = THRESHOLD, layout: dict[str, Any] | None = None) -> Hits:
+    """Every row of the release's shard files that ``requests`` remove, with the reasons. With the
+    ``layout`` of a release ordered by source, URL and domain requests only read the shards whose
+    key range may hold their documents."""
     executor = executor or Executor(1, False)
     files = release_files(release) if files is None else files
     if not requests or not files:
         return {}
-    found = thread_map(lambda rel: _match_file(rel, release, requests, hasher), files, threads_for(executor))
-    hits: Hits = {rel: h for rel, h in zip(files, found) if h}
+    scan = may_hold(files, requests, layout)
+    found = thread_map(lambda rel: _match_file(rel, release, requests, hasher), scan, threads_for(executor))
+    hits: Hits = {rel: h for rel, h in zip(scan, found) if h}
     near = [r.id for r in requests if r.near_duplicates]
     if near and any(r in h.why for fh in hits.values() for h in fh.values() for r in near):
         from .neardup import similar      # numba compiles on first use: only when a request asks for it
@@ -184,10 +191,10 @@ def thread_map(fn: Callable[..., Any], items: list[Any], workers: int) -> list[A
 
 
 def rewrite_file(src: Path, dst: Path, rel: str, hits: dict[int, Hit],
-                 old_leaves: list[tuple[str, str]] | None = None) -> tuple[int, str, list[Removed], list[tuple[str, str]]]:
+                 old_leaves: pa.Table | None = None) -> tuple[int, str, list[Removed], pa.Table | None]:
     """Write ``src`` minus the hit rows to ``dst`` (atomically); returns rows, sha256, what was removed
-    and, for data files, the kept (id, content_hash) leaves (``old_leaves`` minus the removed rows
-    when given, which saves hashing every kept text again)."""
+    and, for data files, the kept rows' leaves (a ``leaf_table``: ``old_leaves`` minus the removed
+    rows when given and consistent with them, which saves hashing every kept text again)."""
     # one file per thread (thread_map): no nested thread pool; and not read_table, whose dataset
     # machinery costs ~0.4 s on first use
     table = pq.ParquetFile(src).read(use_threads=False)
@@ -210,25 +217,42 @@ def rewrite_file(src: Path, dst: Path, rel: str, hits: dict[int, Hit],
     pq.write_table(kept, tmp, **opts)
     sha = file_sha256(tmp)
     os.replace(tmp, dst)
-    leaves: list[tuple[str, str]] = []
+    leaves = None
     if rel.startswith("data/"):
         if old_leaves is not None:
-            drop = Counter((r.id, r.content_hash) for r in removed)
-            for leaf in old_leaves:
-                if drop.get(leaf):
-                    drop[leaf] -= 1
-                else:
-                    leaves.append(leaf)
-        if old_leaves is None or drop.total() or len(leaves) != kept.num_rows:
+            leaves = minus_leaves(old_leaves, [(r.id, r.content_hash) for r in removed])
+        if leaves is None or leaves.num_rows != kept.num_rows:
             leaves = leaves_of_texts(kept.column("id").to_pylist(), kept.column("text").to_pylist())
     return kept.num_rows, sha, removed, leaves
 
 
-def leaves_of_texts(ids: list[str], texts: list[str]) -> list[tuple[str, str]]:
-    return sorted(zip(ids, (hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts)))
+def minus_leaves(leaves: pa.Table, gone: list[tuple[str, str]]) -> pa.Table | None:
+    """A ``leaf_table`` without one leaf per removed (id, content_hash); None if one of them is not
+    there (the leaves do not describe the file)."""
+    if not gone:
+        return leaves
+    ids = leaves["id"]
+    hit = pc.is_in(ids, value_set=pa.array(sorted({i for i, _ in gone}), pa.string()))
+    at = pc.indices_nonzero(hit).to_pylist()
+    have = Counter(zip(ids.take(at).to_pylist(), leaves["content_hash"].take(at).to_pylist()))
+    want = Counter(gone)
+    if any(have[p] < n for p, n in want.items()):
+        return None
+    if have == want:          # the usual case: every leaf with a removed id goes
+        return leaves.filter(pc.invert(hit))
+    keep = np.ones(leaves.num_rows, dtype=bool)
+    for k, pair in zip(at, zip(ids.take(at).to_pylist(), leaves["content_hash"].take(at).to_pylist())):
+        if want.get(pair):
+            want[pair] -= 1
+            keep[k] = False
+    return leaves.filter(pa.array(keep))
 
 
-def leaves_of_file(path: Path) -> list[tuple[str, str]]:
+def leaves_of_texts(ids: list[str], texts: list[str]) -> pa.Table:
+    return leaf_table(ids, [hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts])
+
+
+def leaves_of_file(path: Path) -> pa.Table:
     t = pq.ParquetFile(path).read(columns=["id", "text"])
     return leaves_of_texts(t.column("id").to_pylist(), t.column("text").to_pylist())
 

@@ -47,7 +47,7 @@ def apply_ledger(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"], ex
     if state.get("ledger_head") == head:
         return state
     reqs = [r for r in requests if r.scope in ("*", cfg.name, out.name)]
-    final = plan_stages(cfg.build_steps())[-1].index
+    final = plan_stages(cfg.build_steps(), cfg.output.order == "source")[-1].index
     owner: dict[str, Path] = {}                        # output relpath -> the marker that lists it
     for p in sorted((out / WORK / "done").glob("s*-part-*.json")):
         for rel in orjson.loads(p.read_bytes())["outputs"]:

@@ -26,13 +26,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..errors import InputError, ReleaseError
 from ..executors import Executor
 from ..io.writer import file_sha256, write_json
-from ..merkle import MerkleTree, absence_proof, leaf_hash
-from ..release import Release, read_leaves, write_leaves
+from ..merkle import MerkleTree, absence_proof
+from ..release import LEAF_ORDER, Release, read_leaves, write_leaves
 from ..runner import paused_gc
 from ..stats import StepStats, Stats
 from .apply import (GOV_STEP, Hits, Removed, SaltedHasher, find_hits, language_drops, leaves_of_file,
@@ -67,33 +70,51 @@ def in_scope(req: Request, release: Path, manifest: dict[str, Any]) -> bool:
     return req.scope in ("*", split_version(release.name)[0], manifest.get("name"))
 
 
-def release_leaves(release: Path, rel: str) -> tuple[list[tuple[str, str]], list[bytes]]:
-    """(id, content_hash) pairs of a data file, sorted, and their leaf hashes: the build's leaves
-    file when present, else from the text."""
+def release_leaves(release: Path, rel: str) -> pa.Table:
+    """The Merkle leaves of a data file (a ``leaf_table``): the build's leaves file when present,
+    else from the text."""
     p = release / WORK / "leaves" / Path(rel).name
-    if p.exists():
-        return read_leaves(p)
-    pairs = leaves_of_file(release / rel)
-    return pairs, [leaf_hash(i, h) for i, h in pairs]
+    return read_leaves(p) if p.exists() else leaves_of_file(release / rel)
 
 
-def _minus(leaves: tuple[list[tuple[str, str]], list[bytes]], ids: list[str]) -> tuple[list[tuple[str, str]], list[bytes]]:
-    """A shard's sorted leaves without one leaf per removed id."""
-    gone = Counter(ids)
-    pairs, hashes = [], []
-    for p, h in zip(*leaves):
-        if gone.get(p[0]):
-            gone[p[0]] -= 1
-        else:
-            pairs.append(p)
-            hashes.append(h)
-    return pairs, hashes
+def _tree(tables: list[pa.Table]) -> tuple[MerkleTree, list[tuple[str, str]]]:
+    """The tree over the leaves of every data shard, and its (id, content_hash) pairs in order."""
+    t = pa.concat_tables(tables).sort_by(LEAF_ORDER)
+    return MerkleTree(_leaf_list(t["leaf"])), list(zip(t["id"].to_pylist(), t["content_hash"].to_pylist()))
 
 
-def _tree(old: dict, new: dict, rels: list[str]) -> tuple[MerkleTree, list[tuple[str, str]]]:
-    """The tree over every data shard's leaves (``new`` for the rewritten shards), and its pairs."""
-    leaves = sorted((i, h, leaf) for rel in rels for (i, h), leaf in zip(*new.get(rel, old[rel])))
-    return MerkleTree([leaf for _, _, leaf in leaves]), [(i, h) for i, h, _ in leaves]
+def _leaf_list(col: pa.ChunkedArray) -> list[bytes]:
+    """32-byte leaves as Python bytes, sliced from the column's buffer (4x faster than to_pylist)."""
+    arr = col.combine_chunks()
+    if arr.null_count:
+        raise ReleaseError("a leaves file has empty leaf hashes")
+    buf = arr.buffers()[1].to_pybytes()[arr.offset * 32:(arr.offset + len(arr)) * 32]
+    return [buf[k:k + 32] for k in range(0, len(buf), 32)]
+
+
+def _trees(tables: list[pa.Table], gone: dict[int, list[str]]):
+    """Both trees at once: over every shard's leaves, and over them without the leaves of the ids
+    ``gone`` from shard k (``tables[k]``); the second is a filter of the first's sorted leaves, and
+    it copies the first's nodes over the leaves before the first removed one."""
+    t = pa.concat_tables([x.append_column("shard", pa.array(np.full(x.num_rows, k, np.int32)))
+                          for k, x in enumerate(tables)]).sort_by(LEAF_ORDER)
+    leaves = _leaf_list(t["leaf"])
+    pairs = list(zip(t["id"].to_pylist(), t["content_hash"].to_pylist()))
+    before = MerkleTree(leaves)
+    drop = np.zeros(t.num_rows, dtype=bool)
+    shard = t["shard"].to_numpy()
+    for k, ids in gone.items():
+        drop |= (shard == k) & pc.is_in(t["id"], value_set=pa.array(ids, pa.string())).to_numpy(zero_copy_only=False)
+    first = int(np.argmax(drop)) if drop.any() else len(leaves)
+    keep = np.flatnonzero(~drop).tolist()
+    after = MerkleTree([leaves[k] for k in keep], like=before, same=first)
+    return before, pairs, after, [pairs[k] for k in keep]
+
+
+def _without_ids(leaves: pa.Table, ids: list[str]) -> pa.Table:
+    """A shard's leaves without those of the removed ids (a prediction: checked against the leaves
+    the rewrite kept, which differ only where a shard holds one id twice)."""
+    return leaves.filter(pc.invert(pc.is_in(leaves["id"], value_set=pa.array(ids, pa.string()))))
 
 
 @dataclass
@@ -127,7 +148,7 @@ def new_version(src: Path, hits: Hits, requests: list[Request], ledger_head: str
     for rel in outputs:
         if rel not in hits:
             link_or_copy(src / rel, tmp / rel)
-    old_leaves: dict[str, tuple[list[tuple[str, str]], list[bytes]]] = {}
+    old_leaves: dict[str, pa.Table] = {}
     for rel in sorted(data_rels):
         if file_sha256(src / rel) != outputs[rel]["sha256"]:      # leaves are only trusted for intact shards
             raise ReleaseError(f"{src}: shard {rel} does not match the manifest; run `thresher verify {src}`")
@@ -140,30 +161,27 @@ def new_version(src: Path, hits: Hits, requests: list[Request], ledger_head: str
     sys.setswitchinterval(0.0002)       # the rewrite threads get the GIL back quickly between C calls
     try:
         with ThreadPoolExecutor(max_workers=max(1, threads_for(executor))) as pool:
-            futures = [pool.submit(rewrite_file, src / rel, tmp / rel, rel, h,
-                                   old_leaves[rel][0] if rel in old_leaves else None) for rel, h in jobs]
-            t_before, before_pairs = _tree(old_leaves, {}, data_rels)
-            predicted = {rel: _minus(old_leaves[rel], [x.id for x in hits[rel].values()])
+            futures = [pool.submit(rewrite_file, src / rel, tmp / rel, rel, h, old_leaves.get(rel)) for rel, h in jobs]
+            gone = {k: [x.id for x in hits[rel].values()] for k, rel in enumerate(data_rels) if rel in hits}
+            t_before, before_pairs, t_after, after_pairs = _trees([old_leaves[r] for r in data_rels], gone)
+            predicted = {rel: _without_ids(old_leaves[rel], [x.id for x in hits[rel].values()])
                          for rel in data_rels if rel in hits}
-            t_after, after_pairs = _tree(old_leaves, predicted, data_rels)
             results = [f.result() for f in futures]
     finally:
         sys.setswitchinterval(old_switch)
     if t_before.root != manifest["merkle"]["root"]:
         raise ReleaseError(f"{src}: data does not match its manifest's Merkle root; run `thresher verify {src}`")
     removed: list[Removed] = []
-    new_leaves: dict[str, tuple[list[tuple[str, str]], list[bytes]]] = {}
+    new_leaves: dict[str, pa.Table] = {}
     for (rel, _), (rows, sha, gone, leaves) in zip(jobs, results):
         outputs[rel] = {"rows": rows, "sha256": sha}
         removed.extend(gone)
         if rel.startswith("data/"):
-            if leaves != predicted[rel][0]:      # duplicate ids in a shard: the prediction dropped another
-                known = dict(zip(*old_leaves[rel]))
-                predicted[rel] = (leaves, [known.get(p) or leaf_hash(*p) for p in leaves])
+            if not leaves.equals(predicted[rel]):      # duplicate ids in a shard: the prediction dropped another
                 t_after = None
-            new_leaves[rel] = predicted[rel]
+            new_leaves[rel] = leaves
     if t_after is None:
-        t_after, after_pairs = _tree(old_leaves, new_leaves, data_rels)
+        t_after, after_pairs = _tree([new_leaves.get(r, old_leaves[r]) for r in data_rels])
     by_shard: dict[str, list[Removed]] = {}
     for r in removed:
         by_shard.setdefault(shard_of(r.file), []).append(r)
@@ -174,7 +192,7 @@ def new_version(src: Path, hits: Hits, requests: list[Request], ledger_head: str
     for rel in sorted(data_rels):
         leaves = src / WORK / "leaves" / Path(rel).name
         if rel in new_leaves or not leaves.exists():
-            write_leaves(tmp / WORK / "leaves" / Path(rel).name, *new_leaves.get(rel, old_leaves[rel]))
+            write_leaves(tmp / WORK / "leaves" / Path(rel).name, new_leaves.get(rel, old_leaves[rel]))
         else:           # an untouched shard keeps its leaves file
             link_or_copy(leaves, tmp / WORK / "leaves" / Path(rel).name)
     removed_data = sum(1 for r in removed if r.file.startswith("data/"))
@@ -218,12 +236,13 @@ def _proofs(v: Version, removed: list[Removed]) -> list[dict[str, Any]]:
     t_before, t_after, before, after = v.trees
     out = []
     seen: set[str] = set()
+    memo: dict[int, dict] = {}
     for r in sorted(removed, key=lambda r: (r.id, r.file)):
         if r.id in seen:
             continue
         seen.add(r.id)
         item: dict[str, Any] = {"id": r.id, "from": r.file, "content_hash": r.content_hash,
-                                "absence": absence_proof(t_after, after, r.id)}
+                                "absence": absence_proof(t_after, after, r.id, memo)}
         k = bisect.bisect_left(before, (r.id, ""))
         if k < len(before) and before[k][0] == r.id:
             item["inclusion_before"] = {"index": k, "content_hash": before[k][1], "path": t_before.proof(k)}
@@ -251,7 +270,7 @@ def forget(project_dir: str | Path, workers: int | None = None, progress: bool =
     for rel_dir in releases:
         manifest = Release(rel_dir).manifest
         reqs = [r for r in requests if in_scope(r, rel_dir, manifest)]
-        hits = find_hits(rel_dir, reqs, hasher, executor)
+        hits = find_hits(rel_dir, reqs, hasher, executor, layout=manifest.get("layout"))
         if hits:
             with paused_gc():
                 v = new_version(rel_dir, hits, reqs, head_hash, executor)

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..document import Document
+from ..layout import KEY, order_keys
 from ..steps.base import Dropped
 
 DATA_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("source", pa.string()),
@@ -50,11 +51,14 @@ class ShardWriter:
     however the rows arrived, so the bytes written do not depend on batch sizes."""
 
     def __init__(self, path: Path, excluded: bool = False, compression: str = "zstd",
-                 row_group_rows: int = 10_000, stage: bool = False):
+                 row_group_rows: int = 10_000, stage: bool = False, order: bool = False):
         self.path = Path(path)
         self.tmp = self.path.with_name(self.path.name + ".tmp")
         self.excluded = excluded
         self.schema = EXCLUDED_SCHEMA if excluded else DATA_SCHEMA
+        self.order = order and stage        # a stage file with the source key, sorted by it when closed
+        if self.order:
+            self.schema = self.schema.append(pa.field(KEY, pa.string()))
         self.row_group_rows = row_group_rows
         self.pending: list[pa.Table] = []
         self.pending_rows = 0
@@ -78,11 +82,15 @@ class ShardWriter:
                 "source": [json_text(d.source) for d in docs], "meta": [json_text(d.meta) for d in docs]}
         if self.excluded:
             cols.update(drop_columns([(it.step, it.drop) for it in items]))
+        if self.order:
+            cols[KEY] = order_keys(docs)
         self.write_table(pa.table(cols, schema=self.schema))
 
     def write_table(self, table: pa.Table) -> None:
         if not table.num_rows:
             return
+        if table.schema.names != self.schema.names:     # the key column of a stage file goes, or is put last
+            table = table.select(self.schema.names)
         if self.stage:          # never published: batches go out as they come, no copy into row groups
             self.writer.write_table(table)
             self.count += table.num_rows
@@ -108,25 +116,46 @@ class ShardWriter:
         which is never published)."""
         self._flush(final=True)
         self.writer.close()
+        if self.order:
+            self._sort()
         digest = None if self.stage else file_sha256(self.tmp)
         os.replace(self.tmp, self.path)
         return self.count, digest
+
+    def _sort(self) -> None:
+        src = pa.ipc.open_file(pa.memory_map(str(self.tmp))).read_all()
+        idx = pc.sort_indices(src[KEY])            # stable: equal keys keep the order they came in
+        out = self.tmp.with_name(self.tmp.name + ".sorted")
+        with pa.ipc.new_file(str(out), self.schema) as w:
+            for k in range(0, len(idx), 4096):
+                w.write_table(src.take(idx[k:k + 4096]))
+        del src
+        os.replace(out, self.tmp)
 
     def abort(self) -> None:
         self.writer.close()
         self.tmp.unlink(missing_ok=True)
 
 
-def stage_batches(path: Path, columns: list[str] | None = None, rows: int = 4096) -> Iterator[pa.RecordBatch]:
+def stage_batches(path: Path, columns: list[str] | None = None, rows: int = 4096, start: int = 0,
+                  stop: int | None = None) -> Iterator[pa.RecordBatch]:
     """The record batches of a stage file (see ``ShardWriter(stage=True)``), memory-mapped, at most
-    ``rows`` rows each. The arrays point into the map, which lives as long as they do."""
+    ``rows`` rows each, of its rows ``start`` to ``stop``. The arrays point into the map, which lives
+    as long as they do."""
     reader = pa.ipc.open_file(pa.memory_map(str(path)))
+    at = 0
     for i in range(reader.num_record_batches):
+        if stop is not None and at >= stop:
+            return
         rb = reader.get_batch(i)
+        a, b = max(start - at, 0), rb.num_rows if stop is None else min(stop - at, rb.num_rows)
+        at += rb.num_rows
+        if a >= b:
+            continue
         if columns is not None:
             rb = rb.select(columns)
-        for k in range(0, rb.num_rows, rows):
-            yield rb.slice(k, rows)
+        for k in range(a, b, rows):
+            yield rb.slice(k, min(rows, b - k))
 
 
 def utf8_buffer(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:

@@ -46,6 +46,7 @@ class StepContext:
     """What a step sees of the run: the shard, a scratch dir for fitted state, drop sink, counters."""
 
     shard: int = 0
+    row: int = 0            # index of the batch's first document in shard ``shard``'s input file
     workdir: Path | None = None
     dropped: list[Dropped] = field(default_factory=list)
     counters: dict[str, Counter] = field(default_factory=dict)
@@ -154,9 +155,7 @@ class GlobalStep(Filter):
         raise NotImplementedError
 
     def process(self, docs: list[Document], ctx: StepContext) -> list[Document]:
-        start = getattr(self, "_next_row", {}).get(ctx.shard, 0)
-        self._next_row = {ctx.shard: start + len(docs)}
-        decided = self.decide_rows(start, [d.id for d in docs], ctx)
+        decided = self.decide_rows(ctx.row, [d.id for d in docs], ctx)
         kept = []
         for k, doc in enumerate(docs):
             meta, drop = decided.get(k, (None, None))

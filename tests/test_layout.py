@@ -1,0 +1,200 @@
+"""A release ordered by source (``output.order: source``): every data and excluded shard holds one
+key range, the release holds the same documents as one cut by input, dedup decides the same
+clusters, and ``forget`` by URL or domain reads and rewrites only the shards of that range."""
+from __future__ import annotations
+
+import json
+import os
+import random
+from importlib.resources import files
+from pathlib import Path
+
+import orjson
+import pyarrow.parquet as pq
+import pytest
+
+from thresher import Release, run
+from thresher.config import PipelineConfig
+from thresher.document import Document
+from thresher.governance import Ledger, forget, verify
+from thresher.governance.apply import SaltedHasher, find_hits, release_files
+from thresher.layout import key_prefixes, may_hold, order_keys, overlaps, surt
+from thresher.merkle import MerkleTree
+
+SAMPLES = Path(str(files("thresher") / "samples"))
+GOV = Path(__file__).parent / "fixtures" / "governance"
+DEDUP = Path(__file__).parent / "fixtures" / "dedup"
+
+
+def web_pipeline(out: Path, order: str, name: str = "corpus") -> PipelineConfig:
+    # the bundled crawls (iana.org + a multilingual crawl) and the Clough-Stevenson answers (no URL),
+    # cut into several shards
+    return PipelineConfig(name=name, input=[{"path": f"{SAMPLES}/web/*.warc.gz", "format": "warc"},
+                                            {"path": str(GOV / "clough_stevenson.jsonl"), "format": "jsonl",
+                                             "shard_mb": 0.03}],
+                          steps=[{"extract_html": {"extractor": "resiliparse"}}, {"length_filter": {"min_chars": 200}}],
+                          output={"path": str(out), "order": order})
+
+
+def rows(release: Path, kind: str) -> dict[str, list[dict]]:
+    return {f.name: pq.read_table(f).to_pylist() for f in Release(release).files(kind)}
+
+
+def keys_of(rs: list[dict]) -> list[str]:
+    return order_keys([Document(r["id"], r["text"], orjson.loads(r["source"]), {}) for r in rs])
+
+
+def test_surt_keys_keep_hosts_and_folders_together():
+    assert surt("https://www.Example.org:8080/a/b?q=1#frag") == "org,example,www:8080)/a/b?q=1"
+    assert surt("http://example.org") == "org,example)/"
+    assert surt("file:///usr/share/doc/x.gz") == ")/usr/share/doc/x.gz"
+    docs = [Document("a", "", {"url": "https://docs.python.org/3/library/os.html"}, {}),
+            Document("b", "", {"repo": "https://github.com/Owner/Name.git", "path": "src/x.py"}, {}),
+            Document("c", "", {}, {})]
+    assert order_keys(docs) == ["u org,python,docs)/3/library/os.html", "r owner/name/src/x.py", "i c"]
+    # every document a domain / prefix request matches has a key starting with the request's prefix
+    for host in ("sub.docs.python.org", "docs.python.org"):
+        k = order_keys([Document("x", "", {"url": f"https://{host}/3/x"}, {})])[0]
+        assert k.startswith(key_prefixes("domain", "python.org")[0])
+        assert k.startswith(key_prefixes("url_prefix", f"https://{host}/3/")[0])
+    assert key_prefixes("email", "salted-sha256:00") is None and key_prefixes("text", "some words") is None
+
+
+def test_key_range_test_never_skips_a_matching_range():
+    rng = random.Random(3)
+    words = ["a", "ab", "abc", "b", "ba", "u )/x", "u )/x/", "u org,ex", "u org,ex,www)/", "u org,exa)/"]
+    keys = sorted({"".join(rng.choice(words) for _ in range(rng.randint(1, 3))) for _ in range(400)})
+    for _ in range(300):
+        lo, hi = sorted(rng.sample(keys, 2))
+        inside = [k for k in keys if lo <= k < hi]
+        for p in words + [rng.choice(keys)[:rng.randint(1, 6)]]:
+            if any(k.startswith(p) for k in inside):
+                assert overlaps([p], lo, hi), (p, lo, hi)
+        assert overlaps(["zz"], lo, None) is (lo <= "zz" or lo.startswith("zz"))
+
+
+def test_merkle_tree_reusing_a_parent_equals_a_fresh_tree():
+    rng = random.Random(5)
+    for _ in range(200):
+        n = rng.randint(0, 200)
+        leaves = [os.urandom(32) for _ in range(n)]
+        gone = set(rng.sample(range(n), rng.randint(0, min(n, 6))))
+        kept = [x for k, x in enumerate(leaves) if k not in gone]
+        t = MerkleTree(kept, like=MerkleTree(leaves), same=min(gone) if gone else n)
+        assert t.levels == MerkleTree(kept).levels
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("layout")
+    by_input = run(web_pipeline(tmp / "input" / "corpus", "input"), workers=2)
+    by_source = run(web_pipeline(tmp / "source" / "corpus", "source"), workers=2)
+    return tmp, by_input, by_source
+
+
+def test_source_order_holds_the_same_release_in_key_ranges(both):
+    _, by_input, by_source = both
+    a, b = Release(by_input).manifest, Release(by_source).manifest
+    # the same documents (the Merkle root is over sorted (id, content hash): layout-free) and the same drops
+    assert a["merkle"]["root"] == b["merkle"]["root"] and a["documents"] == b["documents"]
+    ex_a = sorted(r["id"] for rs in rows(by_input, "excluded").values() for r in rs)
+    ex_b = sorted(r["id"] for rs in rows(by_source, "excluded").values() for r in rs)
+    assert ex_a == ex_b and len(ex_b) > 0
+    assert "layout" not in a and b["layout"]["order"] == "source"
+    bounds = b["layout"]["boundaries"]
+    n = sum(1 for k in b["outputs"] if k.startswith("data/"))
+    assert n >= 4 and len(bounds) == n - 1 and bounds == sorted(bounds)
+    # every data and excluded shard holds only keys of its range, and the shards are about even
+    for kind in ("data", "excluded"):
+        for name, rs in rows(by_source, kind).items():
+            j = int(name.split("-")[1].split(".")[0])
+            lo, hi = bounds[j - 1] if j else "", bounds[j] if j < len(bounds) else None
+            assert all(lo <= k and (hi is None or k < hi) for k in keys_of(rs)), name
+    sizes = [len(rs) for rs in rows(by_source, "data").values()]
+    assert max(sizes) < 3 * (sum(sizes) / len(sizes))
+    assert Release(by_source).stats.steps["length_filter"].drops == Release(by_input).stats.steps["length_filter"].drops
+    assert verify(by_source)["documents"] == b["documents"]
+    assert not (by_source / ".thresher" / "stage-0").exists()        # stage files are gone once final
+
+
+def test_forget_by_domain_reads_and_rewrites_only_its_range(both):
+    tmp, by_input, by_source = both
+    project = by_source.parent
+    ledger = Ledger(project)
+    rid = ledger.add("domain", "iana.org")
+    req = [r for r in ledger.requests() if r.id == rid]
+    layout = Release(by_source).manifest["layout"]
+    every = release_files(by_source)
+    scanned = may_hold(every, req, layout)
+    assert 0 < len(scanned) < len(every)
+    hasher = SaltedHasher(ledger.salt)
+    assert find_hits(by_source, req, hasher, layout=layout) == find_hits(by_source, req, hasher)
+    res = forget(project, workers=2)
+    v2 = res["versions"][0]
+    m1, m2 = Release(by_source).manifest, Release(v2).manifest
+    changed = {k for k, v in m2["outputs"].items() if k in m1["outputs"] and v["sha256"] != m1["outputs"][k]["sha256"]}
+    assert changed and changed <= set(scanned)
+    iana = {name for name, rs in rows(by_source, "data").items()
+            if any(k.startswith("u org,iana") for k in keys_of(rs))}
+    assert {k for k in changed if k.startswith("data/")} == {f"data/{n}" for n in iana}
+    assert m2["layout"] == m1["layout"]
+    assert verify(v2, res["receipts"][0])["documents"] == m2["documents"] < m1["documents"]
+    # the same request on the release cut by input removes the very same documents
+    Ledger(by_input.parent).add("domain", "iana.org")
+    v2_in = forget(by_input.parent, workers=1)["versions"][0]
+    assert Release(v2_in).manifest["merkle"]["root"] == m2["merkle"]["root"]
+
+
+def udhr(out: Path, steps: list, order: str) -> PipelineConfig:
+    return PipelineConfig(name="dedup", input={"path": str(DEDUP / "udhr-*.jsonl.gz"), "format": "jsonl"},
+                          steps=steps, output={"path": str(out), "order": order})
+
+
+def clusters(release: Path, label: str) -> list[list[str]]:
+    out: dict[str, list[str]] = {}
+    for r in pq.ParquetDataset(release / "clusters" / label).read().to_pylist():
+        out.setdefault(r["cluster_id"], []).append(r["id"])
+    return sorted(sorted(c) for c in out.values())
+
+
+def test_dedup_on_source_order_finds_the_golden_clusters(tmp_path):
+    """The last stage reads key ranges of every earlier file: decisions still reach the right rows
+    (the Arrow row path, and the Document path where another step shares the last stage)."""
+    golden = json.loads((DEDUP / "golden_udhr.json").read_text())
+    for steps in (["exact_dedup", "minhash_dedup"], ["exact_dedup", "minhash_dedup", {"length_filter": {"min_chars": 1}}]):
+        out = run(udhr(tmp_path / str(len(steps)), steps, "source"), workers=2)
+        for label in ("exact_dedup", "minhash_dedup"):
+            assert clusters(out, label) == sorted(sorted(c) for c in golden[label]), label
+        st = Release(out).stats.steps
+        assert st["exact_dedup"].drops["exact_duplicate"] == sum(len(c) - 1 for c in golden["exact_dedup"])
+        assert st["minhash_dedup"].drops["near_duplicate"] == sum(len(c) - 1 for c in golden["minhash_dedup"])
+        data = [r for rs in rows(out, "data").values() for r in rs]
+        dropped = [r for rs in rows(out, "excluded").values() for r in rs]
+        kept = {r["id"] for r in data}
+        assert len(kept) == len(data) == Release(out).manifest["documents"]
+        assert all(orjson.loads(r["meta"])["duplicate_of"] in kept | {d["id"] for d in dropped} for r in dropped)
+    one = Release(run(udhr(tmp_path / "w1", ["exact_dedup", "minhash_dedup"], "source"), workers=1)).manifest
+    two = Release(out.parent / "2").manifest
+    assert one["outputs"] == two["outputs"] and one["merkle"] == two["merkle"]
+
+
+def test_a_crash_in_the_last_stage_resumes_with_the_same_ranges(tmp_path, monkeypatch):
+    from thresher import runner
+
+    clean = Release(run(web_pipeline(tmp_path / "clean" / "corpus", "source"), workers=1)).manifest
+    real = runner._cut_excluded
+
+    def crash(out, stage, layout, j, opts):
+        if j == 2:
+            raise RuntimeError("simulated crash")
+        return real(out, stage, layout, j, opts)
+    monkeypatch.setattr(runner, "_cut_excluded", crash)
+    cfg = web_pipeline(tmp_path / "crash" / "corpus", "source")
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run(cfg, workers=1)
+    out = cfg.output_dir()
+    assert (out / ".thresher" / "layout.json").exists()
+    assert not runner.marker_path(out, 1, 2).exists() and runner.marker_path(out, 1, 1).exists()
+    monkeypatch.setattr(runner, "_cut_excluded", real)
+    resumed = Release(run(cfg, workers=1)).manifest
+    assert resumed["outputs"] == clean["outputs"] and resumed["merkle"] == clean["merkle"]
