@@ -60,6 +60,25 @@ def test_surt_keys_keep_hosts_and_folders_together():
     assert key_prefixes("email", "salted-sha256:00") is None and key_prefixes("text", "some words") is None
 
 
+def test_fast_surt_equals_the_one_from_norm_url(both):
+    """The regex split of plain URLs gives the key norm_url's urlsplit gives (on the bundled crawls'
+    URLs and on edge cases), so a request's key prefix and its documents' keys agree."""
+    from thresher.layout import _surt_parsed
+
+    _, by_input, _ = both
+    urls = [orjson.loads(r["source"]).get("uri") or orjson.loads(r["source"]).get("url")
+            for rs in rows(by_input, "data").values() for r in rs]
+    urls = [u for u in urls if u]
+    assert len(urls) > 20
+    edge = ["https://www.Example.org:8080/a/b?q=1#frag", "http://example.org", "http://example.org:80/x",
+            "https://a.b.:443?x", "HTTP://A.B/C?", "http://a#f", "file:///usr/share/x.gz", "http://a:0/x",
+            "http://a:99999/x", "http://user@a/x", "http://[::1]/x", "http://a/%7Euser", "http://a/ b",
+            "ftp://h/p?q#r", "http://a:008080/", "https://x.org/p?a=1?b#c#d", "http://a..b/x", "http://a:/x",
+            "https://bücher.de/ä", "mailto:x@y.org", "//no-scheme/x", "http:///x"]
+    for u in urls + edge:
+        assert surt(u) == _surt_parsed(u), u
+
+
 def test_key_range_test_never_skips_a_matching_range():
     rng = random.Random(3)
     words = ["a", "ab", "abc", "b", "ba", "u )/x", "u )/x/", "u org,ex", "u org,ex,www)/", "u org,exa)/"]

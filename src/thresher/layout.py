@@ -29,8 +29,34 @@ URL, REPO, ID = "u ", "r ", "i "
 SAMPLE = 100_000        # keys sampled over all files to place the range boundaries
 
 
+# a URL with nothing unusual (ASCII, a plain host, a numeric port): split here, the same as norm_url
+# splits it (checked against it in the tests), 10x faster than urlsplit + urlunsplit
+_SIMPLE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://([A-Za-z0-9.-]*)(?::(\d{1,5}))?([/?#][!-~]*)?")
+_PORTS = {"http": 80, "https": 443}
+
+
 def surt(url: str) -> str | None:
-    """``https://www.Example.org:8080/a?b`` -> ``org,example,www:8080)/a?b`` (None if not a URL)."""
+    """``https://www.Example.org:8080/a?b`` -> ``org,example,www:8080)/a?b`` (None if not a URL):
+    the host reversed by labels, then the port and the path and query of ``norm_url(url)``."""
+    m = _SIMPLE.fullmatch(url)
+    if m is not None and (m.group(3) is None or int(m.group(3)) <= 65535):
+        scheme, host, port, tail = m.groups()
+        scheme, host = scheme.lower(), host.lower().rstrip(".")
+        netloc = host
+        if port and int(port) and _PORTS.get(scheme) != int(port):
+            netloc = f"{host}:{int(port)}"
+        path, _, query = (tail or "").split("#", 1)[0].partition("?")
+        path = path or ("/" if netloc else "")
+        return _surt(netloc, path + ("?" + query if query else ""))
+    return _surt_parsed(url)
+
+
+def _surt(netloc: str, rest: str) -> str:
+    host, colon, port = netloc.partition(":")
+    return ",".join(reversed(host.split("."))) + colon + port + ")" + rest
+
+
+def _surt_parsed(url: str) -> str | None:
     from .governance.matchers import norm_url
 
     try:
@@ -39,10 +65,8 @@ def surt(url: str) -> str | None:
         return None
     if "://" not in n:
         return None
-    rest = n.split("://", 1)[1]
-    netloc, slash, path = rest.partition("/")
-    host, colon, port = netloc.partition(":")
-    return ",".join(reversed(host.split("."))) + colon + port + ")" + slash + path
+    netloc, slash, path = n.split("://", 1)[1].partition("/")
+    return _surt(netloc, slash + path)
 
 
 def order_keys(docs: Iterable[Any]) -> list[str]:

@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 import numpy as np
 import orjson
+import pyarrow as pa
 
 from ..errors import ConfigError, ReleaseError
 from ..io.writer import write_json
 from ..steps.base import Drop, GlobalStep, StepContext
 from .buckets import BucketJob, edge_files, plan_tasks, run_bucket_task
-from .clusters import DecisionJob, build_clusters, load_decisions, run_decision_task
+from .clusters import DecisionJob, build_clusters, decision_rows, load_decisions, run_decision_task
 from .shards import KEEP_RULES, ShardOut
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ class DedupStep(GlobalStep):
         if keep == "quality" and not quality_key:
             raise ConfigError(f"{self.name}: keep: quality needs quality_key (a meta key, e.g. fineweb_quality_v1.score)")
         self.keep, self.quality_key = keep, quality_key or ""
-        self._decisions: dict[int, tuple[dict[int, int], dict[str, list]]] = {}
+        self._decisions: dict[int, pa.Table] = {}          # shard -> its decisions (load_decisions)
         self._workdir: Path | None = None
 
     # -- fit -----------------------------------------------------------------------------------
@@ -133,7 +134,7 @@ class DedupStep(GlobalStep):
             raise ReleaseError(f"{self.name}: no fitted state (a global step runs inside a pipeline)")
         if ctx.shard not in self._decisions:      # one shard's decisions in memory at a time
             self._decisions = {ctx.shard: load_decisions(workdir, ctx.shard)}
-        row, c = self._decisions[ctx.shard]
+        row, c = decision_rows(self._decisions[ctx.shard], start, start + len(ids))
         get, key, out, clusters = row.get, self.meta_key, {}, 0
         for k, seen in enumerate(ids):
             i = get(start + k)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
@@ -189,13 +190,21 @@ def run_decision_task(index: int, job: DecisionJob) -> dict:
     return info
 
 
-def load_decisions(workdir: Path, shard: int) -> tuple[dict[int, int], dict[str, list]]:
-    """One shard's decisions (documents in clusters of two or more): position -> row, and the rows'
-    columns as lists (see ``DECISION_SCHEMA``)."""
+def load_decisions(workdir: Path, shard: int) -> pa.Table:
+    """One shard's decisions (documents in clusters of two or more, see ``DECISION_SCHEMA``), sorted
+    by position: ``decision_rows`` takes those of a range of rows."""
     path = decisions_path(workdir, shard)
     if not path.exists():
-        return {}, {}
+        return DECISION_SCHEMA.empty_table()
     with pa.memory_map(str(path)) as src:
         t = pa.ipc.open_file(src).read_all()
-        cols = {c: t.column(c).to_pylist() for c in DECISION_SCHEMA.names}
+    return t.take(pc.sort_indices(t["pos"])).combine_chunks()
+
+
+def decision_rows(t: pa.Table, start: int, stop: int) -> tuple[dict[int, int], dict[str, list]]:
+    """The decisions for positions ``start .. stop - 1``: position -> row, and the rows' columns as
+    lists (only these rows become Python objects: a shard's last stage may read a range of each)."""
+    pos = t["pos"].to_numpy()
+    a, b = np.searchsorted(pos, [start, stop])
+    cols = {c: t.column(c).slice(a, b - a).to_pylist() for c in DECISION_SCHEMA.names}
     return {p: i for i, p in enumerate(cols["pos"])}, cols

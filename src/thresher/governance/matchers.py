@@ -137,6 +137,9 @@ def _get(source: dict[str, Any], keys: Iterable[str]) -> list[str]:
 
 
 def doc_url(source: dict[str, Any]) -> str | None:
+    v = source.get("url")          # the usual case, and the first key _get would look at
+    if isinstance(v, str) and v:
+        return v
     urls = _get(source, URL_KEYS)
     return urls[0] if urls else None
 
