@@ -217,3 +217,11 @@ def test_a_crash_in_the_last_stage_resumes_with_the_same_ranges(tmp_path, monkey
     monkeypatch.setattr(runner, "_cut_excluded", real)
     resumed = Release(run(cfg, workers=1)).manifest
     assert resumed["outputs"] == clean["outputs"] and resumed["merkle"] == clean["merkle"]
+
+
+def test_a_release_that_keeps_nothing_still_cuts_its_drops(tmp_path):
+    cfg = web_pipeline(tmp_path / "corpus", "source")
+    cfg.steps[1] = {"length_filter": {"min_chars": 10_000_000}}
+    m = Release(run(cfg, workers=2)).manifest
+    assert m["documents"] == 0 and m["excluded_documents"] > 0
+    assert m["layout"]["boundaries"] == [""] * (sum(1 for k in m["outputs"] if k.startswith("data/")) - 1)

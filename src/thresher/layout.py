@@ -134,8 +134,10 @@ def sample(keys: pa.ChunkedArray, lengths: np.ndarray, every: int) -> tuple[list
 def boundaries(samples: list[tuple[list[str], np.ndarray]], n: int) -> list[str]:
     """``n - 1`` keys that cut the sampled keys into ``n`` ranges of about equal text bytes."""
     keys = [k for ks, _ in samples for k in ks]
-    if n <= 1 or not keys:
+    if n <= 1:
         return []
+    if not keys:                # nothing kept: every range but the last is empty
+        return [""] * (n - 1)
     weights = np.concatenate([w for _, w in samples]).astype(np.float64)
     order = sorted(range(len(keys)), key=keys.__getitem__)
     cum = np.cumsum(weights[order])

@@ -162,8 +162,8 @@ def new_version(src: Path, hits: Hits, requests: list[Request], ledger_head: str
     try:
         with ThreadPoolExecutor(max_workers=max(1, threads_for(executor))) as pool:
             futures = [pool.submit(rewrite_file, src / rel, tmp / rel, rel, h, old_leaves.get(rel)) for rel, h in jobs]
-            gone = {k: [x.id for x in hits[rel].values()] for k, rel in enumerate(data_rels) if rel in hits}
-            t_before, before_pairs, t_after, after_pairs = _trees([old_leaves[r] for r in data_rels], gone)
+            gone_ids = {k: [x.id for x in hits[rel].values()] for k, rel in enumerate(data_rels) if rel in hits}
+            t_before, before_pairs, t_after, after_pairs = _trees([old_leaves[r] for r in data_rels], gone_ids)
             predicted = {rel: _without_ids(old_leaves[rel], [x.id for x in hits[rel].values()])
                          for rel in data_rels if rel in hits}
             results = [f.result() for f in futures]
