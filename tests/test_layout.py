@@ -79,6 +79,57 @@ def test_fast_surt_equals_the_one_from_norm_url(both):
         assert surt(u) == _surt_parsed(u), u
 
 
+def test_every_document_a_url_request_matches_has_the_request_key_prefix(both):
+    """What lets forget skip shards: if the matcher removes a document for a domain, URL prefix or
+    URL request, the document's key starts with the request's key prefix (also where norm_url
+    fails or finds no scheme, the host comes from the matcher's own url_host)."""
+    from thresher.governance.ledger import Request
+    from thresher.governance.matchers import Compiled, doc_url, normalize_value, url_host
+
+    _, by_input, _ = both
+    sources = [orjson.loads(r["source"]) for rs in rows(by_input, "data").values() for r in rs]
+    sources += [{"url": u} for u in ("//cdn.example.org/a.js", "http://example.org:99999/x", "http://example.org:8o80/x",
+                                     "http://[::ffff:1.2.3.4]/x", " https://example.org/a/b", "https://EXAMPLE.ORG./x",
+                                     "https://www.BÜCHER.de/x", "http://example.org/a b")]
+    sources += [{"fields": {"url": "https://www.example.org/x"}}, {"link": "https://www.example.org/x", "repo": "a/b"}]
+    checked = 0
+    for src in sources:
+        url = doc_url(src)
+        if not url:
+            continue
+        key = order_keys([Document("d", "", src, {})])[0]
+        host = url_host(url)
+        labels = host.split(".")
+        values = [("domain", ".".join(labels[k:])) for k in range(len(labels) - 1)]
+        values += [("url_prefix", url.strip()[:k]) for k in range(12, len(url.strip()), 7)] + [("url", url)]
+        for matcher, value in values:
+            try:
+                v = normalize_value(matcher, value)
+            except Exception:
+                continue
+            r = Request("R", matcher, v, False, "*", "", "")
+            if Compiled([r], lambda x: x).match("", orjson.dumps(src).decode()):
+                prefixes = key_prefixes(matcher, v)
+                assert prefixes is None or any(key.startswith(p) for p in prefixes), (matcher, v, key)
+                checked += 1
+    assert checked > 150
+
+
+def test_a_global_step_called_from_python_reads_its_decisions_by_row():
+    from thresher.steps.base import GlobalStep
+
+    seen = []
+
+    class Rows(GlobalStep):
+        name = "rows"
+
+        def decide_rows(self, start, ids, ctx):
+            seen.append(start)
+            return {}
+    docs = [Document(str(k), "x", {}, {}) for k in range(25)]
+    assert len(list(Rows()(docs, batch_size=10))) == 25 and seen == [0, 10, 20]
+
+
 def test_key_range_test_never_skips_a_matching_range():
     rng = random.Random(3)
     words = ["a", "ab", "abc", "b", "ba", "u )/x", "u )/x/", "u org,ex", "u org,ex,www)/", "u org,exa)/"]

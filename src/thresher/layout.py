@@ -42,31 +42,35 @@ def surt(url: str) -> str | None:
     if m is not None and (m.group(3) is None or int(m.group(3)) <= 65535):
         scheme, host, port, tail = m.groups()
         scheme, host = scheme.lower(), host.lower().rstrip(".")
-        netloc = host
-        if port and int(port) and _PORTS.get(scheme) != int(port):
-            netloc = f"{host}:{int(port)}"
+        port = f":{int(port)}" if port and int(port) and _PORTS.get(scheme) != int(port) else ""
         path, _, query = (tail or "").split("#", 1)[0].partition("?")
-        path = path or ("/" if netloc else "")
-        return _surt(netloc, path + ("?" + query if query else ""))
+        path = path or ("/" if host or port else "")
+        return _surt(host, port, path + ("?" + query if query else ""))
     return _surt_parsed(url)
 
 
-def _surt(netloc: str, rest: str) -> str:
-    host, colon, port = netloc.partition(":")
-    return ",".join(reversed(host.split("."))) + colon + port + ")" + rest
+def _surt(host: str, port: str, rest: str) -> str:
+    return ",".join(reversed(host.split("."))) + port + ")" + rest
 
 
 def _surt_parsed(url: str) -> str | None:
-    from .governance.matchers import norm_url
+    """The host is always the domain matcher's (``url_host``), even where ``norm_url`` fails (a bad
+    port) or gives no scheme (``//cdn.example.org/x``): a domain request must find the document."""
+    from .governance.matchers import norm_url, url_host
 
+    host = url_host(url)
     try:
         n = norm_url(url)
     except ValueError:
+        n = None
+    if n is not None and "://" in n:
+        netloc, slash, path = n.split("://", 1)[1].partition("/")      # netloc: url_host, then any ":port"
+        return _surt(host, netloc[len(host):] if netloc.startswith(host) else "", slash + path)
+    if not host:
         return None
-    if "://" not in n:
-        return None
-    netloc, slash, path = n.split("://", 1)[1].partition("/")
-    return _surt(netloc, slash + path)
+    after = url.strip().split("//", 1)[-1]
+    cut = after.find("/")
+    return _surt(host, "", after[cut:] if cut >= 0 else "/")
 
 
 def order_keys(docs: Iterable[Any]) -> list[str]:

@@ -176,6 +176,7 @@ def run_decision_task(index: int, job: DecisionJob) -> dict:
                       "duplicate_of": pa.array(dup_of, pa.string()), "similarity": sims.astype(np.float64),
                       "cluster_size": size.astype(np.int64), "matched": pa.array(matched, pa.string()),
                       "match_similarity": pa.array(msim, from_pandas=True)}, schema=DECISION_SCHEMA)
+    table = table.take(pc.sort_indices(table["pos"]))        # by position: the filter slices it by rows
     path.parent.mkdir(parents=True, exist_ok=True)       # for the filter stage: Arrow IPC, read once
     with pa.OSFile(str(path) + ".tmp", "wb") as f, pa.ipc.new_file(f, DECISION_SCHEMA) as w:
         w.write_table(table)
@@ -197,8 +198,11 @@ def load_decisions(workdir: Path, shard: int) -> pa.Table:
     if not path.exists():
         return DECISION_SCHEMA.empty_table()
     with pa.memory_map(str(path)) as src:
-        t = pa.ipc.open_file(src).read_all()
-    return t.take(pc.sort_indices(t["pos"])).combine_chunks()
+        t = pa.ipc.open_file(src).read_all().combine_chunks()
+    pos = t["pos"].to_numpy()
+    if len(pos) > 1 and (np.diff(pos) < 0).any():        # written before decisions were sorted
+        t = t.take(pc.sort_indices(t["pos"])).combine_chunks()
+    return t
 
 
 def decision_rows(t: pa.Table, start: int, stop: int) -> tuple[dict[int, int], dict[str, list]]:

@@ -80,6 +80,7 @@ class Step:
             batch.append(doc)
             if len(batch) >= batch_size:
                 yield from self.process(batch, ctx)
+                ctx.row += len(batch)           # a global step finds its decisions by row
                 batch, ctx.dropped = [], []
         if batch:
             yield from self.process(batch, ctx)
