@@ -353,3 +353,28 @@ def test_matchers_normalise_provenance():
     assert m({"repo": "other/requests"}) == []
     assert m({"fields": {"max_stars_repo_name": "OctoCat/hello"}}) == ["r4"]
     assert m({}, "mail Jane@Example.com today") == ["r5"]
+
+
+def test_new_version_when_two_documents_share_an_id(tmp_path):
+    """The new leaves are predicted from the hits' ids; a shard holding one id twice breaks the
+    prediction, and the tree is rebuilt from what the rewrite kept. (No receipt: a proof of absence
+    is by id, and the id is still there.)"""
+    from thresher.executors import Executor
+    from thresher.governance.apply import SaltedHasher, find_hits
+    from thresher.governance.forget import new_version
+
+    rows = [json.loads(line) for line in (FIX / "clough_stevenson.jsonl").read_text().splitlines()[:6]]
+    rows[1]["id"] = rows[0]["id"]
+    src = tmp_path / "dup.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    project = tmp_path / "project"
+    v1 = thresher.run(thresher.PipelineConfig(name="dup", input={"path": str(src), "format": "jsonl"}, steps=[],
+                                              output={"path": str(project / "dup")}), workers=1)
+    ledger = Ledger(project)
+    ledger.add("content_hash", hashlib.sha256(rows[1]["text"].encode()).hexdigest())
+    hits = find_hits(v1, ledger.requests(), SaltedHasher(ledger.salt))
+    v = new_version(v1, hits, ledger.requests(), ledger.head, Executor(1, False))
+    texts = [r["text"] for f in thresher.Release(v.after).files("data") for r in pq.read_table(f).to_pylist()]
+    assert rows[0]["text"] in texts and rows[1]["text"] not in texts and len(texts) == 5
+    assert verify(v.after)["documents"] == v.docs_after == 5
+    assert v.trees[1].root == thresher.Release(v.after).manifest["merkle"]["root"] != v.root_before

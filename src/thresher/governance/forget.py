@@ -77,12 +77,6 @@ def release_leaves(release: Path, rel: str) -> pa.Table:
     return read_leaves(p) if p.exists() else leaves_of_file(release / rel)
 
 
-def _tree(tables: list[pa.Table]) -> tuple[MerkleTree, list[tuple[str, str]]]:
-    """The tree over the leaves of every data shard, and its (id, content_hash) pairs in order."""
-    t = pa.concat_tables(tables).sort_by(LEAF_ORDER)
-    return MerkleTree(_leaf_list(t["leaf"])), list(zip(t["id"].to_pylist(), t["content_hash"].to_pylist()))
-
-
 def _leaf_list(col: pa.ChunkedArray) -> list[bytes]:
     """32-byte leaves as Python bytes, sliced from the column's buffer (4x faster than to_pylist)."""
     arr = col.combine_chunks()
@@ -181,7 +175,7 @@ def new_version(src: Path, hits: Hits, requests: list[Request], ledger_head: str
                 t_after = None
             new_leaves[rel] = leaves
     if t_after is None:
-        t_after, after_pairs = _tree([new_leaves.get(r, old_leaves[r]) for r in data_rels])
+        t_after, after_pairs = _trees([new_leaves.get(r, old_leaves[r]) for r in data_rels], {})[:2]
     by_shard: dict[str, list[Removed]] = {}
     for r in removed:
         by_shard.setdefault(shard_of(r.file), []).append(r)
