@@ -250,7 +250,9 @@ def test_changes_since_parent_after_a_removal(tmp_path: Path) -> None:
     gov = pytest.importorskip("thresher.governance")
     first = build_release(tmp_path / "project" / "corpus")
     assert "This is a first release" in write_card(first).read_text()
-    rid = gov.Ledger(tmp_path / "project").add("domain", "003338.cn")
+    led = gov.Ledger(tmp_path / "project")
+    rid = led.add("domain", "003338.cn")
+    led.approve(rid, by="steward")
     out = gov.forget(tmp_path / "project", workers=1)
     (second,) = out["versions"]
     old = {i for f in (first / "data").glob("*.parquet") for i in pq.read_table(f).column("id").to_pylist()}

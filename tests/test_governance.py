@@ -80,6 +80,8 @@ def world(tmp_path_factory):
             "email": ledger.add("email", EMAIL.upper())}
     for t, text in orig.items():
         reqs[f"hash-{t}"] = ledger.add("content_hash", hashlib.sha256(text.encode()).hexdigest(), near_duplicates=True)
+    for rid in reqs.values():
+        ledger.approve(rid, by="steward")
     before = {"iana": search(v1, "IANA root zone database", k=20), "inheritance": search(v1, "inheritance classes", k=50)}
     result = forget(project, workers=1)
     return {"project": project, "v1": v1, "docs1": docs1, "reqs": reqs, "before": before, "result": result,
@@ -252,6 +254,7 @@ def test_new_build_applies_ledger_as_final_step(tmp_path):
     project.mkdir()
     led = Ledger(project)
     rid = led.add("domain", "iana.org")
+    led.approve(rid, by="steward")
     out = thresher.run(_pipeline(tmp_path, project, "fresh"), workers=2)
     docs = _docs(out)
     assert docs and not any(_host(d).endswith("iana.org") for d in docs.values())
@@ -269,6 +272,7 @@ def test_new_build_applies_ledger_as_final_step(tmp_path):
     assert orjson.loads(first)["outputs"] == m2["outputs"]
     # a request filed after the build: re-running the build (it resumes) honours it as well
     rid2 = led.add("domain", "live-radsport.ch")
+    led.approve(rid2, by="steward")
     thresher.run(_pipeline(tmp_path, project, "fresh"), workers=1)
     docs3 = _docs(out)
     assert len(docs) - len(docs3) == 2 and not any(_host(d).endswith("live-radsport.ch") for d in docs3.values())
@@ -294,6 +298,8 @@ def test_cli_request_forget_verify(tmp_path):
 
     r = cli("request", "add", str(project), "--url-prefix", "http://www.iana.org/domains/")
     assert r.returncode == 0 and r.stdout.strip() == "req-00001"
+    r = cli("request", "approve", str(project), "req-00001", "--by", "steward")
+    assert r.returncode == 0 and "approved" in r.stdout, r.stderr
     r = cli("forget", str(project))
     assert r.returncode == 0 and "c@v2" in r.stdout, r.stderr
     receipt = project / "governance" / "receipts" / "req-00001-1.json"
@@ -355,14 +361,10 @@ def test_matchers_normalise_provenance():
     assert m({}, "mail Jane@Example.com today") == ["r5"]
 
 
-def test_new_version_when_two_documents_share_an_id(tmp_path):
+def test_forget_when_two_documents_share_an_id(tmp_path):
     """The new leaves are predicted from the hits' ids; a shard holding one id twice breaks the
-    prediction, and the tree is rebuilt from what the rewrite kept. (No receipt: a proof of absence
-    is by id, and the id is still there.)"""
-    from thresher.executors import Executor
-    from thresher.governance.apply import SaltedHasher, find_hits
-    from thresher.governance.forget import new_version
-
+    prediction, and the tree is rebuilt from what the rewrite kept. The proof of absence is per
+    (id, content hash): the copy that shares the id stays, the receipt still verifies."""
     rows = [json.loads(line) for line in (FIX / "clough_stevenson.jsonl").read_text().splitlines()[:6]]
     rows[1]["id"] = rows[0]["id"]
     src = tmp_path / "dup.jsonl"
@@ -371,10 +373,12 @@ def test_new_version_when_two_documents_share_an_id(tmp_path):
     v1 = thresher.run(thresher.PipelineConfig(name="dup", input={"path": str(src), "format": "jsonl"}, steps=[],
                                               output={"path": str(project / "dup")}), workers=1)
     ledger = Ledger(project)
-    ledger.add("content_hash", hashlib.sha256(rows[1]["text"].encode()).hexdigest())
-    hits = find_hits(v1, ledger.requests(), SaltedHasher(ledger.salt))
-    v = new_version(v1, hits, ledger.requests(), ledger.head, Executor(1, False))
-    texts = [r["text"] for f in thresher.Release(v.after).files("data") for r in pq.read_table(f).to_pylist()]
+    ledger.approve(ledger.add("content_hash", hashlib.sha256(rows[1]["text"].encode()).hexdigest()), by="steward")
+    res = forget(project, workers=1)
+    (v2,) = res["versions"]
+    texts = [r["text"] for f in thresher.Release(v2).files("data") for r in pq.read_table(f).to_pylist()]
     assert rows[0]["text"] in texts and rows[1]["text"] not in texts and len(texts) == 5
-    assert verify(v.after)["documents"] == v.docs_after == 5
-    assert v.trees[1].root == thresher.Release(v.after).manifest["merkle"]["root"] != v.root_before
+    (receipt,) = res["receipts"]
+    r = verify(v2, receipt)
+    assert r["documents"] == 5 and r["receipt"]["matched"] == 1 and r["receipt"]["proofs_verified"] == 1
+    assert thresher.Release(v2).manifest["merkle"]["root"] != thresher.Release(v1).manifest["merkle"]["root"]

@@ -48,6 +48,9 @@ class OutputConfig(BaseModel):
     order: Literal["input", "source"] = Field(
         "input", description="how documents are cut into shards: as the input came (input), or in "
                              "source-key ranges (source), so removals by URL, prefix or domain touch few shards")
+    excluded: Literal["trace", "redacted"] = Field(
+        "trace", description="what excluded/ publishes of a dropped document: id, provenance and reason only "
+                             "(trace), or also its text through the PII and secrets redaction (redacted)")
 
 
 class PipelineConfig(BaseModel):
@@ -100,6 +103,8 @@ class PipelineConfig(BaseModel):
         d["steps"] = [_step_entry(s) for s in self.steps]
         if self.output.order != "input":       # decides which shard holds what (and which copy is kept)
             d["order"] = self.output.order
+        if self.output.excluded != "trace":    # decides what excluded/ publishes
+            d["excluded"] = self.output.excluded
         return d
 
     def config_hash(self) -> str:

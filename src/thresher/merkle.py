@@ -166,17 +166,25 @@ def _neighbour(tree: MerkleTree, pairs: list[tuple[str, str]], index: int, memo:
     return out
 
 
-def absence_proof(tree: MerkleTree, pairs: list[tuple[str, str]], doc_id: str, memo: dict | None = None) -> dict:
+def absence_proof(tree: MerkleTree, pairs: list[tuple[str, str]], doc_id: str, memo: dict | None = None,
+                  content_hash: str | None = None) -> dict:
     """Proof that no leaf has id ``doc_id``: leaves are sorted by (id, content_hash), so it is enough
     to prove the two adjacent leaves around where it would sit (or the first/last leaf at an edge).
     ``memo`` (a dict kept across calls on one tree) proves each neighbour once: the ids removed from
     one folder all sit between the same two leaves."""
     import bisect
 
-    pos = bisect.bisect_left(pairs, (doc_id, ""))
-    if pos < len(pairs) and pairs[pos][0] == doc_id:
-        raise ValueError(f"{doc_id} is present; no proof of absence exists")
+    if content_hash is not None:       # absence of one (id, content) pair: another copy may share the id
+        pos = bisect.bisect_left(pairs, (doc_id, content_hash))
+        if pos < len(pairs) and pairs[pos] == (doc_id, content_hash):
+            raise ValueError(f"{doc_id} ({content_hash[:12]}...) is present; no proof of absence exists")
+    else:
+        pos = bisect.bisect_left(pairs, (doc_id, ""))
+        if pos < len(pairs) and pairs[pos][0] == doc_id:
+            raise ValueError(f"{doc_id} is present; no proof of absence exists")
     out: dict = {"id": doc_id, "size": tree.size, "left": None, "right": None}
+    if content_hash is not None:
+        out["content_hash"] = content_hash
     if pos > 0:
         out["left"] = _neighbour(tree, pairs, pos - 1, memo)
     if pos < len(pairs):
@@ -194,10 +202,17 @@ def verify_absence(proof: dict, root_hex: str) -> bool:
         if nb is not None and not verify_inclusion(leaf_hash(nb["id"], nb["content_hash"]), nb["index"], size,
                                                    nb["path"], root_hex):
             return False
-    if left is not None and not left["id"] < doc_id:
-        return False
-    if right is not None and not doc_id < right["id"]:
-        return False
+    if "content_hash" in proof:        # the pair sorts strictly between its neighbours
+        key = (doc_id, proof["content_hash"])
+        if left is not None and not (left["id"], left["content_hash"]) < key:
+            return False
+        if right is not None and not key < (right["id"], right["content_hash"]):
+            return False
+    else:
+        if left is not None and not left["id"] < doc_id:
+            return False
+        if right is not None and not doc_id < right["id"]:
+            return False
     if left is None:
         return right is not None and right["index"] == 0
     if right is None:

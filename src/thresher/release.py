@@ -151,8 +151,24 @@ def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"]) -> Non
     gov = out / WORK / "governance.json"          # written by the governance build hook, if a ledger applied
     if gov.exists():
         manifest["governance"] = orjson.loads(gov.read_bytes())
-    write_json(out / "manifest.json", manifest)
+    write_signed_manifest(out, manifest)
     (out / WORK / "complete").write_text(manifest["merkle"]["root"])
+
+
+def write_signed_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """Write ``manifest.json`` covering ``stats.json`` too, signed with the custodian's key (created in
+    the project's governance folder on first use), and the public key as ``custodian.pub``."""
+    from .signing import Signer, custodian_dir, sign_manifest
+
+    signer = Signer(custodian_dir(out))
+    manifest = sign_manifest({**manifest, "stats_sha256": file_sha256(out / "stats.json")}, signer)
+    write_json(out / "manifest.json", manifest)
+    pub = out / "custodian.pub"
+    if not pub.is_file() or pub.read_text().strip() != signer.public_key:
+        tmp = pub.with_name(pub.name + ".tmp")
+        tmp.write_text(signer.public_key + "\n")
+        tmp.replace(pub)
+    return manifest
 
 
 class Release:

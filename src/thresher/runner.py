@@ -27,6 +27,7 @@ from .config import PipelineConfig
 from .document import Document, content_hash
 from .io import ShardSpec, read_shard
 from .io.writer import ShardWriter, drop_columns, json_text, stage_batches, utf8_buffer, write_json
+from .public import public_data, public_excluded
 from .release import leaf_table, write_leaves
 from .stats import Stats
 from .steps.base import StepContext, columnar, step_label
@@ -280,10 +281,11 @@ def run_shard(spec: ShardSpec, cfg: PipelineConfig, stage: Stage) -> dict[str, A
     pieces: list[Piece] = [(spec.index, 0, None)] if layout is None else _pieces(layout["cuts"]["data"], spec.index)
     opts = {"compression": cfg.output.compression, "row_group_rows": cfg.output.row_group_rows}
     data_path = out / "data" / f"{shard_name(spec.index)}.parquet" if stage.final else stage_file(out, stage.index, spec.index)
-    kept_w = ShardWriter(data_path, stage=not stage.final, order=by_source, **opts)
+    kept_w = ShardWriter(data_path, stage=not stage.final, order=by_source, public=public_data, **opts)
     defer = by_source and not stage.final       # drops wait for the last stage to cut them into ranges
     drop_w = ShardWriter(excluded_stage_file(out, stage.index, spec.index) if defer else
-                         excluded_path(out, stage.index, spec.index), excluded=True, stage=defer, order=defer, **opts)
+                         excluded_path(out, stage.index, spec.index), excluded=True, stage=defer, order=defer,
+                         public=public_excluded(cfg.output.excluded), **opts)
     final = _Final() if stage.final else None
     outputs: dict[str, dict[str, Any]] = {}
     try:
@@ -295,7 +297,8 @@ def run_shard(spec: ShardSpec, cfg: PipelineConfig, stage: Stage) -> dict[str, A
             kept_rows, kept_sha = kept_w.close()
             drop_rows, drop_sha = drop_w.close()
             if layout is not None:
-                outputs.update(_cut_excluded(out, stage, layout, spec.index, opts))
+                outputs.update(_cut_excluded(out, stage, layout, spec.index,
+                                             {**opts, "public": public_excluded(cfg.output.excluded)}))
     except BaseException:
         kept_w.abort()
         drop_w.abort()

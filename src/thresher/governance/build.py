@@ -46,7 +46,7 @@ def apply_ledger(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"], ex
     state = orjson.loads(state_path.read_bytes()) if state_path.exists() else {}
     if state.get("ledger_head") == head:
         return state
-    reqs = [r for r in requests if r.scope in ("*", cfg.name, out.name)]
+    reqs = [r for r in requests if r.removes and r.scope in ("*", cfg.name, out.name)]   # approved only
     final = plan_stages(cfg.build_steps(), cfg.output.order == "source")[-1].index
     owner: dict[str, Path] = {}                        # output relpath -> the marker that lists it
     for p in sorted((out / WORK / "done").glob("s*-part-*.json")):

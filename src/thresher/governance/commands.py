@@ -31,10 +31,19 @@ def request_add(project: Path = typer.Argument(..., help="project folder (the pa
                 content_hash: Optional[str] = typer.Option(None, "--content-hash", help="sha256 of a document's text"),
                 near_duplicates: bool = typer.Option(False, "--near-duplicates",
                                                      help="also remove copies and quotes of matched documents"),
-                scope: str = typer.Option("*", help="release name it applies to (default: every release)")):
-    """File a removal request; prints its id. Applied by `thresher forget` and by every new build.
+                scope: str = typer.Option("*", help="release name it applies to (default: every release)"),
+                reason: str = typer.Option("", "--reason", help="why removal is asked (PII in it is redacted)"),
+                contact: Optional[str] = typer.Option(None, "--contact",
+                                                      help="the requester's e-mail (stored salted and hashed)"),
+                due_days: int = typer.Option(30, "--due-days", help="days until a decision is due"),
+                broad: bool = typer.Option(False, "--broad", help="allow a public suffix, a bare scheme or more "
+                                           "documents than --max-documents"),
+                max_documents: int = typer.Option(1000, "--max-documents",
+                                                  help="documents one request may match without --broad")):
+    """File a removal request (pending until a steward approves it); prints its id. Approved requests
+    are applied by `thresher forget` and by every new build; search and lookup hide pending ones at once.
 
-    Example: `thresher request add out --domain example.org --near-duplicates`
+    Example: `thresher request add out --domain example.org --near-duplicates --reason "my site"`
     """
     from .ledger import Ledger
 
@@ -47,30 +56,75 @@ def request_add(project: Path = typer.Argument(..., help="project folder (the pa
     (matcher, value), = chosen
     if not project.is_dir():
         raise InputError(f"{project}: project folder not found")
-    rid = Ledger(project).add(matcher, value, near_duplicates=near_duplicates, scope=scope)
+    rid = Ledger(project).add(matcher, value, near_duplicates=near_duplicates, scope=scope, reason=reason,
+                              contact=contact, due_days=due_days, broad=broad, max_documents=max_documents)
     console.print(rid)
+
+
+def _decide(action: str, project: Path, request_id: str, by: str, note: str) -> None:
+    from .ledger import Ledger
+
+    if not project.is_dir():
+        raise InputError(f"{project}: project folder not found")
+    console.print(f"{request_id}: {Ledger(project).decide(request_id, action, by, note)}")
+
+
+BY = typer.Option(..., "--by", help="who decides (a steward's name or handle; recorded in the ledger)")
+NOTE = typer.Option("", "--note", help="why (recorded in the ledger, PII redacted)")
+
+
+@request_app.command("approve")
+def request_approve(project: Path = typer.Argument(..., help="project folder"),
+                    request_id: str = typer.Argument(..., help="request id (req-00001)"), by: str = BY, note: str = NOTE):
+    """Approve a pending request: the next `thresher forget` and every later build apply it.
+
+    Example: `thresher request approve out req-00001 --by steward`
+    """
+    _decide("approve", project, request_id, by, note)
+
+
+@request_app.command("reject")
+def request_reject(project: Path = typer.Argument(..., help="project folder"),
+                   request_id: str = typer.Argument(..., help="request id"), by: str = BY, note: str = NOTE):
+    """Reject a pending request: nothing is removed, and search and lookup show its documents again.
+
+    Example: `thresher request reject out req-00002 --by steward --note "not the requester's site"`
+    """
+    _decide("reject", project, request_id, by, note)
+
+
+@request_app.command("withdraw")
+def request_withdraw(project: Path = typer.Argument(..., help="project folder"),
+                     request_id: str = typer.Argument(..., help="request id"), by: str = BY, note: str = NOTE):
+    """Withdraw a pending request (the requester changed their mind): nothing is removed.
+
+    Example: `thresher request withdraw out req-00003 --by requester`
+    """
+    _decide("withdraw", project, request_id, by, note)
 
 
 @request_app.command("list")
 def request_list(project: Path = typer.Argument(..., help="project folder"),
-                 as_json: bool = typer.Option(False, "--json", help="print JSON")):
+                 as_json: bool = typer.Option(False, "--json", help="print JSON"),
+                 due: bool = typer.Option(False, "--due", help="only pending requests, soonest due first")):
     """List the project's removal requests with their status (the ledger's chain is checked first).
 
-    Example: `thresher request list out`
+    Example: `thresher request list out --due`
     """
     from .ledger import Ledger
 
-    reqs = Ledger(project).list()
+    reqs = Ledger(project).list(due=due)
     if as_json:
         console.print_json(json.dumps(reqs))
         return
     t = Table(title=f"{project}: {len(reqs)} removal requests")
-    for col in ("id", "matcher", "value", "near-dups", "scope", "received", "status", "applied to"):
+    for col in ("id", "matcher", "value", "near-dups", "scope", "received", "due", "status", "decided by", "applied to"):
         t.add_column(col)
     for r in reqs:
         v = r["value"] if len(r["value"]) <= 48 else r["value"][:45] + "..."
         t.add_row(r["id"], r["matcher"], v, "yes" if r["near_duplicates"] else "", r["scope"], r["received_at"],
-                  r["status"], ", ".join(r["applied_to"]))
+                  r["due"] + (" (overdue)" if r.get("overdue") else ""), r["status"], r["decided_by"] or "",
+                  ", ".join(r["applied_to"]))
     console.print(t)
 
 
@@ -84,6 +138,10 @@ def forget(project: Path = typer.Argument(..., help="project folder"),
     from .forget import forget as run_forget
 
     res = run_forget(project, workers=workers)
+    if res.get("recovered"):
+        console.print("[yellow]completed an interrupted forget (recorded in the ledger before it stopped)[/]")
+    if res.get("rolled_back"):
+        console.print("[yellow]rolled back an interrupted forget, then applied the ledger again[/]")
     for v in res["versions"]:
         console.print(str(v))
     for p in res["unchanged"]:
@@ -107,7 +165,8 @@ def verify(release: Path = typer.Argument(..., help="release folder"),
     if "receipt" in r:
         rc = r["receipt"]
         console.print(f"[bold green]OK[/] receipt for {rc['request']}: {rc['matched']} documents removed, "
-                      f"{rc['proofs_verified']} proofs of absence verified; ledger: {rc['ledger']}")
+                      f"{rc['proofs_verified']} proofs of absence verified, signature verified; "
+                      f"ledger: {rc['ledger']}")
 
 
 @app.command()

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import os
 import re
 import shutil
+import signal
 import sys
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -35,11 +37,12 @@ from ..errors import InputError, ReleaseError
 from ..executors import Executor
 from ..io.writer import file_sha256, write_json
 from ..merkle import MerkleTree, absence_proof
-from ..release import LEAF_ORDER, Release, read_leaves, write_leaves
+from ..release import LEAF_ORDER, Release, read_leaves, write_leaves, write_signed_manifest
 from ..runner import paused_gc
 from ..stats import StepStats, Stats
 from .apply import (GOV_STEP, Hits, Removed, SaltedHasher, find_hits, language_drops, leaves_of_file,
                     link_or_copy, rewrite_file, shard_of, threads_for, write_trace)
+from ..signing import ALGORITHM
 from .ledger import Ledger, Request, now_iso
 
 WORK = ".thresher"
@@ -124,16 +127,18 @@ class Version:
     docs_after: int
     removed: list[Removed]
     trees: tuple[Any, Any, list, list] | None = None   # (tree before, tree after, pairs before, pairs after)
+    tmp: Path | None = None                            # where it is written before the rename
 
 
 def new_version(src: Path, hits: Hits, requests: list[Request], ledger_head: str,
-                executor: Executor) -> Version:
-    """Write ``src@v(n+1)`` with the hit rows removed; returns what changed (with both Merkle trees)."""
+                executor: Executor, run: str | None = None) -> Version:
+    """Write ``src@v(n+1)`` with the hit rows removed into a hidden folder beside it (``Version.tmp``,
+    renamed into place by ``forget`` under its journal); returns what changed (with both Merkle trees)."""
     manifest = Release(src).manifest
     base, n = split_version(src.name)
     dst = src.parent / f"{base}@v{n + 1}"
-    if dst.exists():
-        raise ReleaseError(f"{dst}: already exists (a previous forget was interrupted?); remove it and re-run")
+    if dst.exists():        # versions are immutable: never overwritten, whatever is in the folder
+        raise ReleaseError(f"{dst}: already exists; a version is never overwritten (move it away to re-run)")
     tmp = src.parent / f".{dst.name}.partial"
     if tmp.exists():
         shutil.rmtree(tmp)
@@ -201,14 +206,13 @@ def new_version(src: Path, hits: Hits, requests: list[Request], ledger_head: str
         "parent": {"path": f"../{src.name}", "version": n, "merkle_root": manifest["merkle"]["root"],
                    "manifest_sha256": parent_sha},
         "governance": {"ledger_head": ledger_head, "requests": sorted({r for x in removed for r in x.why}),
-                       "removed_documents": len(removed), "removed_from_data": removed_data},
+                       "removed_documents": len(removed), "removed_from_data": removed_data, "run": run},
     })
     _write_stats(src, tmp, removed, len(before_pairs), len(after_pairs))
-    write_json(tmp / "manifest.json", new_manifest)
+    write_signed_manifest(tmp, new_manifest)
     (tmp / WORK / "complete").write_text(t_after.root)
-    tmp.rename(dst)
     return Version(base, src, dst, t_before.root, t_after.root, len(before_pairs), len(after_pairs), removed,
-                   (t_before, t_after, before_pairs, after_pairs))
+                   (t_before, t_after, before_pairs, after_pairs), tmp)
 
 
 def _write_stats(src: Path, dst: Path, removed: list[Removed], before: int, after: int) -> None:
@@ -229,30 +233,90 @@ def _write_stats(src: Path, dst: Path, removed: list[Removed], before: int, afte
 def _proofs(v: Version, removed: list[Removed]) -> list[dict[str, Any]]:
     t_before, t_after, before, after = v.trees
     out = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     memo: dict[int, dict] = {}
-    for r in sorted(removed, key=lambda r: (r.id, r.file)):
-        if r.id in seen:
+    for r in sorted(removed, key=lambda r: (r.id, r.content_hash, r.file)):
+        if (r.id, r.content_hash) in seen:
             continue
-        seen.add(r.id)
+        seen.add((r.id, r.content_hash))
+        # per (id, content hash): a copy that shares the id but not the text may stay
         item: dict[str, Any] = {"id": r.id, "from": r.file, "content_hash": r.content_hash,
-                                "absence": absence_proof(t_after, after, r.id, memo)}
-        k = bisect.bisect_left(before, (r.id, ""))
-        if k < len(before) and before[k][0] == r.id:
+                                "absence": absence_proof(t_after, after, r.id, memo, r.content_hash)}
+        k = bisect.bisect_left(before, (r.id, r.content_hash))
+        if k < len(before) and before[k] == (r.id, r.content_hash):
             item["inclusion_before"] = {"index": k, "content_hash": before[k][1], "path": t_before.proof(k)}
         out.append(item)
     return out
 
 
-def forget(project_dir: str | Path, workers: int | None = None, progress: bool = False) -> dict[str, Any]:
-    """Apply every request of the project's ledger to the newest version of each release.
+JOURNAL = "forget-journal.json"
+KILL_ENV = "THRESHER_TEST_KILL_AT"      # tests: SIGKILL this process at the named checkpoint
 
-    Returns ``{"versions": [new version paths], "receipts": [receipt paths], "unchanged": [...]}``.
+
+def checkpoint(name: str) -> None:
+    """A named point of the forget transaction; the crash tests kill the process at each one."""
+    if os.environ.get(KILL_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _write_journal(path: Path, journal: dict[str, Any]) -> None:
+    write_json(path, journal)
+
+
+def _recover(project: Path, ledger: Ledger) -> dict[str, Any] | None:
+    """Finish what an interrupted forget left: if the ledger recorded its run, it completed (the
+    journal goes, and its result is returned); otherwise every version and receipt it wrote is removed
+    (rolled back) and None is returned, so the caller applies the ledger afresh with true counts."""
+    path = ledger.dir / JOURNAL
+    if not path.exists():
+        return None
+    j = orjson.loads(path.read_bytes())
+    done = any(e.get("type") == "applied" and e.get("run") == j["run"] for e in ledger.entries())
+    if done:
+        path.unlink()
+        return {"versions": [project / v["after"] for v in j["versions"]],
+                "receipts": [ledger.dir / "receipts" / r for r in j["receipts"]], "unchanged": [],
+                "removed": {v["release"]: v["removed"] for v in j["versions"]}, "recovered": "completed"}
+    for v in j["versions"]:
+        for name in (v["tmp"], v["after"]):
+            target = project / name
+            if target.exists():
+                m = target / "manifest.json"
+                if name == v["after"] and m.is_file() and \
+                        orjson.loads(m.read_bytes()).get("governance", {}).get("run") != j["run"]:
+                    continue            # not the folder this run wrote: never delete a release by name alone
+                shutil.rmtree(target)
+    for r in j["receipts"]:
+        (ledger.dir / "receipts" / r).unlink(missing_ok=True)
+    path.unlink()
+    return None
+
+
+def forget(project_dir: str | Path, workers: int | None = None, progress: bool = False) -> dict[str, Any]:
+    """Apply every approved request of the project's ledger to the newest version of each release.
+
+    A transaction: a journal (``governance/forget-journal.json``) names every folder and receipt before
+    it is written, and the ledger's ``applied`` event (which names the run) commits it; a re-run after
+    a crash completes or rolls back the interrupted run first (``_recover``).
+
+    Returns ``{"versions": [new version paths], "receipts": [receipt paths], "unchanged": [...]}``
+    (``rolled_back``: True when an interrupted run was undone first).
     """
     project = Path(project_dir)
     ledger = Ledger(project)
     if not ledger.path.exists():
         raise InputError(f"{project}: no removal requests (file one with `thresher request add {project} ...`)")
+    with ledger.locked("forget.lock"):          # one forget at a time per project
+        interrupted = (ledger.dir / JOURNAL).exists()
+        recovered = _recover(project, ledger) if interrupted else None
+        if recovered is not None:
+            return recovered
+        result = _forget(project, ledger, workers, progress)
+        result["rolled_back"] = interrupted
+        return result
+
+
+def _forget(project: Path, ledger: Ledger, workers: int | None, progress: bool) -> dict[str, Any]:
     requests = ledger.requests()
     head_hash = ledger.head
     executor = Executor(workers, progress)
@@ -260,36 +324,68 @@ def forget(project_dir: str | Path, workers: int | None = None, progress: bool =
     releases = heads(project)
     if not releases:
         raise InputError(f"{project}: holds no releases (folders with a manifest.json)")
+    run = f"{now_iso()}-{os.getpid()}-{os.urandom(4).hex()}"
+    journal_path = ledger.dir / JOURNAL
+    journal: dict[str, Any] = {"run": run, "ledger_head": head_hash, "versions": [], "receipts": []}
+    _write_journal(journal_path, journal)
+    checkpoint("journal")
     versions: list[Version] = []
     for rel_dir in releases:
         manifest = Release(rel_dir).manifest
-        reqs = [r for r in requests if in_scope(r, rel_dir, manifest)]
+        reqs = [r for r in requests if r.removes and in_scope(r, rel_dir, manifest)]
         hits = find_hits(rel_dir, reqs, hasher, executor, layout=manifest.get("layout"))
         if hits:
+            base, n = split_version(rel_dir.name)
+            journal["versions"].append({"release": base, "tmp": f".{base}@v{n + 1}.partial",
+                                        "after": f"{base}@v{n + 1}", "removed": None})
+            _write_journal(journal_path, journal)
             with paused_gc():
-                v = new_version(rel_dir, hits, reqs, head_hash, executor)
+                v = new_version(rel_dir, hits, reqs, head_hash, executor, run)
             from .search import carry_index      # keep search working on the new version, minus the removed
 
-            carry_index(rel_dir, v.after, {r.id for r in v.removed}, v.root_after)
+            # into the hidden folder, before the rename: no temporary file is ever inside a published version
+            carry_index(rel_dir, v.tmp, {r.id for r in v.removed}, v.root_after)
+            checkpoint("version-written")
+            journal["versions"][-1]["removed"] = len(v.removed)
+            _write_journal(journal_path, journal)
+            v.tmp.rename(v.after)
+            checkpoint("version-renamed")
             versions.append(v)
         else:
             root = manifest["merkle"]["root"]
             versions.append(Version(split_version(rel_dir.name)[0], rel_dir, None, root, root,
                                     manifest["documents"], manifest["documents"], []))
-    pending = [r for r in requests if r.status == "pending"
-               or any(r.id in x.why for v in versions for x in v.removed)]
+    todo = [r for r in requests if r.status == "approved"
+            or any(r.id in x.why for v in versions for x in v.removed)]
+    names = _receipt_names(ledger, todo)
+    journal["receipts"] = names
+    _write_journal(journal_path, journal)
     with paused_gc():
-        receipts = [_receipt(project, ledger, r, versions, head_hash) for r in pending]
-    if pending:
-        ledger.record_applied([r.id for r in pending], [v.after.name for v in versions if v.after],
+        receipts = [_receipt(project, ledger, r, versions, head_hash, name) for r, name in zip(todo, names)]
+    checkpoint("receipts-written")
+    if todo:
+        ledger.record_applied([r.id for r in todo], [v.after.name for v in versions if v.after],
                               [{"file": p.name, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
-                               for p in receipts])
+                               for p in receipts], run=run)
+        checkpoint("ledger-recorded")
+    journal_path.unlink()
     return {"versions": [v.after for v in versions if v.after], "receipts": receipts,
             "unchanged": [v.before for v in versions if v.after is None],
             "removed": {v.release: len(v.removed) for v in versions}}
 
 
-def _receipt(project: Path, ledger: Ledger, req: Request, versions: list[Version], head: str) -> Path:
+def _receipt_names(ledger: Ledger, reqs: list[Request]) -> list[str]:
+    d = ledger.dir / "receipts"
+    out = []
+    for r in reqs:
+        k = 1
+        while (d / f"{r.id}-{k}.json").exists():
+            k += 1
+        out.append(f"{r.id}-{k}.json")
+    return out
+
+
+def _receipt(project: Path, ledger: Ledger, req: Request, versions: list[Version], head: str, name: str) -> Path:
     entries = []
     for v in versions:
         mine = [r for r in v.removed if req.id in r.why]
@@ -312,12 +408,13 @@ def _receipt(project: Path, ledger: Ledger, req: Request, versions: list[Version
                    "order": "leaves sorted by (id, content_hash), code-point order"},
         "releases": entries,
     }
+    signer = ledger.signer
+    body["signing"] = {"algorithm": ALGORITHM, "public_key": signer.public_key,
+                       "signed": "receipt_sha256 (sha256 of the canonical JSON of every other field)"}
     body["receipt_sha256"] = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    body["signature"] = signer.sign(body["receipt_sha256"])
     d = ledger.dir / "receipts"
     d.mkdir(parents=True, exist_ok=True)
-    k = 1
-    while (d / f"{req.id}-{k}.json").exists():
-        k += 1
-    path = d / f"{req.id}-{k}.json"
+    path = d / name
     write_json(path, body)
     return path

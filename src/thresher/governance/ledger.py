@@ -3,39 +3,51 @@ and of the forget runs that applied them.
 
 A *project* is the folder that holds a pipeline's releases (the parent of ``output.path``); the ledger
 lives in ``PROJECT/governance/ledger.jsonl``. Each line is one event with ``seq``, ``prev`` (the hash
-of the line before) and ``hash`` (sha256 of the canonical JSON of the line without ``hash``), so an
-edited, removed or reordered line breaks the chain at a line the check can name. Status is derived
-from the events, never rewritten: a request is *pending* until an ``applied`` event names it.
+of the line before), ``hash`` (sha256 of the canonical JSON of the line without ``hash`` and
+``signature``) and ``signature`` (Ed25519 over the hash, with the custodian's key, ``keys.py``), so an
+edited, removed or reordered line breaks the chain at a line the check can name, and a chain rewritten
+with its hashes recomputed fails the signatures.
 
-E-mail addresses and account handles are never written: only ``sha256(salt || value)`` is, with a
-per-project random salt in ``PROJECT/governance/salt`` (keep that file private; publish the ledger).
+A request's life: ``pending`` when filed (search and lookup hide what it covers at once, nothing is
+removed), then a steward's ``decision`` event makes it ``approved``, ``rejected`` or ``withdrawn``; only
+approved requests are applied by ``forget`` and by builds, and an ``applied`` event marks them
+``applied``. Status is derived from the events, never rewritten. Ids are consecutive
+(``req-00001``, ``req-00002`` ...). A request is due (a decision owed) 30 days after it was received.
+
+E-mail addresses, handles and the requester's contact are never written: only
+``sha256(salt || value)`` is, with a per-project random salt in ``PROJECT/governance/salt`` (keep that
+file and ``custodian.key`` private; publish the ledger and ``custodian.pub``).
 """
 from __future__ import annotations
 
 import fcntl
 import hashlib
 import os
-import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
 import orjson
 
 from ..errors import InputError, ReleaseError
+from ..signing import Signer, check_signature, public_key, read_salt
 from .matchers import MATCHERS, normalize_value
 
 GOV_DIR = "governance"
 LEDGER = "ledger.jsonl"
-SALT = "salt"
 GENESIS = "0" * 64
 HASHED = ("email", "account")          # matchers whose values are stored only as salted hashes
+DUE_DAYS = 30
+DECISIONS = {"approve": "approved", "reject": "rejected", "withdraw": "withdrawn"}
+REMOVING = ("approved", "applied")                 # what forget and builds apply
+HIDING = ("pending", "approved", "applied")        # what search and lookup hide
 
 
 def _canonical(entry: dict[str, Any]) -> bytes:
-    return orjson.dumps({k: v for k, v in entry.items() if k != "hash"}, option=orjson.OPT_SORT_KEYS)
+    return orjson.dumps({k: v for k, v in entry.items() if k not in ("hash", "signature")},
+                        option=orjson.OPT_SORT_KEYS)
 
 
 def entry_hash(entry: dict[str, Any]) -> str:
@@ -59,12 +71,30 @@ class Request:
     hash: str
     status: str = "pending"
     applied_to: list[str] = field(default_factory=list)
+    due: str = ""
+    reason: str = ""
+    contact: str | None = None
+    broad: bool = False
+    decided_by: str | None = None
+    decided_at: str | None = None
+    decisions: list[str] = field(default_factory=list)     # hashes of the decision events
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "matcher": self.matcher, "value": self.value,
                 "near_duplicates": self.near_duplicates, "scope": self.scope,
                 "received_at": self.received_at, "status": self.status, "hash": self.hash,
-                "applied_to": self.applied_to}
+                "applied_to": self.applied_to, "due": self.due, "reason": self.reason, "contact": self.contact,
+                "broad": self.broad, "decided_by": self.decided_by, "decided_at": self.decided_at}
+
+    @property
+    def removes(self) -> bool:
+        """Applied by forget and builds (a steward approved it)."""
+        return self.status in REMOVING
+
+    @property
+    def hides(self) -> bool:
+        """Hidden from search and lookup (filed, not rejected or withdrawn)."""
+        return self.status in HIDING
 
 
 def governance_dir(project_dir: str | Path) -> Path:
@@ -85,6 +115,7 @@ class Ledger:
         self.dir = governance_dir(self.project)
         self.path = self.dir / LEDGER
         self._salt: bytes | None = None
+        self._signer: Signer | None = None
 
     # --- salt and hashing -------------------------------------------------------------------------
     @property
@@ -94,13 +125,17 @@ class Ledger:
         return self._salt
 
     def _read_salt(self) -> bytes:
-        p = self.dir / SALT
-        if not p.exists():
-            self.dir.mkdir(parents=True, exist_ok=True)
-            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_hex(32))
-        return bytes.fromhex(p.read_text().strip())
+        return read_salt(self.dir)          # created atomically: concurrent first requests all get it
+
+    @property
+    def signer(self) -> Signer:
+        if self._signer is None:
+            self._signer = Signer(self.dir)
+        return self._signer
+
+    @property
+    def public_key(self) -> str | None:
+        return public_key(self.dir)
 
     def hash_value(self, value: str) -> str:
         """The salted hash an e-mail or handle is stored (and compared) as."""
@@ -123,8 +158,9 @@ class Ledger:
             self._check(out)
         return out
 
-    def _check(self, entries: list[dict[str, Any]]) -> None:
+    def _check(self, entries: list[dict[str, Any]], key: str | None = None) -> None:
         prev = GENESIS
+        key = key or self.public_key
         for n, e in enumerate(entries, 1):
             what = f"{self.path}: line {n} ({e.get('type', '?')} {e.get('id', e.get('seq', '?'))})"
             if e.get("seq") != n:
@@ -133,11 +169,16 @@ class Ledger:
                 raise ReleaseError(f"{what}: does not chain to the line before (a line was removed or edited)")
             if e.get("hash") != entry_hash(e):
                 raise ReleaseError(f"{what}: hash mismatch (the entry was edited)")
+            if key is None or not check_signature(key, e["hash"], str(e.get("signature", ""))):
+                raise ReleaseError(f"{what}: signature does not verify with the custodian key "
+                                   f"(the ledger was rewritten{'' if key else ', or its custodian.pub is missing'})")
             prev = e["hash"]
 
-    def verify(self) -> dict[str, Any]:
-        """Check the chain; returns ``{entries, head}`` or raises ReleaseError naming the bad line."""
-        e = self.entries(check=True)
+    def verify(self, key: str | None = None) -> dict[str, Any]:
+        """Check the chain and its signatures (with ``key``, the public key a release published, when
+        given); returns ``{entries, head}`` or raises ReleaseError naming the bad line."""
+        e = self.entries(check=False)
+        self._check(e, key)
         return {"entries": len(e), "head": e[-1]["hash"] if e else GENESIS}
 
     @property
@@ -145,12 +186,18 @@ class Ledger:
         e = self.entries(check=False)
         return e[-1]["hash"] if e else GENESIS
 
-    def requests(self) -> list[Request]:
+    def requests(self, entries: list[dict[str, Any]] | None = None) -> list[Request]:
         reqs: dict[str, Request] = {}
-        for e in self.entries():
+        for e in self.entries() if entries is None else entries:
             if e["type"] == "request":
                 reqs[e["id"]] = Request(e["id"], e["matcher"], e["value"], bool(e.get("near_duplicates")),
-                                        e.get("scope", "*"), e["received_at"], e["hash"])
+                                        e.get("scope", "*"), e["received_at"], e["hash"],
+                                        due=e.get("due", ""), reason=e.get("reason", ""), contact=e.get("contact"),
+                                        broad=bool(e.get("broad")))
+            elif e["type"] == "decision" and e.get("request") in reqs:
+                r = reqs[e["request"]]
+                r.status, r.decided_by, r.decided_at = e["decision"], e.get("by"), e.get("at")
+                r.decisions.append(e["hash"])
             elif e["type"] == "applied":
                 for rid in e["requests"]:
                     if rid in reqs:
@@ -158,9 +205,17 @@ class Ledger:
                         reqs[rid].applied_to.extend(v for v in e.get("versions", []) if v not in reqs[rid].applied_to)
         return list(reqs.values())
 
-    def list(self) -> list[dict[str, Any]]:
-        """Every request as a dict (id, matcher, value or its salted hash, status, received_at ...)."""
-        return [r.to_json() for r in self.requests()]
+    def list(self, due: bool = False, now: str | None = None) -> list[dict[str, Any]]:
+        """Every request as a dict (id, matcher, value or its salted hash, status, due ...); with ``due``
+        only the pending ones, soonest due first, each with ``overdue``."""
+        reqs = [r.to_json() for r in self.requests()]
+        if not due:
+            return reqs
+        now = now or now_iso()
+        out = sorted((r for r in reqs if r["status"] == "pending"), key=lambda r: (r["due"], r["id"]))
+        for r in out:
+            r["overdue"] = bool(r["due"]) and r["due"] < now
+        return out
 
     def get(self, request_id: str) -> Request:
         for r in self.requests():
@@ -170,22 +225,27 @@ class Ledger:
 
     # --- writing ----------------------------------------------------------------------------------
     @contextmanager
-    def _locked(self) -> Iterator[None]:
+    def locked(self, name: str = ".lock") -> Iterator[None]:
+        """An exclusive lock on ``governance/NAME`` (the ledger's own by default)."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        with open(self.dir / ".lock", "w") as lk:
+        with open(self.dir / name, "w") as lk:
             fcntl.flock(lk, fcntl.LOCK_EX)     # the web app and the CLI may append at the same time
             try:
                 yield
             finally:
                 fcntl.flock(lk, fcntl.LOCK_UN)
 
-    def _append(self, body: dict[str, Any]) -> dict[str, Any]:
-        with self._locked():
+    def _append(self, body: dict[str, Any], check: Any = None) -> dict[str, Any]:
+        signer = self.signer
+        with self.locked():
             entries = self.entries(check=True)
+            if check is not None:            # a transition is checked against the ledger as it is under the lock
+                check(entries)
             entry = {"seq": len(entries) + 1, "prev": entries[-1]["hash"] if entries else GENESIS, **body}
-            if "id" in entry and entry["id"] is None:
-                entry["id"] = f"req-{entry['seq']:05d}"
+            if "id" in entry and entry["id"] is None:         # consecutive over requests, not over events
+                entry["id"] = f"req-{sum(1 for e in entries if e.get('type') == 'request') + 1:05d}"
             entry["hash"] = entry_hash(entry)
+            entry["signature"] = signer.sign(entry["hash"])
             with open(self.path, "ab") as f:
                 f.write(orjson.dumps(entry, option=orjson.OPT_SORT_KEYS) + b"\n")
                 f.flush()
@@ -193,20 +253,72 @@ class Ledger:
         return entry
 
     def add(self, matcher: str, value: str, near_duplicates: bool = False, scope: str = "*",
-            received_at: str | None = None) -> str:
-        """File a removal request; returns its id (``req-00001`` ...). E-mails/handles are hashed here."""
+            received_at: str | None = None, reason: str = "", contact: str | None = None,
+            due_days: int = DUE_DAYS, broad: bool = False, max_documents: int | None = None) -> str:
+        """File a removal request (``pending``); returns its id (``req-00001`` ...). E-mails, handles
+        and the contact are hashed here. A request broader than ``broad_reason`` allows (a public
+        suffix, a bare scheme, more than ``max_documents`` documents) needs ``broad=True``."""
+        from .scope import MAX_DOCUMENTS, broad_reason
+
         matcher = matcher.replace("-", "_")
         if matcher not in MATCHERS:
             raise InputError(f"unknown matcher '{matcher}' (known: {', '.join(MATCHERS)})")
+        if due_days < 1:
+            raise InputError(f"the due date must be at least a day away, not {due_days} days")
+        raw = value
         value = normalize_value(matcher, value)
+        if not broad:
+            why = broad_reason(self, matcher, raw, value, scope,
+                               MAX_DOCUMENTS if max_documents is None else max_documents)
+            if why:
+                raise InputError(f"this request is broad ({why}); a steward who means it files it with --broad")
         if matcher in HASHED:
             value = self.hash_value(value)
+        received = received_at or now_iso()
+        due = (datetime.fromisoformat(received.replace("Z", "+00:00")) + timedelta(days=due_days))
+        from ..public import redact_string
+
         entry = self._append({"type": "request", "id": None, "matcher": matcher, "value": value,
                               "near_duplicates": bool(near_duplicates), "scope": scope,
-                              "received_at": received_at or now_iso()})
+                              "received_at": received, "due": due.isoformat().replace("+00:00", "Z"),
+                              "reason": redact_string(reason.strip())[:2000],
+                              "contact": self.hash_value(contact.strip().lower()) if contact and contact.strip() else None,
+                              "broad": bool(broad)})
         return entry["id"]
 
-    def record_applied(self, request_ids: list[str], versions: list[str], receipts: list[str]) -> str:
-        """Append the event saying a forget run applied ``request_ids``; returns its hash."""
+    def decide(self, request_id: str, action: str, by: str, note: str = "") -> str:
+        """A steward's decision on a pending request: ``approve``, ``reject`` or ``withdraw``; returns
+        the new status. Decisions are final (a rejected request is filed anew if need be)."""
+        if action not in DECISIONS:
+            raise InputError(f"unknown decision '{action}' (known: {', '.join(DECISIONS)})")
+        if not by.strip():
+            raise InputError("say who decides (--by)")
+
+        def check(entries: list[dict[str, Any]]) -> None:
+            r = next((r for r in self.requests(entries) if r.id == request_id), None)
+            if r is None:
+                raise InputError(f"{self.path}: no request '{request_id}'")
+            if r.status != "pending":
+                raise InputError(f"{request_id} is {r.status}, not pending: it cannot be {DECISIONS[action]}")
+
+        from ..public import redact_string
+
+        self._append({"type": "decision", "request": request_id, "decision": DECISIONS[action], "by": by.strip(),
+                      "note": redact_string(note.strip())[:2000], "at": now_iso()}, check=check)
+        return DECISIONS[action]
+
+    def approve(self, request_id: str, by: str, note: str = "") -> str:
+        return self.decide(request_id, "approve", by, note)
+
+    def reject(self, request_id: str, by: str, note: str = "") -> str:
+        return self.decide(request_id, "reject", by, note)
+
+    def withdraw(self, request_id: str, by: str, note: str = "") -> str:
+        return self.decide(request_id, "withdraw", by, note)
+
+    def record_applied(self, request_ids: list[str], versions: list[str], receipts: list[Any],
+                       run: str | None = None) -> str:
+        """Append the event saying forget run ``run`` applied ``request_ids`` (it commits the run);
+        returns its hash."""
         return self._append({"type": "applied", "requests": sorted(request_ids), "versions": versions,
-                             "receipts": receipts, "at": now_iso()})["hash"]
+                             "receipts": receipts, "at": now_iso(), "run": run})["hash"]

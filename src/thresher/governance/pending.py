@@ -28,7 +28,8 @@ def removed_ids(release: str | Path) -> dict[str, list[str]]:
     from ..release import Release
 
     manifest = Release(release).manifest
-    reqs = [r for r in ledger.requests() if in_scope(r, release, manifest)]
+    # pending and approved requests hide what they cover at once; rejected and withdrawn ones do not
+    reqs = [r for r in ledger.requests() if r.hides and in_scope(r, release, manifest)]
     out: dict[str, list[str]] = {}
     for fh in find_hits(release, reqs, SaltedHasher(ledger.salt)).values():
         for h in fh.values():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import orjson
@@ -51,8 +51,10 @@ class ShardWriter:
     however the rows arrived, so the bytes written do not depend on batch sizes."""
 
     def __init__(self, path: Path, excluded: bool = False, compression: str = "zstd",
-                 row_group_rows: int = 10_000, stage: bool = False, order: bool = False):
+                 row_group_rows: int = 10_000, stage: bool = False, order: bool = False,
+                 public: Callable[[pa.Table], pa.Table] | None = None):
         self.path = Path(path)
+        self.public = None if stage else public    # what a published file's rows become (thresher.public)
         self.tmp = self.path.with_name(self.path.name + ".tmp")
         self.excluded = excluded
         self.schema = EXCLUDED_SCHEMA if excluded else DATA_SCHEMA
@@ -95,6 +97,8 @@ class ShardWriter:
             self.writer.write_table(table)
             self.count += table.num_rows
             return
+        if self.public is not None:
+            table = self.public(table)
         self.pending.append(table)
         self.pending_rows += table.num_rows
         if self.pending_rows >= self.row_group_rows:
