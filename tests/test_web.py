@@ -31,13 +31,32 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def get(url: str, data: dict | None = None, headers: dict | None = None) -> tuple[int, str]:
+def fetch(url: str, data: dict | None = None, headers: dict | None = None) -> tuple[int, str, dict]:
     body = urllib.parse.urlencode(data).encode() if data is not None else None
     try:
         with urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers or {}), timeout=60) as r:
-            return r.status, r.read().decode()
+            return r.status, r.read().decode(), dict(r.headers)
     except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+        return e.code, e.read().decode(), dict(e.headers)
+
+
+def session(base: str) -> tuple[str, str]:
+    """(cookie, csrf token) of a browser session that opened one of the site's form pages."""
+    _, page, hdrs = fetch(base + "/remove")
+    cookie = hdrs.get("set-cookie", hdrs.get("Set-Cookie", "")).split(";")[0]
+    return cookie, page.split('name="csrf_token" value="')[1].split('"')[0]
+
+
+def get(url: str, data: dict | None = None, headers: dict | None = None) -> tuple[int, str]:
+    """GET, or with ``data`` POST a form as the site's own page does (session cookie, token, Origin);
+    ``headers`` override what the page would send."""
+    if data is not None:
+        base = "/".join(url.split("/")[:3])
+        cookie, token = session(base)
+        data = {**data, "csrf_token": token}
+        headers = {"Origin": base, "Cookie": cookie, **(headers or {})}
+    status, body, _ = fetch(url, data, headers)
+    return status, body
 
 
 def wait_up(url: str, proc: subprocess.Popen | None = None, timeout: float = 90) -> None:

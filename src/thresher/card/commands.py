@@ -45,7 +45,9 @@ def card(release: Path = typer.Argument(..., help="release folder"),
 @app.command()
 def serve(release: Path = typer.Argument(..., help="release folder"),
           port: int = typer.Option(8000, "--port", "-p", help="port on 127.0.0.1"),
-          host: str = typer.Option("127.0.0.1", help="interface to listen on (keep it local unless you mean it)")):
+          host: str = typer.Option("127.0.0.1", help="interface to listen on (keep it local unless you mean it)"),
+          allow_host: list[str] = typer.Option([], "--allow-host",
+                                               help="another host name the forms may be sent to (repeat)")):
     """Browse a release in a web browser: its card, search, documents, "am I in it?" and removal requests.
 
     Removal requests go to the ledger of the release's project (its parent folder), as with
@@ -57,6 +59,26 @@ def serve(release: Path = typer.Argument(..., help="release folder"),
 
     from ..web import create_app
 
-    web_app = create_app(release)
+    from ..web.app import LOCAL_HOSTS
+
+    names = LOCAL_HOSTS + tuple(allow_host) + ((host,) if host not in ("0.0.0.0", "::") else ())
+    web_app = create_app(release, hosts=names)   # forms refuse any other Host (DNS rebinding)
     console.print(f"[bold green]Serving[/] {release} at http://{host}:{port}/  (Ctrl+C to stop)")
     uvicorn.run(web_app, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def publish(release: Path = typer.Argument(..., help="release folder"),
+            dest: Path = typer.Argument(..., help="new folder for the Hub-ready copy")):
+    """Copy exactly the public part of a release into a Hub-ready folder: the card as README.md (one
+    config per part), data/, excluded/, stats, the signed manifest and the custodian's public key.
+    The search index, work files and the governance folder (salt, private key) never leave.
+
+    Example: `thresher publish out/demo hub/demo` then `huggingface-cli upload ORG/demo hub/demo --repo-type dataset`
+    """
+    from .publish import publish as run_publish
+
+    r = run_publish(release, dest)
+    console.print(f"[bold green]Published[/] {r['documents']:,} documents ({r['files']} files, Merkle root "
+                  f"{r['merkle_root'][:16]}...) -> {r['dest']}")
+    console.print(f"  load: datasets.load_dataset({str(r['dest'])!r})")

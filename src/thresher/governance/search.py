@@ -146,13 +146,17 @@ def snippet(text: str, query: str, words: int = SNIPPET_WORDS) -> str:
     return redact(("…" if start else "") + out + ("…" if start + words < len(starts) else ""))
 
 
-def search(release: str | Path, query: str, k: int = 10) -> list[dict[str, Any]]:
-    """Top ``k`` documents for ``query`` by BM25: ``[{id, score, snippet, url}]`` (higher score = better)."""
+def search(release: str | Path, query: str, k: int = 10, budget_s: float | None = None) -> list[dict[str, Any]]:
+    """Top ``k`` documents for ``query`` by BM25: ``[{id, score, snippet, url}]`` (higher score = better).
+    With ``budget_s``, a query that runs longer is stopped (SQLite's progress handler) with an InputError."""
     path = Path(release)
     db = _open(path)
     removed = removed_ids(path)
     dz = zstandard.ZstdDecompressor()
     out: list[dict[str, Any]] = []
+    if budget_s is not None:
+        deadline = time.monotonic() + budget_s
+        db.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
     try:
         for any_term in (False, True):       # all words first; if nothing matches, any word
             q = fts_query(query, any_term)
@@ -166,6 +170,10 @@ def search(release: str | Path, query: str, k: int = 10) -> list[dict[str, Any]]
                     break
             if out:
                 break
+    except sqlite3.OperationalError as e:
+        if budget_s is not None and "interrupt" in str(e):
+            raise InputError(f"the search took longer than {budget_s:g} s; use fewer or rarer words") from None
+        raise
     finally:
         db.close()
     return out

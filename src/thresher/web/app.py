@@ -7,12 +7,19 @@ logged here and shown as a plain 500 page, never as a stack trace.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import re
+import secrets
+import time
+from collections import deque
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
+
+import anyio
 
 from markdown_it import MarkdownIt
 from starlette.applications import Starlette
@@ -26,6 +33,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ThresherError
+from ..public import public_value
 from ..release import Release
 from . import bridge
 
@@ -58,12 +66,70 @@ class SecurityHeaders:
         await self.app(scope, receive, wrapped if scope["type"] == "http" else send)
 
 
-def same_origin(request: Request) -> None:
-    """Refuse a form posted from another site: a page elsewhere must not file removal requests through
-    a browser that can reach this local server (browsers send ``Origin`` with every cross-site POST)."""
-    origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host", ""):
-        raise HTTPException(403, "this form can only be sent from this site's own pages")
+SESSION_COOKIE = "thresher_session"
+MAX_FORM_BYTES = 64 * 1024          # a form body: a text snippet and a few short fields
+RATE_POSTS = 20                     # form posts per client per window
+RATE_WINDOW_S = 60.0
+SEARCH_BUDGET_S = 5.0               # seconds one search may run (in a worker thread)
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class Guard:
+    """Who may post a form: a page this server rendered, in the same browser session, on a host name
+    the server answers to. A request in someone else's name would come from another site (a foreign
+    ``Origin``, or ``null`` from a sandboxed frame or a local file), a script without the session's
+    token, or a DNS-rebinding page (its ``Host`` is the attacker's name). Also bounds form size and rate."""
+
+    def __init__(self, hosts: tuple[str, ...]):
+        self.hosts = {h.strip("[]").lower() for h in hosts}
+        self.secret = secrets.token_bytes(32)
+        self.posts: dict[str, deque] = {}
+
+    def token(self, session: str) -> str:
+        return hmac.new(self.secret, session.encode(), hashlib.sha256).hexdigest()
+
+    def host_ok(self, request: Request) -> bool:
+        host = request.headers.get("host", "")
+        name = urlsplit("//" + host).hostname or ""
+        return name.lower() in self.hosts
+
+    def check(self, request: Request, form: dict[str, str]) -> None:
+        if not self.host_ok(request):
+            raise HTTPException(403, "this server does not answer to that host name")
+        origin = request.headers.get("origin")
+        if not origin or origin == "null" or urlsplit(origin).netloc.lower() != request.headers.get("host", "").lower():
+            raise HTTPException(403, "this form can only be sent from this site's own pages")
+        session = request.cookies.get(SESSION_COOKIE, "")
+        token = form.get("csrf_token", "")
+        if not session or not token or not hmac.compare_digest(token, self.token(session)):
+            raise HTTPException(403, "the form's session token is missing or stale: reload the page and send it again")
+        client = request.client.host if request.client else "?"
+        now = time.monotonic()
+        q = self.posts.setdefault(client, deque())
+        while q and q[0] < now - RATE_WINDOW_S:
+            q.popleft()
+        if len(q) >= RATE_POSTS:
+            raise HTTPException(429, f"too many forms sent from this address; wait a minute")
+        q.append(now)
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The fields of a URL-encoded form (no uploads, no multipart), at most ``MAX_FORM_BYTES``."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/x-www-form-urlencoded":
+        raise HTTPException(415, "send the form's fields only (application/x-www-form-urlencoded), no files")
+    if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
+        raise HTTPException(413, f"the form is larger than {MAX_FORM_BYTES // 1024} KiB")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise HTTPException(413, f"the form is larger than {MAX_FORM_BYTES // 1024} KiB")
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
+    except (UnicodeDecodeError, ValueError):
+        raise HTTPException(400, "the form is not valid UTF-8 URL-encoded fields") from None
+    return {k: v for k, v in pairs}
 
 
 def _markdown() -> MarkdownIt:
@@ -92,18 +158,23 @@ def card_html(card_md: str) -> tuple[str, str]:
 class Site:
     """The app's state: one release, its governance project, the templates."""
 
-    def __init__(self, release: Path):
+    def __init__(self, release: Path, hosts: tuple[str, ...] = LOCAL_HOSTS):
         self.release = release
         self.project = bridge.project_dir(release)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        self.guard = Guard(hosts)
 
     def page(self, request: Request, name: str, status: int = 200, **ctx: Any) -> Response:
         rel = Release(self.release)
         m = rel.manifest
+        session = request.cookies.get(SESSION_COOKIE) or secrets.token_urlsafe(24)
         base = {"release_name": m.get("name") or self.release.name, "documents": m.get("documents", 0),
                 "root": m.get("merkle", {}).get("root", ""), "version": m.get("version", 1),
-                "disabled": bridge.enabled()}
-        return self.templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status)
+                "disabled": bridge.enabled(), "csrf_token": self.guard.token(session)}
+        resp = self.templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status)
+        if request.cookies.get(SESSION_COOKIE) != session:
+            resp.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="strict", path="/")
+        return resp
 
     # --- pages ------------------------------------------------------------------------------------
     async def card(self, request: Request) -> Response:
@@ -137,7 +208,8 @@ class Site:
         if bridge.enabled():
             return self.page(request, "search.html", q=q, k=int(k_raw), results=None)
         bridge.ensure_index(self.release)
-        results = bridge.search(self.release, q, int(k_raw))
+        # in a worker thread, with a time budget: one expensive query never stalls the other clients
+        results = await anyio.to_thread.run_sync(lambda: bridge.search(self.release, q, int(k_raw), SEARCH_BUDGET_S))
         return self.page(request, "search.html", q=q, k=int(k_raw), results=results)
 
     async def document(self, request: Request) -> Response:
@@ -155,6 +227,7 @@ class Site:
             found = rel.find(doc_id)
             text = found[1]["text"] if found else ""
             preview = redact(text[:PREVIEW_CHARS]) + (" …" if len(text) > PREVIEW_CHARS else "")
+        why["source"] = public_value(why["source"])      # what a page shows passes the publishing redaction
         url = next((why["source"].get(k) for k in ("url", "uri") if isinstance(why["source"].get(k), str)), None)
         return self.page(request, "doc.html", why=why, pending=pending, preview=preview, url=url,
                          redaction=redact is not None)
@@ -162,8 +235,8 @@ class Site:
     async def lookup(self, request: Request) -> Response:
         if request.method == "GET":
             return self.page(request, "lookup.html", values={}, result=None)
-        same_origin(request)
-        form = await request.form()
+        form = await read_form(request)
+        self.guard.check(request, form)
         values = {f: str(form.get(f) or "").strip() for f in LOOKUP_FIELDS}
         given = {f: v for f, v in values.items() if v}
         if not given:
@@ -172,7 +245,7 @@ class Site:
             raise HTTPException(400, f"a value is longer than {MAX_VALUE:,} characters")
         if bridge.enabled():
             return self.page(request, "lookup.html", values=values, result=None)
-        result = bridge.lookup(self.release, **given)
+        result = await anyio.to_thread.run_sync(lambda: bridge.lookup(self.release, **given))
         return self.page(request, "lookup.html", values=values, result=result)
 
     async def remove(self, request: Request) -> Response:
@@ -180,11 +253,15 @@ class Site:
         if request.method == "GET":
             pre = {k: request.query_params.get(k, "") for k in ("matcher", "value")}
             return self.page(request, "remove.html", matchers=matchers, pre=pre, filed=None)
-        same_origin(request)
-        form = await request.form()
+        form = await read_form(request)
+        self.guard.check(request, form)
         matcher = str(form.get("matcher") or "")
         value = str(form.get("value") or "").strip()
         near = str(form.get("near_duplicates") or "") in ("1", "on", "true")
+        reason = str(form.get("reason") or "").strip()
+        contact = str(form.get("contact") or "").strip() or None
+        if len(reason) > MAX_QUERY * 4 or (contact and len(contact) > 254):
+            raise HTTPException(400, "the reason or the contact is too long")
         if matcher not in matchers:
             raise HTTPException(400, f"unknown kind of request '{matcher[:40]}' (known: {', '.join(matchers)})")
         if not value:
@@ -194,16 +271,20 @@ class Site:
         if bridge.enabled():
             return self.page(request, "remove.html", status=503, matchers=matchers, pre={"matcher": matcher},
                              filed=None)
-        rid = bridge.file_request(self.project, matcher, value, near)
-        log.info("removal request %s filed (%s)", rid, matcher)
-        return self.page(request, "remove.html", matchers=matchers, pre={}, filed={"id": rid, "matcher": matcher,
-                         "near_duplicates": near, "project": str(self.project)})
+        rid = await anyio.to_thread.run_sync(
+            lambda: bridge.file_request(self.project, matcher, value, near, reason=reason, contact=contact))
+        log.info("removal request %s filed (%s), pending", rid, matcher)
+        shown = value if matcher not in ("email", "account") else "(stored only as a salted hash)"
+        return self.page(request, "remove.html", matchers=matchers, pre={}, filed={
+            "id": rid, "matcher": matcher, "value": shown[:500], "near_duplicates": near, "reason": reason,
+            "contact": bool(contact), "project": str(self.project)})
 
     # --- errors -----------------------------------------------------------------------------------
     async def http_error(self, request: Request, exc: Exception) -> Response:
         status = getattr(exc, "status_code", 500)
         detail = getattr(exc, "detail", "") or ""
-        title = {400: "Bad request", 403: "Forbidden", 404: "Not found", 405: "Method not allowed"}.get(status, "Error")
+        title = {400: "Bad request", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+                 413: "Too large", 415: "Unsupported form", 429: "Too many requests"}.get(status, "Error")
         return self.page(request, "error.html", status=status, title=title, detail=detail)
 
     async def user_error(self, request: Request, exc: Exception) -> Response:
@@ -222,11 +303,12 @@ class Site:
                             media_type="text/plain")
 
 
-def create_app(release: str | Path, build_missing: bool = True) -> Starlette:
-    """The ASGI app for one release. ``build_missing`` writes the card and search index if absent."""
+def create_app(release: str | Path, build_missing: bool = True, hosts: tuple[str, ...] = LOCAL_HOSTS) -> Starlette:
+    """The ASGI app for one release. ``build_missing`` writes the card and search index if absent;
+    ``hosts`` are the host names the server answers forms on (DNS rebinding: never a foreign one)."""
     path = Path(release)
     Release(path)   # a clear ReleaseError now, not a 500 on the first page
-    site = Site(path)
+    site = Site(path, hosts)
     if build_missing:
         if not (path / "card" / "README.md").is_file():
             from ..card import write_card

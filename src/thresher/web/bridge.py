@@ -58,16 +58,19 @@ def ensure_index(release: Path) -> bool:
     return True
 
 
-def search(release: Path, query: str, k: int) -> list[dict[str, Any]]:
-    return list(governance().search(release, query, k))
+def search(release: Path, query: str, k: int, budget_s: float | None = None) -> list[dict[str, Any]]:
+    return list(governance().search(release, query, k, budget_s=budget_s))
 
 
 def lookup(release: Path, **values: str) -> dict[str, Any]:
     return dict(governance().lookup(release, **values))
 
 
-def file_request(project: Path, matcher: str, value: str, near_duplicates: bool) -> str:
-    return str(governance().Ledger(project).add(matcher, value, near_duplicates=near_duplicates))
+def file_request(project: Path, matcher: str, value: str, near_duplicates: bool, reason: str = "",
+                 contact: str | None = None) -> str:
+    """File a pending request (a broad one is refused: only a steward files those, with the CLI)."""
+    return str(governance().Ledger(project).add(matcher, value, near_duplicates=near_duplicates, reason=reason,
+                                                contact=contact))
 
 
 def pending_removal(release: Path, doc_id: str) -> list[str]:
