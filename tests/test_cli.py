@@ -78,4 +78,5 @@ def test_rerun_with_changed_config_is_refused(tmp_path):
 def test_demo_runs_on_bundled_sample(tmp_path):
     r = thresher("demo", tmp_path / "demo", "-w", "2")
     assert r.returncode == 0, r.stderr
-    assert (tmp_path / "demo" / "manifest.json").exists() and "Release written" in r.stdout
+    assert (tmp_path / "demo" / "demo" / "manifest.json").exists() and "Release written" in r.stdout
+    assert (tmp_path / "demo" / "governance" / "custodian.pub").is_file()     # beside the release, not in the cwd

@@ -38,21 +38,39 @@ def run(pipeline: Path = typer.Argument(..., help="pipeline YAML"),
     _report(out)
 
 
+DEMO_MARK = ".thresher-demo"
+
+
 @app.command()
-def demo(output: Path = typer.Argument(Path("thresher-demo"), help="where to write the demo release"),
+def demo(project: Path = typer.Argument(Path("thresher-demo"), help="project folder for the demo: the release "
+                                        "goes to PROJECT/demo, its governance folder to PROJECT/governance"),
          workers: Optional[int] = WORKERS):
     """Run the bundled demo pipeline on a bundled real sample (web crawl + multilingual JSONL).
 
-    Example: `thresher demo /tmp/demo && thresher stats /tmp/demo`
+    It only writes into an empty (or new) folder, or one an earlier demo wrote; a demo release that
+    already has a newer version (after `thresher forget`) is left as it is.
+
+    Example: `thresher demo /tmp/demo && thresher stats /tmp/demo/demo`
     """
     from .config import load_config
+    from .errors import InputError
     from .pipeline import run as run_pipeline
+    from .release import child_versions
 
-    cfg = load_config(Path(str(files("thresher") / "samples" / "demo.yaml")), str(output))
-    out = run_pipeline(cfg, workers=workers, overwrite=True)
-    from .card import write_card
+    if project.exists() and (not project.is_dir() or (any(project.iterdir()) and not (project / DEMO_MARK).is_file())):
+        raise InputError(f"{project}: exists, is not empty and was not written by `thresher demo`; give a new folder")
+    project.mkdir(parents=True, exist_ok=True)
+    (project / DEMO_MARK).write_text("written by `thresher demo`\n")
+    out = project / "demo"
+    kids = child_versions(out)
+    if kids:
+        console.print(f"[yellow]{out} has newer versions ({', '.join(k.name for k in kids)}): left as it is[/]")
+    else:
+        cfg = load_config(Path(str(files("thresher") / "samples" / "demo.yaml")), str(out))
+        out = run_pipeline(cfg, workers=workers, overwrite=True)
+        from .card import write_card
 
-    write_card(out)
+        write_card(out)
     _report(out)
 
 

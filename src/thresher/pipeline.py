@@ -13,7 +13,7 @@ from .errors import ReleaseError
 from .executors import Executor
 from .io import ShardSpec, plan_shards
 from .io.writer import write_json
-from .release import finalize
+from .release import child_versions, finalize, is_release_or_run
 from .runner import WORK, paused_gc, plan_layout, plan_stages, run_shard, stage_dir, stage_file
 from .steps.base import step_label
 
@@ -22,7 +22,13 @@ log = logging.getLogger("thresher")
 
 def _load_plan(out: Path, cfg: PipelineConfig, overwrite: bool) -> list[ShardSpec]:
     state = out / WORK / "run.json"
+    kids = child_versions(out)
+    if kids:          # versions are immutable: a parent is what its children's receipts prove against
+        raise ReleaseError(f"{out}: has a newer version ({kids[-1].name}) and is never rebuilt or overwritten; "
+                           "write the build to another path")
     if overwrite and out.exists():
+        if any(out.iterdir()) and not is_release_or_run(out):
+            raise ReleaseError(f"{out}: is not a thresher release; --overwrite only replaces a release")
         shutil.rmtree(out)
     if state.exists():
         saved = orjson.loads(state.read_bytes())

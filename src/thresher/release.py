@@ -155,6 +155,28 @@ def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"]) -> Non
     (out / WORK / "complete").write_text(manifest["merkle"]["root"])
 
 
+def child_versions(release: Path) -> list[Path]:
+    """Sibling folders whose manifest names ``release`` as its parent (written by ``forget``)."""
+    release = Path(release)
+    if not release.parent.is_dir():
+        return []
+    out = []
+    for p in sorted(release.parent.iterdir()):
+        m = p / "manifest.json"
+        if p != release and p.name.startswith(release.name + "@") and m.is_file():
+            parent = orjson.loads(m.read_bytes()).get("parent")
+            if isinstance(parent, dict) and parent.get("path") == f"../{release.name}":
+                out.append(p)
+    return out
+
+
+def is_release_or_run(path: Path) -> bool:
+    """A folder thresher wrote: a finished release or a run in progress."""
+    from .runner import WORK
+
+    return (path / "manifest.json").is_file() or (path / WORK / "run.json").is_file()
+
+
 def write_signed_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     """Write ``manifest.json`` covering ``stats.json`` too, signed with the custodian's key (created in
     the project's governance folder on first use), and the public key as ``custodian.pub``."""
