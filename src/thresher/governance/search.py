@@ -156,7 +156,7 @@ def search(release: str | Path, query: str, k: int = 10, budget_s: float | None 
     out: list[dict[str, Any]] = []
     if budget_s is not None:
         deadline = time.monotonic() + budget_s
-        db.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+        db.set_progress_handler(lambda: int(time.monotonic() > deadline), 20)
     try:
         for any_term in (False, True):       # all words first; if nothing matches, any word
             q = fts_query(query, any_term)
