@@ -195,6 +195,10 @@ def _rows(path: Path, columns: list[str]) -> Iterator[tuple[np.ndarray, np.ndarr
         nbytes = pc.binary_length(text).to_numpy(zero_copy_only=False).astype(np.int64)
         sources = [orjson.loads(s) if s else {} for s in b.column("source").to_pylist()]
         metas = [orjson.loads(m) if m else {} for m in b.column("meta").to_pylist()]
+        for k, m in enumerate(metas):      # a text-less trace (output.excluded: trace) keeps the length
+            t = m.get("excluded_text")
+            if isinstance(t, dict) and not chars[k]:
+                chars[k] = int(t.get("chars", 0))
         extra = {c: b.column(c).to_pylist() for c in cols if c not in ("text", "source", "meta")}
         yield chars, nbytes, sources, metas, extra
 
