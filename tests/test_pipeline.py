@@ -82,7 +82,9 @@ def test_release_is_complete_and_explained(tmp_path):
     short = next(r for r in excluded if r["step"] == "length_filter")
     why = rel.why(short["id"])
     assert why["status"] == "excluded" and why["dropped_by"]["reason"] == "too_short"
-    assert why["dropped_by"]["threshold"] == 120 and why["dropped_by"]["score"] == len(short["text"])
+    # excluded/ publishes a text-less trace by default (output.excluded: trace): the length is kept in meta
+    assert short["text"] == "" and why["chars"] == orjson.loads(short["meta"])["excluded_text"]["chars"]
+    assert why["dropped_by"]["threshold"] == 120 and why["dropped_by"]["score"] == why["chars"]
     kept = pq.read_table(out / "data").to_pylist()[0]
     assert rel.why(kept["id"])["status"] == "kept"
     for f, info in rel.manifest["outputs"].items():     # manifest hashes match the files

@@ -231,6 +231,9 @@ class Release:
         out = {"id": doc_id, "status": "kept" if kind == "data" else "excluded",
                "source": orjson.loads(row["source"]), "meta": orjson.loads(row["meta"]),
                "chars": len(row["text"]), "sha256": hashlib.sha256(row["text"].encode("utf-8", "surrogatepass")).hexdigest()}
+        trace = out["meta"].get("excluded_text")
+        if not row["text"] and isinstance(trace, dict):     # a text-less trace keeps the text's length and hash
+            out["chars"], out["sha256"] = trace.get("chars", 0), trace.get("sha256", out["sha256"])
         if kind == "excluded":
             out["dropped_by"] = {"step": row["step"], "reason": row["reason"], "score": row["score"],
                                  "threshold": row["threshold"]}
