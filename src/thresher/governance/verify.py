@@ -64,6 +64,8 @@ def _check_files(path: Path, m: dict[str, Any], outputs: dict[str, Any]) -> None
         raise ReleaseError(f"{path}: stats.json does not match the manifest")
     for f in sorted(path.rglob("*")):
         rel = f.relative_to(path).as_posix()
+        if rel.startswith(".thresher/"):           # the custodian's work state, never published
+            continue
         if f.is_file() and f.name.endswith(TEMPORARY):
             raise ReleaseError(f"{path}: temporary file {rel} inside a release")
     for kind in ("data", "excluded", "clusters"):
