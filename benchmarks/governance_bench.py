@@ -106,9 +106,22 @@ def timed_cpu(acc: list[float], cpu: list[float], fn, *a, **kw) -> object:
 
 
 def reset_governance(project: Path, base: str) -> None:
-    shutil.rmtree(project / "governance", ignore_errors=True)
+    """A fresh ledger (the custodian's key stays: the releases are signed with it)."""
+    gov = project / "governance"
+    for name in ("ledger.jsonl", "forget-journal.json"):
+        (gov / name).unlink(missing_ok=True)
+    shutil.rmtree(gov / "receipts", ignore_errors=True)
     for p in project.glob(f"{base}@v*"):
         shutil.rmtree(p)
+
+
+def file_approved(project: Path, matcher: str, value: str) -> str:
+    """File a request and approve it (only approved requests are applied); a whole package folder
+    is a broad request, filed knowingly."""
+    led = Ledger(project)
+    rid = led.add(matcher, value, broad=True)
+    led.approve(rid, by="benchmark")
+    return rid
 
 
 def queries(release: Path, n: int, seed: int = 1) -> list[str]:
@@ -168,7 +181,7 @@ def main() -> None:
     c_forget, c_rebuild, c_min = [], [], []
     for _ in range(args.runs):
         reset_governance(project, "curated")
-        Ledger(project).add("url_prefix", args.prefix)
+        file_approved(project, "url_prefix", args.prefix)
         res = timed_cpu(t_forget, c_forget, forget, project, workers=args.workers)
         dt = t_forget[-1]
         v2 = res["versions"][0]
@@ -191,10 +204,10 @@ def main() -> None:
     t_one, c_one = [], []
     for _ in range(args.runs):
         reset_governance(project, "curated")
-        Ledger(project).add("url", one_url)
+        file_approved(project, "url", one_url)
         timed_cpu(t_one, c_one, forget, project, workers=args.workers)
     reset_governance(project, "curated")
-    Ledger(project).add("url_prefix", args.prefix)
+    file_approved(project, "url_prefix", args.prefix)
     # --- rebuilds with the request in the ledger (applied as the final build step) ---
     t_rebuild = []
     # (into sibling folders of the same project, so the ledger applies and v1 stays as it is)
@@ -217,7 +230,7 @@ def main() -> None:
         dt, info = timed(build_index, v1)
         t_index.append(dt)
     reset_governance(project, "curated")
-    Ledger(project).add("url_prefix", args.prefix)
+    file_approved(project, "url_prefix", args.prefix)
     qs = queries(v1, args.queries)
     t_first_pending, _ = timed(search, v1, qs[0])           # computes the pending-removal set once per ledger head
     lat_pending = [timed(search, v1, q)[0] * 1000 for q in qs]
