@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -25,8 +25,10 @@ from numba import njit
 
 from ..document import Document
 from ..errors import ConfigError
-from ..text.scripts import dominant_script, script_counts
-from .base import Annotator, Drop, Filter
+from ..text.charclass import pack
+from ..text.scripts import SCRIPTS, dominant_script, script_table
+from .base import Annotator, Drop, Filter, StepContext
+from .langid_nb import LID_FLOOR, combine_batch, encode, identifier, nb_model, nb_probs, nb_probs_packed, pack_bytes
 
 UNKNOWN = "unknown"
 # Detector codes that are not (or no longer) ISO 639-1: legacy Hebrew/Javanese codes, Norwegian
@@ -69,84 +71,20 @@ def normalize_language(code: str) -> str:
     raise ConfigError(f"unknown language code {code!r} (use ISO 639-1 or ISO 639-3, e.g. 'en' or 'eng')")
 
 
-@lru_cache(maxsize=1)
 def _py3langid():
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-
-
-@njit(cache=True)
-def _dfa_counts(data, nextmove, rowbase, output, counts, touched):
-    """py3langid's ``visit_counts`` (byte DFA over the model's n-gram automaton), compiled. Returns how
-    many features were seen, listed in ``touched``: scanning and zeroing the whole count vector per
-    call cost more than the walk itself."""
-    state = 0
-    n = 0
-    for letter in data:
-        state = nextmove[rowbase[state] + letter]
-        f = output[state]
-        if f >= 0:
-            if counts[f] == 0:
-                touched[n] = f
-                n += 1
-            counts[f] += 1
-    return n
-
-
-@lru_cache(maxsize=1)
-def _dfa_tables():
-    """The identifier's automaton as numpy arrays, or None when py3langid's internals differ from
-    the 0.4 layout this was written for (then its own Python walk is used)."""
-    ident = _py3langid()
-    try:
-        nextmove = ident.tk_nextmove
-        nextmove = (np.frombuffer(nextmove, dtype=np.dtype(nextmove.typecode)) if hasattr(nextmove, "typecode")
-                    else np.asarray(nextmove))    # array.array: shared, not copied
-        tables = (nextmove, np.asarray(ident._rowbase, dtype=np.int64), np.asarray(ident.tk_output, dtype=np.int64))
-        _ = ident.nb_ptc, ident.nb_pc, ident._alias_pairs, ident._norm_probs, ident._encode
-    except (AttributeError, TypeError, ValueError):
-        return None
-    nfeat = ident.nb_ptc.shape[0]
-    return tables + (np.zeros(nfeat, dtype=np.int64), np.zeros(nfeat, dtype=np.int64))
-
-
-def _py3langid_rank(text: str) -> list[tuple[str, float]]:
-    """``LanguageIdentifier.rank`` with the feature walk compiled (same arithmetic afterwards)."""
-    ident = _py3langid()
-    tables = _dfa_tables()
-    if tables is None:
-        return ident.rank(text)
-    nextmove, rowbase, output, counts, touched = tables
-    data = ident._encode(text)
-    n = _dfa_counts(np.frombuffer(data, dtype=np.uint8), nextmove, rowbase, output, counts, touched)
-    idx = np.sort(touched[:n])          # the order np.nonzero gave: same float arithmetic as py3langid
-    feats = counts[idx].astype(np.float32)
-    counts[idx] = 0
-    if len(idx):
-        scores = np.log1p(feats) @ ident.nb_ptc[idx] + ident.nb_pc
-        scores *= 1.0 / math.sqrt(len(data) or 1)
-    else:   # no features: py3langid abstains with a uniform distribution
-        scores = np.zeros(len(ident.nb_classes), dtype=np.float32)
-    np.exp(scores - scores.max(), out=scores)
-    scores /= scores.sum()
-    for i, j in ident._alias_pairs:
-        scores[i] += scores[j]
-        scores[j] = 0.0
-    merged: dict[str, float] = {}
-    for lang, score in zip(ident.nb_classes, scores.tolist()):
-        merged.setdefault(lang, score)
-    return sorted(merged.items(), key=lambda kv: kv[1], reverse=True)
+    """py3langid's own identifier (normalised probabilities), as the package ships it."""
+    return identifier()
 
 
 def detect_py3langid(text: str) -> dict[str, float]:
     """py3langid's normalised probabilities, keyed by ISO 639-3 (classes of one code merged)."""
     out: dict[str, float] = {}
-    for code, p in _py3langid_rank(text):
+    probs = nb_probs([text])[0]
+    for code, p in zip(nb_model().classes, probs.tolist()):
         iso = to_iso639_3(code)
-        if iso is not None and p > 1e-6:
+        if iso is not None and p > LID_FLOOR:
             out[iso] = out.get(iso, 0.0) + float(p)
-    return out
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
 def detect_cld2(text: str) -> tuple[dict[str, float], bool, bool]:
@@ -217,30 +155,102 @@ def combine(lid: dict[str, float], cld: dict[str, float], cld2_weight: float = 0
     return {c: v / z for c, v in exp.items()}
 
 
+@lru_cache(maxsize=1)
+def _iso_space() -> tuple[list[str], dict[str, int], np.ndarray, np.ndarray]:
+    """Every ISO 639-3 code either detector can output, numbered: (codes, index, py3langid class ->
+    code number or -1, whether py3langid can output each code)."""
+    lid, cld = known_languages()
+    codes = sorted(lid | cld)
+    index = {c: i for i, c in enumerate(codes)}
+    cls_iso = np.array([index.get(to_iso639_3(c) or "", -1) for c in nb_model().classes], dtype=np.int64)
+    known = np.array([c in lid for c in codes], dtype=np.uint8)
+    return codes, index, cls_iso, known
+
+
+@njit(cache=True)
+def _script_rows(cps, offsets, table, nscripts, out):
+    """Letters per script (columns: 1 + index into SCRIPTS) of each text of a packed batch."""
+    for s in range(offsets.shape[0] - 1):
+        for i in range(offsets[s], offsets[s + 1]):
+            out[s, table[cps[i]]] += 1
+
+
+# letters per script column; a Han/kana/Hangul character carries about a word: it counts as three
+_LETTER_WEIGHT = np.array([0] + [3 if s in ("Hani", "Hira", "Kana", "Hang") else 1 for s in SCRIPTS], dtype=np.int64)
+
+
+def identify_batch(texts: list[str], min_letters: int = 10, min_score: float = 0.3, max_chars: int = 5000,
+                   cld2_weight: float = 0.5, paragraphs: list[list[str]] | None = None
+                   ) -> tuple[list[LanguageGuess], list[list[str]]]:
+    """Identify many texts at once: py3langid compiled over the whole batch, cld2 once per text.
+
+    ``paragraphs[i]`` (optional) are blocks of text ``i`` to label too, in the same compiled pass:
+    each is scored by py3langid and combined with cld2's shares of its own text (cld2 is not run
+    per paragraph). Returns one guess per text and, per text, one label per block ("unknown" for
+    a block too short or too uncertain)."""
+    heads = [_CONTROL.sub(" ", t[:max_chars]) for t in texts]
+    blocks = paragraphs or [[] for _ in texts]
+    segs: list[str] = []
+    seg_doc: list[int] = []
+    first: list[int] = []           # each document's head, followed by its blocks
+    for d, (h, bl) in enumerate(zip(heads, blocks)):
+        first.append(len(segs))
+        segs.append(h)
+        segs.extend(_CONTROL.sub(" ", b[:max_chars]) for b in bl)
+        seg_doc.extend([d] * (1 + len(bl)))
+    cps, offsets = pack(segs)
+    rows = np.zeros((len(segs), len(SCRIPTS) + 1), dtype=np.int64)
+    _script_rows(cps, offsets, script_table(), len(SCRIPTS), rows)
+    letters = (rows @ _LETTER_WEIGHT).tolist()
+    groups = np.array(first + [len(segs)], dtype=np.int64)
+    probs = nb_probs_packed(*pack_bytes([encode(t) for t in segs]), groups)
+    codes, index, cls_iso, known = _iso_space()
+    cld_idx = np.full((len(texts), 3), -1, dtype=np.int64)
+    cld_share = np.zeros((len(texts), 3), dtype=np.float64)
+    clds = []
+    for d, h in enumerate(heads):
+        cld, reliable, hant = detect_cld2(h)
+        clds.append((cld, reliable, hant))
+        for j, (c, share) in enumerate(cld.items()):
+            cld_idx[d, j], cld_share[d, j] = index[c], share
+    res_i = np.zeros((len(segs), 2), dtype=np.int64)
+    res_f = np.zeros((len(segs), 2), dtype=np.float64)
+    combine_batch(probs, np.array(seg_doc, dtype=np.int64), cls_iso, known, cld_idx, cld_share, len(codes),
+                  cld2_weight, 0.1, res_i, res_f)
+    res_i, res_f = res_i.tolist(), res_f.tolist()
+    guesses = []
+    for d, s in enumerate(first):
+        counts = {SCRIPTS[i - 1]: int(c) for i, c in enumerate(rows[s].tolist()) if i and c}
+        script = dominant_script(counts)
+        if letters[s] < min_letters:
+            guesses.append(LanguageGuess(UNKNOWN, 0.0, script, "too_short"))
+            continue
+        cld, reliable, hant = clds[d]
+        (best, top), (score, top_p) = res_i[s], res_f[s]
+        lang = codes[best] if best >= 0 else UNKNOWN
+        lid_top = codes[top] if top >= 0 else None
+        cld_top = max(cld, key=cld.get) if cld else None
+        if lang == "zho" and script == "Hani":
+            script = "Hant" if hant else "Hans"
+        g = LanguageGuess(lang, score, script, "ok", cld_top, cld.get(cld_top, 0.0) if cld_top else 0.0,
+                          reliable, lid_top, top_p, lid_top == cld_top)
+        if score < min_score:
+            g.language, g.reason = UNKNOWN, "low_score"
+        guesses.append(g)
+    labels: list[list[str]] = [[] for _ in texts]
+    heads_at = set(first)
+    for s in range(len(segs)):
+        if s not in heads_at:
+            best = res_i[s][0]
+            ok = letters[s] >= min_letters and best >= 0 and res_f[s][0] >= min_score
+            labels[seg_doc[s]].append(codes[best] if ok else UNKNOWN)
+    return guesses, labels
+
+
 def identify(text: str, min_letters: int = 10, min_score: float = 0.3, max_chars: int = 5000,
              cld2_weight: float = 0.5) -> LanguageGuess:
     """Identify one text (no paragraph breakdown; see ``LanguageId`` for documents)."""
-    clean = _CONTROL.sub(" ", text[:max_chars])
-    counts = script_counts(clean)
-    script = dominant_script(counts)
-    # a Han/kana/Hangul character carries about a word: it counts as three letters
-    letters = sum(v * (3 if s in ("Hani", "Hira", "Kana", "Hang") else 1) for s, v in counts.items())
-    if letters < min_letters:
-        return LanguageGuess(UNKNOWN, 0.0, script, "too_short")
-    lid = detect_py3langid(clean)
-    cld, reliable, hant = detect_cld2(clean)
-    post = combine(lid, cld, cld2_weight)
-    lang = max(post, key=post.get) if post else UNKNOWN
-    score = post.get(lang, 0.0)
-    lid_top = max(lid, key=lid.get) if lid else None
-    cld_top = max(cld, key=cld.get) if cld else None
-    if lang == "zho" and script == "Hani":
-        script = "Hant" if hant else "Hans"
-    guess = LanguageGuess(lang, score, script, "ok", cld_top, cld.get(cld_top, 0.0) if cld_top else 0.0,
-                          reliable, lid_top, lid.get(lid_top, 0.0) if lid_top else 0.0, lid_top == cld_top)
-    if score < min_score:
-        guess.language, guess.reason = UNKNOWN, "low_score"
-    return guess
+    return identify_batch([text], min_letters, min_score, max_chars, cld2_weight)[0][0]
 
 
 class LanguageId(Annotator):
@@ -248,7 +258,8 @@ class LanguageId(Annotator):
 
     "unknown" when the text has fewer than ``min_letters`` letters, the combined score is below
     ``min_score``, or (with ``paragraphs``) the winning language covers less than ``min_share`` of
-    the classified paragraphs' text.
+    the classified paragraphs' text. A batch is scored in one compiled pass; cld2 runs once per
+    document and its shares are the prior for the document's paragraphs too.
     """
 
     name = "language_id"
@@ -268,11 +279,13 @@ class LanguageId(Annotator):
 
     def _blocks(self, text: str) -> list[str]:
         """Paragraphs (blank-line separated, else lines), short ones merged with the next until a
-        block has ``min_paragraph_chars``; at most ``max_paragraphs`` blocks."""
+        block has ``min_paragraph_chars``; at most ``max_paragraphs`` blocks (fewer than two: none)."""
         head = text[: self.max_chars * 4]
         parts = _PARAGRAPHS.split(head)
         if len(parts) < 2:
             parts = head.split("\n")
+            if len(parts) < 2:
+                return []
         blocks: list[str] = []
         cur = ""
         for p in parts:
@@ -285,35 +298,41 @@ class LanguageId(Annotator):
                 cur = ""
                 if len(blocks) >= self.max_paragraphs:
                     break
-        return blocks
+        return blocks if len(blocks) >= 2 else []
 
-    def _paragraph_shares(self, text: str) -> dict[str, float]:
-        parts = self._blocks(text)
-        if len(parts) < 2:
-            return {}
-        mass: dict[str, float] = {}
-        for p in parts:
-            g = identify(p, self.min_letters, self.min_score, self.max_chars, self.cld2_weight)
-            mass[g.language] = mass.get(g.language, 0.0) + len(p)
-        total = sum(mass.values())
-        return {k: round(v / total, 4) for k, v in sorted(mass.items(), key=lambda kv: -kv[1])}
-
-    def annotate(self, doc: Document) -> None:
-        g = identify(doc.text, self.min_letters, self.min_score, self.max_chars, self.cld2_weight)
-        if self.paragraphs and g.reason == "ok":
-            g.paragraphs = self._paragraph_shares(doc.text)
+    def guesses(self, texts: list[str]) -> list[LanguageGuess]:
+        blocks = [self._blocks(t) for t in texts] if self.paragraphs else None
+        guesses, labels = identify_batch(texts, self.min_letters, self.min_score, self.max_chars,
+                                         self.cld2_weight, blocks)
+        for g, bl, lab in zip(guesses, blocks or [], labels):
+            if g.reason != "ok" or not bl:
+                continue
+            mass: dict[str, float] = {}
+            for b, lang in zip(bl, lab):
+                mass[lang] = mass.get(lang, 0.0) + len(b)
+            total = sum(mass.values())
+            g.paragraphs = {k: round(v / total, 4) for k, v in sorted(mass.items(), key=lambda kv: -kv[1])}
             known = {k: v for k, v in g.paragraphs.items() if k != UNKNOWN}
             if known and known.get(g.language, 0.0) < self.min_share:
                 g.language, g.reason = UNKNOWN, "mixed"
+        return guesses
+
+    def process(self, docs: list[Document], ctx: StepContext) -> list[Document]:
+        for doc, g in zip(docs, self.guesses([d.text for d in docs])):
+            self._write(doc, g)
+        return docs
+
+    def annotate(self, doc: Document) -> None:
+        self._write(doc, self.guesses([doc.text])[0])
+
+    def _write(self, doc: Document, g: LanguageGuess) -> None:
         doc.meta["language"] = g.language
         doc.meta["script"] = g.script
         doc.meta["language_score"] = round(g.score, 4)
-        info = asdict(g)
-        for k in ("language", "score", "script"):
-            info.pop(k)
-        info["cld2_share"] = round(info["cld2_share"], 4)
-        info["py3langid_score"] = round(info["py3langid_score"], 4)
-        doc.meta[self.meta_key] = info
+        doc.meta[self.meta_key] = {
+            "reason": g.reason, "cld2": g.cld2, "cld2_share": round(g.cld2_share, 4),
+            "cld2_reliable": g.cld2_reliable, "py3langid": g.py3langid,
+            "py3langid_score": round(g.py3langid_score, 4), "agree": g.agree, "paragraphs": g.paragraphs}
 
 
 class LanguageFilter(Filter):

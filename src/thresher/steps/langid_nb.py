@@ -1,0 +1,245 @@
+"""py3langid's naive-Bayes language model, compiled (numba) over whole batches of texts.
+
+py3langid featurises a text as UTF-8 bytes walked through a byte automaton (``tk_nextmove`` rows
+at ``tk_row[state] << 8``; ``tk_output[state]`` names the n-gram feature that ends there, or -1),
+then scores every class as ``nb_pc + log1p(count) . nb_ptc[features]`` (float32), divides by
+sqrt(bytes), takes a softmax and folds aliased columns (two ``sr`` classes, Cyrillic and Latin).
+This module walks and scores all texts of a batch in one compiled call, with the model's own
+parameters read from the installed package, so it gives py3langid's labels and probabilities
+(``tests/test_langid.py`` checks them against ``LanguageIdentifier.classify``, to 1e-6).
+
+The second kernel, ``combine_batch``, is ``thresher.steps.langid.combine`` (py3langid's
+probabilities times cld2's text shares) for every text of a batch at once.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from numba import njit
+
+LID_FLOOR = 1e-6        # py3langid probabilities at or below this are not candidates (as before)
+
+
+@dataclass(frozen=True)
+class NBModel:
+    """py3langid's model as flat arrays the kernels take."""
+
+    classes: tuple[str, ...]
+    nextmove: np.ndarray     # uint16/uint32, 256 per DFA row
+    rowbase: np.ndarray      # int64, row offset per state
+    output: np.ndarray       # int64, feature id per state or -1
+    ptc: np.ndarray          # float32 (features, classes): log P(feature | class)
+    pc: np.ndarray           # float32 (classes,): log P(class)
+    alias: np.ndarray        # int64 (k, 2): (first, duplicate) columns of one label
+    log1p: np.ndarray        # float32 log1p(count) as numpy computes it, for small counts
+
+
+@lru_cache(maxsize=1)
+def identifier():
+    """py3langid's own identifier (normalised probabilities), loaded from the installed package."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+@lru_cache(maxsize=1)
+def nb_model() -> NBModel:
+    ident = identifier()
+    nm = ident.tk_nextmove
+    nextmove = np.frombuffer(nm, dtype=np.dtype(nm.typecode)) if hasattr(nm, "typecode") else np.asarray(nm)
+    alias = np.array(ident._alias_pairs, dtype=np.int64).reshape(-1, 2)
+    return NBModel(tuple(ident.nb_classes), nextmove, np.asarray(ident._rowbase, dtype=np.int64),
+                   np.asarray(ident.tk_output, dtype=np.int64), np.ascontiguousarray(ident.nb_ptc, dtype=np.float32),
+                   np.asarray(ident.nb_pc, dtype=np.float32), alias,
+                   np.log1p(np.arange(1 << 16, dtype=np.float32)))
+
+
+def encode(text: str) -> bytes:
+    """The bytes py3langid scores: NFC, lower-cased when all upper case, UTF-8."""
+    return identifier()._encode(text)
+
+
+def pack_bytes(blobs: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    offsets = np.zeros(len(blobs) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in blobs], out=offsets[1:])
+    return np.frombuffer(b"".join(blobs), dtype=np.uint8), offsets
+
+
+@njit(cache=True)
+def walk_kernel(data, offsets, nextmove, rowbase, output, feats, lanes):
+    """The automaton's feature (or -1) after every byte, ``feats[i]``; each text starts at state 0.
+
+    One walk is a chain of dependent loads from a 40 MB table, a cache miss per byte: walking
+    ``lanes`` texts in lock-step lets the processor wait for those misses together (6x here)."""
+    nseg = offsets.shape[0] - 1
+    pos = np.zeros(lanes, dtype=np.int64)
+    end = np.zeros(lanes, dtype=np.int64)
+    st = np.zeros(lanes, dtype=np.int64)
+    nxt = 0
+    active = True
+    while active:
+        active = False
+        for q in range(lanes):
+            p = pos[q]
+            if p < end[q]:
+                s = nextmove[rowbase[st[q]] + data[p]]
+                st[q] = s
+                feats[p] = output[s]
+                pos[q] = p + 1
+                active = True
+            elif nxt < nseg:
+                pos[q], end[q], st[q] = offsets[nxt], offsets[nxt + 1], 0
+                nxt += 1
+                active = True
+
+
+@njit(cache=True)
+def nb_kernel(data, offsets, groups, nextmove, rowbase, output, ptc, pc, log1p_tab, alias, out):
+    """Normalised class probabilities (float32, like py3langid) of each text ``data[offsets[i]:offsets[i+1]]``.
+
+    Texts ``groups[g] .. groups[g+1]-1`` (a document's head and its paragraphs) share most features:
+    each feature's row of ``ptc`` is read once per group and added to every text of the group
+    that has it. Features are taken in order of first occurrence (py3langid's ``Counter``); the
+    dot product is summed in float64 and rounded once, where py3langid's BLAS call sums in float32
+    in an order that depends on the processor (``tests/test_langid.py`` states the tolerance)."""
+    nfeat, ncls = ptc.shape
+    feats = np.empty(data.shape[0], dtype=np.int32)
+    walk_kernel(data, offsets, nextmove, rowbase, output, feats, 8)
+    slot = np.full(nfeat, -1, dtype=np.int64)
+    ufeat = np.zeros(nfeat, dtype=np.int64)
+    scores = np.zeros(ncls, dtype=np.float32)
+    for g in range(groups.shape[0] - 1):
+        s0, s1 = groups[g], groups[g + 1]
+        m = s1 - s0
+        nu = 0
+        for i in range(offsets[s0], offsets[s1]):     # the group's features, in order of first occurrence
+            f = feats[i]
+            if f >= 0 and slot[f] < 0:
+                slot[f] = nu
+                ufeat[nu] = f
+                nu += 1
+        cnt = np.zeros((nu, m), dtype=np.int32)
+        nf = np.zeros(m, dtype=np.int64)
+        for j in range(m):
+            for i in range(offsets[s0 + j], offsets[s0 + j + 1]):
+                f = feats[i]
+                if f >= 0:
+                    u = slot[f]
+                    if cnt[u, j] == 0:
+                        nf[j] += 1
+                    cnt[u, j] += 1
+        acc = np.zeros((m, ncls), dtype=np.float64)
+        for u in range(nu):
+            f = ufeat[u]
+            slot[f] = -1
+            row = ptc[f]
+            for j in range(m):
+                c = cnt[u, j]
+                if c:
+                    w = np.float64(log1p_tab[c]) if c < log1p_tab.shape[0] else np.float64(np.float32(math.log1p(c)))
+                    for k in range(ncls):
+                        acc[j, k] += w * row[k]
+        for j in range(m):
+            s = s0 + j
+            a, b = offsets[s], offsets[s + 1]
+            for k in range(ncls):   # no feature at all: py3langid abstains with a uniform distribution
+                scores[k] = np.float32(acc[j, k]) + pc[k] if nf[j] else np.float32(0.0)
+            _softmax(scores, np.float32(1.0 / math.sqrt(b - a if b > a else 1)), alias, out[s])
+
+
+@njit(cache=True)
+def _softmax(scores, scale, alias, out):
+    """py3langid's ``scores *= 1/sqrt(bytes)``, softmax and folding of aliased columns, in float32."""
+    ncls = scores.shape[0]
+    top = np.float32(-np.inf)
+    for k in range(ncls):
+        scores[k] = scores[k] * scale
+        if scores[k] > top:
+            top = scores[k]
+    z = 0.0
+    for k in range(ncls):
+        scores[k] = np.float32(math.exp(np.float32(scores[k] - top)))
+        z += scores[k]
+    zf = np.float32(z)
+    for k in range(ncls):
+        out[k] = scores[k] / zf
+    for q in range(alias.shape[0]):
+        out[alias[q, 0]] += out[alias[q, 1]]
+        out[alias[q, 1]] = 0.0
+
+
+def nb_probs(texts: list[str]) -> np.ndarray:
+    """py3langid's normalised probabilities for each text: float32 (len(texts), classes)."""
+    return nb_probs_packed(*pack_bytes([encode(t) for t in texts]))
+
+
+def nb_probs_packed(data: np.ndarray, offsets: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
+    """Probabilities of packed texts; ``groups`` (offsets into the texts) marks texts that share
+    features (a document and its paragraphs), default: each text alone."""
+    m = nb_model()
+    if groups is None:
+        groups = np.arange(len(offsets), dtype=np.int64)
+    out = np.zeros((len(offsets) - 1, len(m.classes)), dtype=np.float32)
+    nb_kernel(data, offsets, groups, m.nextmove, m.rowbase, m.output, m.ptc, m.pc, m.log1p, m.alias, out)
+    return out
+
+
+def classify(texts: list[str]) -> list[tuple[str, float]]:
+    """``LanguageIdentifier.classify`` for many texts: (label, probability) each."""
+    probs = nb_probs(texts)
+    best = probs.argmax(axis=1)
+    cls = nb_model().classes
+    return [(cls[i], float(probs[r, i])) for r, i in enumerate(best.tolist())]
+
+
+@njit(cache=True)
+def combine_batch(probs, seg_doc, cls_iso, lid_known, cld_idx, cld_share, n_iso, weight, floor, res_i, res_f):
+    """Per text: py3langid's probabilities merged per ISO code, times cld2's shares of the text's
+    document, renormalised over the candidates (see ``langid.combine``). Writes
+    res_i[s] = (best language, py3langid's top language) and res_f[s] = (posterior, py3langid's top
+    probability); -1 where there is no candidate."""
+    lid = np.zeros(n_iso, dtype=np.float64)
+    cld = np.zeros(n_iso, dtype=np.float64)
+    logs = np.zeros(n_iso, dtype=np.float64)
+    cand = np.zeros(n_iso, dtype=np.uint8)
+    for s in range(probs.shape[0]):
+        lid[:] = 0.0
+        cld[:] = 0.0
+        cand[:] = 0
+        d = seg_doc[s]
+        for k in range(probs.shape[1]):
+            p = np.float64(probs[s, k])
+            c = cls_iso[k]
+            if c >= 0 and p > 1e-6:
+                lid[c] += p
+                cand[c] = 1
+        for j in range(cld_idx.shape[1]):
+            c = cld_idx[d, j]
+            if c >= 0:
+                cld[c] += cld_share[d, j]
+                cand[c] = 1
+        top_i = -1
+        top_p = 0.0
+        for c in range(n_iso):
+            if cand[c] and lid[c] > top_p:
+                top_i, top_p = c, lid[c]
+        lid_top = top_p if top_i >= 0 else 1.0
+        best = -np.inf
+        best_i = -1
+        for c in range(n_iso):
+            if cand[c]:
+                p_lid = lid[c] if lid_known[c] else lid_top
+                logs[c] = math.log(p_lid + 1e-4) + weight * math.log(cld[c] + floor)
+                if logs[c] > best:
+                    best, best_i = logs[c], c
+        z = 0.0
+        for c in range(n_iso):
+            if cand[c]:
+                z += math.exp(logs[c] - best)
+        res_i[s, 0] = best_i
+        res_i[s, 1] = top_i
+        res_f[s, 0] = 1.0 / z if best_i >= 0 else 0.0
+        res_f[s, 1] = top_p
