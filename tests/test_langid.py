@@ -118,9 +118,18 @@ def test_paragraph_labels_come_from_one_pass():
     udhr = defaultdict(list)
     for r in rows("udhr_paragraphs.jsonl"):
         udhr[r["lang"]].append(r["text"])
-    paras = udhr["eng"][:2] + udhr["deu"][:2]
-    _, labels = identify_batch(["\n\n".join(paras)], paragraphs=[paras])
-    assert labels == [["eng", "eng", "deu", "deu"]]
+    paras = udhr["eng"][:2] + udhr["deu"][:2] + udhr["rus"][:1]
+    text = "\n\n".join(paras)
+    spans = []
+    for p in paras:
+        start = text.index(p)
+        spans.append((start, start + len(p)))
+    _, labels = identify_batch([text], paragraphs=[spans])
+    assert labels == [["eng", "eng", "deu", "deu", "rus"]]
+    # the step's own paragraph spans, with their lengths as the stripped, newline-joined blocks
+    step = LanguageId(min_paragraph_chars=100)
+    for (a, b, size), p in zip(step._blocks(text), paras):
+        assert text[a:b] == p and size == len(p)
 
 
 def test_cld2_survives_control_characters_and_surrogates():

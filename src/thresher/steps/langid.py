@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -36,6 +37,20 @@ UNKNOWN = "unknown"
 _SPECIAL = {"iw": "heb", "jw": "jav", "no": "nob", "zh-Hant": "zho", "sr-ME": "cnr", "in": "ind"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _PARAGRAPHS = re.compile(r"\n\s*\n")
+_NEWLINE = re.compile(r"\n")
+_STRIP = re.compile(r"\S(?:.*\S)?", re.S)
+
+
+def _spans(sep: re.Pattern, text: str) -> list[tuple[int, int]]:
+    """The pieces of ``text`` between matches of ``sep``, each stripped of surrounding whitespace, as spans."""
+    out = []
+    pos = 0
+    for m in [*sep.finditer(text), None]:
+        end = m.start() if m else len(text)
+        piece = _STRIP.search(text, pos, end)
+        out.append((piece.start(), piece.end()) if piece else (end, end))
+        pos = m.end() if m else end
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -168,10 +183,10 @@ def _iso_space() -> tuple[list[str], dict[str, int], np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
-def _script_rows(cps, offsets, table, nscripts, out):
-    """Letters per script (columns: 1 + index into SCRIPTS) of each text of a packed batch."""
-    for s in range(offsets.shape[0] - 1):
-        for i in range(offsets[s], offsets[s + 1]):
+def _script_rows(cps, seg_a, seg_b, table, out):
+    """Letters per script (columns: 1 + index into SCRIPTS) of each span of a packed batch."""
+    for s in range(seg_a.shape[0]):
+        for i in range(seg_a[s], seg_b[s]):
             out[s, table[cps[i]]] += 1
 
 
@@ -179,31 +194,76 @@ def _script_rows(cps, offsets, table, nscripts, out):
 _LETTER_WEIGHT = np.array([0] + [3 if s in ("Hani", "Hira", "Kana", "Hang") else 1 for s in SCRIPTS], dtype=np.int64)
 
 
+def _utf8_offsets(cps: np.ndarray) -> np.ndarray:
+    """Byte offset in UTF-8 of every character boundary (len(cps) + 1 entries)."""
+    width = 1 + (cps >= 0x80) + (cps >= 0x800) + (cps >= 0x10000)
+    out = np.zeros(len(cps) + 1, dtype=np.int64)
+    np.cumsum(width, out=out[1:])
+    return out
+
+
+def _units(text: str, spans: list[tuple[int, int]], max_chars: int) -> tuple[list[str], list[tuple[int, int, int]]]:
+    """What to walk for one document and the spans to score in it: (texts, [(text, char start, char end)]),
+    the head first. When the head is a prefix of the paragraphs' region as py3langid would encode
+    both (NFC already, not all upper case), one walk over the region serves the head and every
+    paragraph; otherwise the head and each paragraph are walked on their own."""
+    head = _CONTROL.sub(" ", text[:max_chars])
+    if not spans:
+        return [head], [(0, 0, len(head))]
+    region = _CONTROL.sub(" ", text[:max(len(head), spans[-1][1])])
+    if not region.isupper() and not head.isupper() and (region.isascii() or (
+            unicodedata.is_normalized("NFC", region) and unicodedata.is_normalized("NFC", head))):
+        return [region], [(0, 0, len(head))] + [(0, a, min(b, a + max_chars)) for a, b in spans]
+    units = [head] + [_CONTROL.sub(" ", text[a:b][:max_chars]) for a, b in spans]
+    return units, [(i, 0, len(u)) for i, u in enumerate(units)]
+
+
 def identify_batch(texts: list[str], min_letters: int = 10, min_score: float = 0.3, max_chars: int = 5000,
-                   cld2_weight: float = 0.5, paragraphs: list[list[str]] | None = None
+                   cld2_weight: float = 0.5, paragraphs: list[list[tuple[int, int]]] | None = None
                    ) -> tuple[list[LanguageGuess], list[list[str]]]:
     """Identify many texts at once: py3langid compiled over the whole batch, cld2 once per text.
 
-    ``paragraphs[i]`` (optional) are blocks of text ``i`` to label too, in the same compiled pass:
-    each is scored by py3langid and combined with cld2's shares of its own text (cld2 is not run
-    per paragraph). Returns one guess per text and, per text, one label per block ("unknown" for
-    a block too short or too uncertain)."""
-    heads = [_CONTROL.sub(" ", t[:max_chars]) for t in texts]
-    blocks = paragraphs or [[] for _ in texts]
-    segs: list[str] = []
+    ``paragraphs[i]`` (optional) are (start, end) character spans of text ``i`` to label too,
+    scored from the same walk as the text (see ``_units``), each combined with cld2's shares of
+    its whole text (cld2 is not run per paragraph). Returns one guess per text and, per text, one
+    label per span ("unknown" for a span too short or too uncertain)."""
+    spans = paragraphs or [[] for _ in texts]
+    units: list[str] = []
+    seg_unit: list[int] = []
+    seg_ca: list[int] = []
+    seg_cb: list[int] = []
     seg_doc: list[int] = []
-    first: list[int] = []           # each document's head, followed by its blocks
-    for d, (h, bl) in enumerate(zip(heads, blocks)):
-        first.append(len(segs))
-        segs.append(h)
-        segs.extend(_CONTROL.sub(" ", b[:max_chars]) for b in bl)
-        seg_doc.extend([d] * (1 + len(bl)))
-    cps, offsets = pack(segs)
-    rows = np.zeros((len(segs), len(SCRIPTS) + 1), dtype=np.int64)
-    _script_rows(cps, offsets, script_table(), len(SCRIPTS), rows)
+    first: list[int] = []           # each document's head span, followed by its paragraphs'
+    heads: list[str] = []
+    for d, (t, sp) in enumerate(zip(texts, spans)):
+        us, segs = _units(t, sp, max_chars)
+        heads.append(us[0][:max_chars])
+        first.append(len(seg_doc))
+        for u, a, b in segs:
+            seg_unit.append(len(units) + u)
+            seg_ca.append(a)
+            seg_cb.append(b)
+            seg_doc.append(d)
+        units.extend(us)
+    cps, coff = pack(units)
+    encoded = [encode(u) for u in units]
+    data, boff = pack_bytes(encoded)
+    su = np.array(seg_unit, dtype=np.int64)
+    ca, cb = np.array(seg_ca, dtype=np.int64), np.array(seg_cb, dtype=np.int64)
+    ba, bb = ca.copy(), cb.copy()
+    for i, u in enumerate(units):       # character -> byte offsets where UTF-8 is longer than one byte
+        if len(encoded[i]) != len(u):
+            sel = np.nonzero(su == i)[0]
+            if len(sel) == 1 and ca[sel[0]] == 0 and cb[sel[0]] == len(u):
+                ba[sel], bb[sel] = 0, len(encoded[i])
+            else:
+                off = _utf8_offsets(cps[coff[i]:coff[i + 1]])
+                ba[sel], bb[sel] = off[ca[sel]], off[cb[sel]]
+    rows = np.zeros((len(seg_doc), len(SCRIPTS) + 1), dtype=np.int64)
+    _script_rows(cps, coff[su] + ca, coff[su] + cb, script_table(), rows)
     letters = (rows @ _LETTER_WEIGHT).tolist()
-    groups = np.array(first + [len(segs)], dtype=np.int64)
-    probs = nb_probs_packed(*pack_bytes([encode(t) for t in segs]), groups)
+    groups = np.array(first + [len(seg_doc)], dtype=np.int64)
+    probs = nb_probs_packed(data, boff, (boff[su] + ba, boff[su] + bb), groups)
     codes, index, cls_iso, known = _iso_space()
     cld_idx = np.full((len(texts), 3), -1, dtype=np.int64)
     cld_share = np.zeros((len(texts), 3), dtype=np.float64)
@@ -213,8 +273,8 @@ def identify_batch(texts: list[str], min_letters: int = 10, min_score: float = 0
         clds.append((cld, reliable, hant))
         for j, (c, share) in enumerate(cld.items()):
             cld_idx[d, j], cld_share[d, j] = index[c], share
-    res_i = np.zeros((len(segs), 2), dtype=np.int64)
-    res_f = np.zeros((len(segs), 2), dtype=np.float64)
+    res_i = np.zeros((len(seg_doc), 2), dtype=np.int64)
+    res_f = np.zeros((len(seg_doc), 2), dtype=np.float64)
     combine_batch(probs, np.array(seg_doc, dtype=np.int64), cls_iso, known, cld_idx, cld_share, len(codes),
                   cld2_weight, 0.1, res_i, res_f)
     res_i, res_f = res_i.tolist(), res_f.tolist()
@@ -239,7 +299,7 @@ def identify_batch(texts: list[str], min_letters: int = 10, min_score: float = 0
         guesses.append(g)
     labels: list[list[str]] = [[] for _ in texts]
     heads_at = set(first)
-    for s in range(len(segs)):
+    for s in range(len(seg_doc)):
         if s not in heads_at:
             best = res_i[s][0]
             ok = letters[s] >= min_letters and best >= 0 and res_f[s][0] >= min_score
@@ -277,39 +337,45 @@ class LanguageId(Annotator):
         self.min_share = min_share
         self.cld2_weight = cld2_weight
 
-    def _blocks(self, text: str) -> list[str]:
+    def _blocks(self, text: str) -> list[tuple[int, int, int]]:
         """Paragraphs (blank-line separated, else lines), short ones merged with the next until a
-        block has ``min_paragraph_chars``; at most ``max_paragraphs`` blocks (fewer than two: none)."""
+        block has ``min_paragraph_chars``; at most ``max_paragraphs`` blocks (fewer than two: none).
+        Each as (start, end, length): its span in ``text`` and its length with the paragraphs
+        stripped and joined by one newline."""
         head = text[: self.max_chars * 4]
-        parts = _PARAGRAPHS.split(head)
+        parts = _spans(_PARAGRAPHS, head)
         if len(parts) < 2:
-            parts = head.split("\n")
+            parts = _spans(_NEWLINE, head)
             if len(parts) < 2:
                 return []
-        blocks: list[str] = []
-        cur = ""
-        for p in parts:
-            p = p.strip()
-            if not p:
+        blocks: list[tuple[int, int, int]] = []
+        start = -1
+        size = 0
+        for a, b in parts:
+            if a == b:
                 continue
-            cur = f"{cur}\n{p}" if cur else p
-            if len(cur) >= self.min_paragraph_chars:
-                blocks.append(cur)
-                cur = ""
+            if start < 0:
+                start, size = a, b - a
+            else:
+                size += 1 + b - a
+            if size >= self.min_paragraph_chars:
+                blocks.append((start, b, size))
+                start = -1
                 if len(blocks) >= self.max_paragraphs:
                     break
         return blocks if len(blocks) >= 2 else []
 
     def guesses(self, texts: list[str]) -> list[LanguageGuess]:
         blocks = [self._blocks(t) for t in texts] if self.paragraphs else None
+        spans = [[(a, b) for a, b, _ in bl] for bl in blocks] if blocks is not None else None
         guesses, labels = identify_batch(texts, self.min_letters, self.min_score, self.max_chars,
-                                         self.cld2_weight, blocks)
+                                         self.cld2_weight, spans)
         for g, bl, lab in zip(guesses, blocks or [], labels):
             if g.reason != "ok" or not bl:
                 continue
             mass: dict[str, float] = {}
-            for b, lang in zip(bl, lab):
-                mass[lang] = mass.get(lang, 0.0) + len(b)
+            for (_, _, size), lang in zip(bl, lab):
+                mass[lang] = mass.get(lang, 0.0) + size
             total = sum(mass.values())
             g.paragraphs = {k: round(v / total, 4) for k, v in sorted(mass.items(), key=lambda kv: -kv[1])}
             known = {k: v for k, v in g.paragraphs.items() if k != UNKNOWN}

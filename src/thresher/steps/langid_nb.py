@@ -97,14 +97,17 @@ def walk_kernel(data, offsets, nextmove, rowbase, output, feats, lanes):
 
 
 @njit(cache=True)
-def nb_kernel(data, offsets, groups, nextmove, rowbase, output, ptc, pc, log1p_tab, alias, out):
-    """Normalised class probabilities (float32, like py3langid) of each text ``data[offsets[i]:offsets[i+1]]``.
+def nb_kernel(data, offsets, seg_a, seg_b, groups, nextmove, rowbase, output, ptc, pc, log1p_tab, alias, out):
+    """Normalised class probabilities (float32, like py3langid) of byte spans ``data[seg_a[s]:seg_b[s]]``
+    of the texts ``data[offsets[t]:offsets[t+1]]``.
 
-    Texts ``groups[g] .. groups[g+1]-1`` (a document's head and its paragraphs) share most features:
-    each feature's row of ``ptc`` is read once per group and added to every text of the group
-    that has it. Features are taken in order of first occurrence (py3langid's ``Counter``); the
-    dot product is summed in float64 and rounded once, where py3langid's BLAS call sums in float32
-    in an order that depends on the processor (``tests/test_langid.py`` states the tolerance)."""
+    Each text is walked once through the automaton (from state 0); a span's features are those
+    found inside it, so a document's head and its paragraphs are scored from one walk. Spans
+    ``groups[g] .. groups[g+1]-1`` (one document's) share most features: each feature's row of
+    ``ptc`` is read once per group and added to every span that has it. Features are taken in order
+    of first occurrence (py3langid's ``Counter``); the dot product is summed in float64 and rounded
+    once, where py3langid's BLAS call sums in float32 in an order that depends on the processor
+    (``tests/test_langid.py`` states the tolerance)."""
     nfeat, ncls = ptc.shape
     feats = np.empty(data.shape[0], dtype=np.int32)
     walk_kernel(data, offsets, nextmove, rowbase, output, feats, 8)
@@ -115,16 +118,17 @@ def nb_kernel(data, offsets, groups, nextmove, rowbase, output, ptc, pc, log1p_t
         s0, s1 = groups[g], groups[g + 1]
         m = s1 - s0
         nu = 0
-        for i in range(offsets[s0], offsets[s1]):     # the group's features, in order of first occurrence
-            f = feats[i]
-            if f >= 0 and slot[f] < 0:
-                slot[f] = nu
-                ufeat[nu] = f
-                nu += 1
+        for j in range(m):          # the group's features, the first span's in order of first occurrence
+            for i in range(seg_a[s0 + j], seg_b[s0 + j]):
+                f = feats[i]
+                if f >= 0 and slot[f] < 0:
+                    slot[f] = nu
+                    ufeat[nu] = f
+                    nu += 1
         cnt = np.zeros((nu, m), dtype=np.int32)
         nf = np.zeros(m, dtype=np.int64)
         for j in range(m):
-            for i in range(offsets[s0 + j], offsets[s0 + j + 1]):
+            for i in range(seg_a[s0 + j], seg_b[s0 + j]):
                 f = feats[i]
                 if f >= 0:
                     u = slot[f]
@@ -144,7 +148,7 @@ def nb_kernel(data, offsets, groups, nextmove, rowbase, output, ptc, pc, log1p_t
                         acc[j, k] += w * row[k]
         for j in range(m):
             s = s0 + j
-            a, b = offsets[s], offsets[s + 1]
+            a, b = seg_a[s], seg_b[s]
             for k in range(ncls):   # no feature at all: py3langid abstains with a uniform distribution
                 scores[k] = np.float32(acc[j, k]) + pc[k] if nf[j] else np.float32(0.0)
             _softmax(scores, np.float32(1.0 / math.sqrt(b - a if b > a else 1)), alias, out[s])
@@ -176,14 +180,17 @@ def nb_probs(texts: list[str]) -> np.ndarray:
     return nb_probs_packed(*pack_bytes([encode(t) for t in texts]))
 
 
-def nb_probs_packed(data: np.ndarray, offsets: np.ndarray, groups: np.ndarray | None = None) -> np.ndarray:
-    """Probabilities of packed texts; ``groups`` (offsets into the texts) marks texts that share
-    features (a document and its paragraphs), default: each text alone."""
+def nb_probs_packed(data: np.ndarray, offsets: np.ndarray, spans: tuple[np.ndarray, np.ndarray] | None = None,
+                    groups: np.ndarray | None = None) -> np.ndarray:
+    """Probabilities of byte ``spans`` (start, end arrays) of packed texts, default: each whole
+    text; ``groups`` (offsets into the spans) marks spans of one document."""
     m = nb_model()
+    seg_a, seg_b = spans if spans is not None else (offsets[:-1], offsets[1:])
     if groups is None:
-        groups = np.arange(len(offsets), dtype=np.int64)
-    out = np.zeros((len(offsets) - 1, len(m.classes)), dtype=np.float32)
-    nb_kernel(data, offsets, groups, m.nextmove, m.rowbase, m.output, m.ptc, m.pc, m.log1p, m.alias, out)
+        groups = np.arange(len(seg_a) + 1, dtype=np.int64)
+    out = np.zeros((len(seg_a), len(m.classes)), dtype=np.float32)
+    nb_kernel(data, offsets, seg_a, seg_b, groups, m.nextmove, m.rowbase, m.output, m.ptc, m.pc, m.log1p, m.alias,
+              out)
     return out
 
 
