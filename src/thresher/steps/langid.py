@@ -38,7 +38,6 @@ _SPECIAL = {"iw": "heb", "jw": "jav", "no": "nob", "zh-Hant": "zho", "sr-ME": "c
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _PARAGRAPHS = re.compile(r"\n\s*\n")
 _NEWLINE = re.compile(r"\n")
-_STRIP = re.compile(r"\S(?:.*\S)?", re.S)
 
 
 def _spans(sep: re.Pattern, text: str) -> list[tuple[int, int]]:
@@ -47,8 +46,10 @@ def _spans(sep: re.Pattern, text: str) -> list[tuple[int, int]]:
     pos = 0
     for m in [*sep.finditer(text), None]:
         end = m.start() if m else len(text)
-        piece = _STRIP.search(text, pos, end)
-        out.append((piece.start(), piece.end()) if piece else (end, end))
+        piece = text[pos:end]
+        right = len(piece.rstrip())
+        left = len(piece) - len(piece.lstrip()) if right else right
+        out.append((pos + left, pos + right))
         pos = m.end() if m else end
     return out
 
@@ -207,10 +208,10 @@ def _units(text: str, spans: list[tuple[int, int]], max_chars: int) -> tuple[lis
     the head first. When the head is a prefix of the paragraphs' region as py3langid would encode
     both (NFC already, not all upper case), one walk over the region serves the head and every
     paragraph; otherwise the head and each paragraph are walked on their own."""
-    head = _CONTROL.sub(" ", text[:max_chars])
+    region = _CONTROL.sub(" ", text[:max(max_chars, spans[-1][1] if spans else 0)])
+    head = region[:max_chars]
     if not spans:
         return [head], [(0, 0, len(head))]
-    region = _CONTROL.sub(" ", text[:max(len(head), spans[-1][1])])
     if not region.isupper() and not head.isupper() and (region.isascii() or (
             unicodedata.is_normalized("NFC", region) and unicodedata.is_normalized("NFC", head))):
         return [region], [(0, 0, len(head))] + [(0, a, min(b, a + max_chars)) for a, b in spans]
@@ -229,6 +230,7 @@ def identify_batch(texts: list[str], min_letters: int = 10, min_score: float = 0
     label per span ("unknown" for a span too short or too uncertain)."""
     spans = paragraphs or [[] for _ in texts]
     units: list[str] = []
+    unit_segs: list[tuple[int, int]] = []      # each unit's spans: seg_* indices start..end-1
     seg_unit: list[int] = []
     seg_ca: list[int] = []
     seg_cb: list[int] = []
@@ -239,6 +241,9 @@ def identify_batch(texts: list[str], min_letters: int = 10, min_score: float = 0
         us, segs = _units(t, sp, max_chars)
         heads.append(us[0][:max_chars])
         first.append(len(seg_doc))
+        for k in range(len(us)):
+            at = len(seg_doc) + sum(1 for u, _, _ in segs if u < k)
+            unit_segs.append((at, at + sum(1 for u, _, _ in segs if u == k)))
         for u, a, b in segs:
             seg_unit.append(len(units) + u)
             seg_ca.append(a)
@@ -253,12 +258,12 @@ def identify_batch(texts: list[str], min_letters: int = 10, min_score: float = 0
     ba, bb = ca.copy(), cb.copy()
     for i, u in enumerate(units):       # character -> byte offsets where UTF-8 is longer than one byte
         if len(encoded[i]) != len(u):
-            sel = np.nonzero(su == i)[0]
-            if len(sel) == 1 and ca[sel[0]] == 0 and cb[sel[0]] == len(u):
-                ba[sel], bb[sel] = 0, len(encoded[i])
-            else:
+            lo, hi = unit_segs[i]
+            if hi - lo == 1:        # the whole unit (its NFC form may differ in length)
+                ba[lo], bb[lo] = 0, len(encoded[i])
+            else:                   # spans of a region that is NFC already (see _units)
                 off = _utf8_offsets(cps[coff[i]:coff[i + 1]])
-                ba[sel], bb[sel] = off[ca[sel]], off[cb[sel]]
+                ba[lo:hi], bb[lo:hi] = off[ca[lo:hi]], off[cb[lo:hi]]
     rows = np.zeros((len(seg_doc), len(SCRIPTS) + 1), dtype=np.int64)
     _script_rows(cps, coff[su] + ca, coff[su] + cb, script_table(), rows)
     letters = (rows @ _LETTER_WEIGHT).tolist()

@@ -30,8 +30,8 @@ class NBModel:
 
     classes: tuple[str, ...]
     nextmove: np.ndarray     # uint16/uint32, 256 per DFA row
-    rowbase: np.ndarray      # int64, row offset per state
-    output: np.ndarray       # int64, feature id per state or -1
+    rowbase: np.ndarray      # int32, row offset per state (small types: the walk is cache-bound)
+    output: np.ndarray       # int32, feature id per state or -1
     ptc: np.ndarray          # float32 (features, classes): log P(feature | class)
     pc: np.ndarray           # float32 (classes,): log P(class)
     alias: np.ndarray        # int64 (k, 2): (first, duplicate) columns of one label
@@ -52,8 +52,8 @@ def nb_model() -> NBModel:
     nm = ident.tk_nextmove
     nextmove = np.frombuffer(nm, dtype=np.dtype(nm.typecode)) if hasattr(nm, "typecode") else np.asarray(nm)
     alias = np.array(ident._alias_pairs, dtype=np.int64).reshape(-1, 2)
-    return NBModel(tuple(ident.nb_classes), nextmove, np.asarray(ident._rowbase, dtype=np.int64),
-                   np.asarray(ident.tk_output, dtype=np.int64), np.ascontiguousarray(ident.nb_ptc, dtype=np.float32),
+    return NBModel(tuple(ident.nb_classes), nextmove, np.asarray(ident._rowbase, dtype=np.int32),
+                   np.asarray(ident.tk_output, dtype=np.int32), np.ascontiguousarray(ident.nb_ptc, dtype=np.float32),
                    np.asarray(ident.nb_pc, dtype=np.float32), alias,
                    np.log1p(np.arange(1 << 16, dtype=np.float32)))
 
