@@ -27,6 +27,7 @@ from numba import njit
 from ..document import Document
 from ..errors import ConfigError
 from ..text.charclass import pack
+from ..text.packs import find_pack, load_packs
 from ..text.scripts import SCRIPTS, dominant_script, script_table
 from .base import Annotator, Drop, Filter, StepContext
 from .langid_nb import LID_FLOOR, combine_batch, encode, identifier, nb_model, nb_probs, nb_probs_packed, pack_bytes
@@ -410,16 +411,22 @@ class LanguageFilter(Filter):
     """Keep documents whose identified language is listed (ISO 639-1 or 639-3) and whose score is high enough.
 
     Runs after ``language_id``. ``languages`` empty keeps every identified language; "unknown"
-    documents are dropped unless ``keep_unknown``.
+    documents are dropped unless ``keep_unknown``. With ``language_pack`` ("shipped", or a pack file
+    from ``thresher calibrate``) a document's score must reach its own language's ``lid_threshold``
+    (FineWeb-2's per-language rule) instead of ``min_score``, where a pack has one.
     """
 
     name = "language_filter"
     version = 1
 
-    def __init__(self, languages: list[str] | None = None, min_score: float = 0.0, keep_unknown: bool = False):
+    def __init__(self, languages: list[str] | None = None, min_score: float = 0.0, keep_unknown: bool = False,
+                 language_pack: str | None = None):
         self.languages = {normalize_language(c) for c in languages or []}
         self.min_score = min_score
         self.keep_unknown = keep_unknown
+        self.language_pack = language_pack
+        if language_pack:
+            load_packs(language_pack)       # a bad file fails now, not mid-run
 
     def decide(self, doc: Document) -> bool | Drop:
         lang = doc.meta.get("language")
@@ -430,6 +437,9 @@ class LanguageFilter(Filter):
         if self.languages and lang not in self.languages:
             return Drop(f"language:{lang}")
         score = float(doc.meta.get("language_score", 0.0))
-        if score < self.min_score:
-            return Drop("language_score", score, self.min_score)
+        floor = self.min_score
+        if self.language_pack and (found := find_pack(doc.meta, self.language_pack)):
+            floor = float(found[1].get("lid_threshold", floor))
+        if score < floor:
+            return Drop("language_score", score, floor)
         return True
