@@ -19,7 +19,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 from numba import njit
@@ -41,18 +41,20 @@ _PARAGRAPHS = re.compile(r"\n\s*\n")
 _NEWLINE = re.compile(r"\n")
 
 
-def _spans(sep: re.Pattern, text: str) -> list[tuple[int, int]]:
-    """The pieces of ``text`` between matches of ``sep``, each stripped of surrounding whitespace, as spans."""
-    out = []
+def _spans(sep: re.Pattern, text: str) -> Iterator[tuple[int, int]]:
+    """The pieces of ``text`` between matches of ``sep``, each stripped of surrounding whitespace,
+    as spans, lazily (a caller that has enough blocks stops reading)."""
     pos = 0
-    for m in [*sep.finditer(text), None]:
-        end = m.start() if m else len(text)
-        piece = text[pos:end]
-        right = len(piece.rstrip())
-        left = len(piece) - len(piece.lstrip()) if right else right
-        out.append((pos + left, pos + right))
-        pos = m.end() if m else end
-    return out
+    for m in sep.finditer(text):
+        yield _stripped(text, pos, m.start())
+        pos = m.end()
+    yield _stripped(text, pos, len(text))
+
+
+def _stripped(text: str, a: int, b: int) -> tuple[int, int]:
+    piece = text[a:b]
+    right = len(piece.rstrip())
+    return (a + len(piece) - len(piece.lstrip()), a + right) if right else (a, a)
 
 
 @lru_cache(maxsize=1)
@@ -242,9 +244,8 @@ def identify_batch(texts: list[str], min_letters: int = 10, min_score: float = 0
         us, segs = _units(t, sp, max_chars)
         heads.append(us[0][:max_chars])
         first.append(len(seg_doc))
-        for k in range(len(us)):
-            at = len(seg_doc) + sum(1 for u, _, _ in segs if u < k)
-            unit_segs.append((at, at + sum(1 for u, _, _ in segs if u == k)))
+        at = len(seg_doc)      # one unit holding every span, or one unit per span
+        unit_segs.extend([(at, at + len(segs))] if len(us) == 1 else [(at + k, at + k + 1) for k in range(len(us))])
         for u, a, b in segs:
             seg_unit.append(len(units) + u)
             seg_ca.append(a)
@@ -349,15 +350,13 @@ class LanguageId(Annotator):
         Each as (start, end, length): its span in ``text`` and its length with the paragraphs
         stripped and joined by one newline."""
         head = text[: self.max_chars * 4]
-        parts = _spans(_PARAGRAPHS, head)
-        if len(parts) < 2:
-            parts = _spans(_NEWLINE, head)
-            if len(parts) < 2:
-                return []
+        sep = _PARAGRAPHS if _PARAGRAPHS.search(head) else _NEWLINE
+        if sep is _NEWLINE and "\n" not in head:
+            return []
         blocks: list[tuple[int, int, int]] = []
         start = -1
         size = 0
-        for a, b in parts:
+        for a, b in _spans(sep, head):
             if a == b:
                 continue
             if start < 0:

@@ -32,7 +32,7 @@ class NBModel:
     nextmove: np.ndarray     # uint16/uint32, 256 per DFA row
     rowbase: np.ndarray      # int32, row offset per state (small types: the walk is cache-bound)
     output: np.ndarray       # int32, feature id per state or -1
-    ptc: np.ndarray          # float32 (features, classes): log P(feature | class)
+    ptc: np.ndarray          # uint16 (features, classes): log P(feature | class), the model's float16 bits
     pc: np.ndarray           # float32 (classes,): log P(class)
     alias: np.ndarray        # int64 (k, 2): (first, duplicate) columns of one label
     log1p: np.ndarray        # float32 log1p(count) as numpy computes it, for small counts
@@ -53,9 +53,20 @@ def nb_model() -> NBModel:
     nextmove = np.frombuffer(nm, dtype=np.dtype(nm.typecode)) if hasattr(nm, "typecode") else np.asarray(nm)
     alias = np.array(ident._alias_pairs, dtype=np.int64).reshape(-1, 2)
     return NBModel(tuple(ident.nb_classes), nextmove, np.asarray(ident._rowbase, dtype=np.int32),
-                   np.asarray(ident.tk_output, dtype=np.int32), np.ascontiguousarray(ident.nb_ptc, dtype=np.float32),
+                   np.asarray(ident.tk_output, dtype=np.int32), _half_bits(ident.nb_ptc),
                    np.asarray(ident.nb_pc, dtype=np.float32), alias,
                    np.log1p(np.arange(1 << 16, dtype=np.float32)))
+
+
+def _half_bits(ptc: np.ndarray) -> np.ndarray:
+    """The float16 table as its bits (no copy), which the kernel widens to float32 row by row:
+    reading half the bytes matters more than the arithmetic (the rows are a cache miss each). The
+    widening below is exact for normal numbers, and every entry of the model is one (checked)."""
+    bits = np.ascontiguousarray(ptc, dtype=np.float16).view(np.uint16)
+    exp = bits & 0x7C00
+    if np.any(exp == 0) or np.any(exp == 0x7C00):
+        raise ValueError("py3langid model has zero, subnormal or non-finite weights; thresher expects none")
+    return bits
 
 
 def encode(text: str) -> bytes:
@@ -112,20 +123,26 @@ def nb_kernel(data, offsets, seg_a, seg_b, groups, nextmove, rowbase, output, pt
     nfeat, ncls = ptc.shape
     feats = np.empty(data.shape[0], dtype=np.int32)
     walk_kernel(data, offsets, nextmove, rowbase, output, feats, 8)
-    slot = np.full(nfeat, -1, dtype=np.int64)
-    ufeat = np.zeros(nfeat, dtype=np.int64)
+    slot = np.full(nfeat, -1, dtype=np.int32)
+    row32 = np.empty(ncls, dtype=np.uint32)
+    row = row32.view(np.float32)
+    ufeat = np.zeros(nfeat, dtype=np.int32)
     scores = np.zeros(ncls, dtype=np.float32)
     for g in range(groups.shape[0] - 1):
         s0, s1 = groups[g], groups[g + 1]
         m = s1 - s0
         nu = 0
-        for j in range(m):          # the group's features, the first span's in order of first occurrence
-            for i in range(seg_a[s0 + j], seg_b[s0 + j]):
-                f = feats[i]
-                if f >= 0 and slot[f] < 0:
-                    slot[f] = nu
-                    ufeat[nu] = f
-                    nu += 1
+        hi = seg_a[s0]
+        for j in range(m):
+            hi = max(hi, seg_b[s0 + j])
+        # the group's features, in order of first occurrence over its bytes: its first span (the
+        # document's head) starts them, so the head's come first, in py3langid's order
+        for i in range(seg_a[s0], hi):
+            f = feats[i]
+            if f >= 0 and slot[f] < 0:
+                slot[f] = nu
+                ufeat[nu] = f
+                nu += 1
         cnt = np.zeros((nu, m), dtype=np.int32)
         nf = np.zeros(m, dtype=np.int64)
         for j in range(m):
@@ -140,19 +157,30 @@ def nb_kernel(data, offsets, seg_a, seg_b, groups, nextmove, rowbase, output, pt
         for u in range(nu):
             f = ufeat[u]
             slot[f] = -1
-            row = ptc[f]
+            half = ptc[f]
+            for k in range(ncls):       # float16 -> float32: sign, rebiased exponent, mantissa
+                x = np.uint32(half[k])
+                row32[k] = ((x & np.uint32(0x8000)) << np.uint32(16)) | (
+                    ((x & np.uint32(0x7FFF)) + np.uint32(0x1C000)) << np.uint32(13))
             for j in range(m):
                 c = cnt[u, j]
                 if c:
                     w = log1p_tab[c] if c < log1p_tab.shape[0] else np.float32(math.log1p(c))
-                    for k in range(ncls):
-                        acc[j, k] += w * row[k]
+                    _axpy(acc[j], w, row)
         for j in range(m):
             s = s0 + j
             a, b = seg_a[s], seg_b[s]
             for k in range(ncls):   # no feature at all: py3langid abstains with a uniform distribution
                 scores[k] = np.float32(acc[j, k]) + pc[k] if nf[j] else np.float32(0.0)
             _softmax(scores, np.float32(1.0 / math.sqrt(b - a if b > a else 1)), alias, out[s])
+
+
+@njit(cache=True, fastmath={"nsz", "arcp"})
+def _axpy(acc, w, row):
+    """acc += w * row, one float32 rounding per element as written (no reassociation, no FMA
+    contraction: the flags only let it vectorise)."""
+    for k in range(acc.shape[0]):
+        acc[k] += w * row[k]
 
 
 @njit(cache=True)
