@@ -8,8 +8,10 @@ matter), shipped as ``thresher/data/language_packs.json`` and built by ``threshe
   thresher's own scores of the language's UDHR paragraphs (``lid_threshold_source`` says which);
 - ``stopwords``: NLTK's list where NLTK has one, else FineWeb-2's, else the 20 most frequent words
   of the UDHR translation (``stopwords_source``);
-- ``tokenizer``: ``spacy_en`` (English), ``script`` (thresher's script-aware splitter), with the
-  dictionary ``segmenter`` recommended for scripts written without spaces;
+- ``tokenizer``: ``spacy_en`` (English) or ``script`` (thresher's script-aware splitter: Han and kana
+  one word per character, Thai/Lao/Khmer/Myanmar split into syllable clusters); ``segmenter`` names
+  the dictionary segmenter on PyPI (pythainlp, jieba, fugashi ...) that would split those scripts
+  into words: recorded only, the quality steps do not call one yet;
 - ``thresholds``: per quality step, the options FineWeb-2 tuned for this language (``configs/`` of
   huggingface/fineweb-2, Apache-2.0), as thresher option names; empty: the step's own defaults.
 

@@ -73,6 +73,8 @@ class FineWebQuality(QualityStep):
 
     Defaults equal datatrove 0.10.1's FineWebQualityFilter. ``stop_chars`` (single characters)
     defaults to datatrove's terminal punctuation.
+    ``language_pack`` ("shipped" or a pack file) judges each document with its language's values
+    (FineWeb-2's per-language thresholds; see ``thresher languages``).
     """
 
     name = "fineweb_quality"

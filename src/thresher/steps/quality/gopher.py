@@ -257,6 +257,8 @@ class GopherQuality(QualityStep):
     Defaults equal datatrove 0.10.1's GopherQualityFilter. A threshold set to null disables its
     rule. ``stop_words`` defaults to datatrove's eight English words for English documents; other
     languages use their NLTK stop-word list when one ships with thresher, else skip that rule.
+    ``language_pack`` ("shipped" or a pack file) judges each document with its language's values
+    (FineWeb-2's per-language thresholds; see ``thresher languages``).
     """
 
     name = "gopher_quality"
@@ -361,6 +363,7 @@ class GopherRepetition(QualityStep):
 
     Defaults equal datatrove 0.10.1's GopherRepetitionFilter; ``top_n_grams`` and ``dup_n_grams``
     are lists of [n, max_fraction] pairs.
+    ``language_pack`` ("shipped" or a pack file) judges each document with its language's values.
     """
 
     name = "gopher_repetition"
