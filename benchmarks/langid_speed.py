@@ -109,6 +109,8 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=25, help="take every k-th document of the corpus")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--no-fasttext", action="store_true")
+    ap.add_argument("--baseline-src", type=Path, help="another thresher checkout's src/ (e.g. the commit before "
+                    "this step was compiled), run as one more tool for a before/after ratio")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "docs.jsonl"
@@ -116,11 +118,14 @@ def main() -> None:
         tools = [("pycld2", sys.executable), ("py3langid", sys.executable)]
         if not args.no_fasttext and (ft := ensure_fasttext_venv()):
             tools.append(("fasttext", str(ft)))
+        if args.baseline_src:
+            tools.append(("baseline", sys.executable))
         tools.append(("thresher", sys.executable))
         results: dict[str, list[dict]] = {t: [] for t, _ in tools}
         for _ in range(args.runs):
             for tool, py in tools:      # interleaved, so every tool sees the same machine load
-                r = subprocess.run([py, "-c", RUNNER, tool, str(path), str(ROOT / "src")], capture_output=True,
+                src = args.baseline_src if tool == "baseline" else ROOT / "src"
+                r = subprocess.run([py, "-c", RUNNER, tool, str(path), str(src)], capture_output=True,
                                    text=True, env={**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
                 if r.returncode:
                     sys.exit(f"{tool} failed: {r.stderr[-2000:]}")
@@ -139,7 +144,8 @@ def main() -> None:
         load = statistics.median(r["load"] for r in rs)
         label = {"pycld2": "pycld2 (bare)", "py3langid": "py3langid 0.4 (as packaged)",
                  "fasttext": "fastText lid.176.ftz (fasttext-predict)",
-                 "thresher": "thresher `language_id` (defaults)"}[tool]
+                 "thresher": "thresher `language_id` (defaults)",
+                 "baseline": f"thresher `language_id` at {args.baseline_src} (defaults)"}[tool]
         print(f"| {label} | {mbs / 1e6:.2f} | {wall / 1e6:.2f} | {ms:.3f} | {load:.2f} | {mbs / th:.2f}x |")
 
 
