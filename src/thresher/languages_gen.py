@@ -109,7 +109,9 @@ def main() -> None:
     out = {"source": "thresher.languages_gen: FineWeb-2 configs (huggingface/fineweb-2, Apache-2.0), NLTK stop "
                      "words, UDHR (udhr2) paragraphs scored by thresher's language_id",
            "packs": packs}
-    args.out.write_text(json.dumps(out, ensure_ascii=False, indent=0, sort_keys=True) + "\n", "utf-8")
+    lines = [f"{json.dumps(k)}: {json.dumps(v, ensure_ascii=False, sort_keys=True)}" for k, v in sorted(packs.items())]
+    args.out.write_text(f'{{"source": {json.dumps(out["source"])},\n"packs": {{\n' + ",\n".join(lines) + "\n}}\n",
+                        "utf-8")     # one pack per line: diffs stay readable
     print(f"{len(packs)} packs -> {args.out}")
 
 
