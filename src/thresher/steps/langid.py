@@ -287,7 +287,7 @@ def identify_batch(texts: list[str], min_letters: int = 10, min_score: float = 0
     res_i, res_f = res_i.tolist(), res_f.tolist()
     guesses = []
     for d, s in enumerate(first):
-        counts = {SCRIPTS[i - 1]: int(c) for i, c in enumerate(rows[s].tolist()) if i and c}
+        counts = {SCRIPTS[i - 1]: int(rows[s, i]) for i in np.flatnonzero(rows[s, 1:]) + 1}
         script = dominant_script(counts)
         if letters[s] < min_letters:
             guesses.append(LanguageGuess(UNKNOWN, 0.0, script, "too_short"))

@@ -241,40 +241,54 @@ def combine_batch(probs, seg_doc, cls_iso, lid_known, cld_idx, cld_share, n_iso,
     cld = np.zeros(n_iso, dtype=np.float64)
     logs = np.zeros(n_iso, dtype=np.float64)
     cand = np.zeros(n_iso, dtype=np.uint8)
+    cl = np.zeros(n_iso, dtype=np.int64)        # the candidates, visited in code order
     for s in range(probs.shape[0]):
-        lid[:] = 0.0
-        cld[:] = 0.0
-        cand[:] = 0
         d = seg_doc[s]
+        nc = 0
         for k in range(probs.shape[1]):
             p = np.float64(probs[s, k])
             c = cls_iso[k]
             if c >= 0 and p > 1e-6:
                 lid[c] += p
-                cand[c] = 1
+                if not cand[c]:
+                    cand[c] = 1
+                    cl[nc] = c
+                    nc += 1
         for j in range(cld_idx.shape[1]):
             c = cld_idx[d, j]
             if c >= 0:
                 cld[c] += cld_share[d, j]
-                cand[c] = 1
+                if not cand[c]:
+                    cand[c] = 1
+                    cl[nc] = c
+                    nc += 1
+        for i in range(1, nc):          # insertion sort: a handful of candidates, no allocation
+            c = cl[i]
+            j = i - 1
+            while j >= 0 and cl[j] > c:
+                cl[j + 1] = cl[j]
+                j -= 1
+            cl[j + 1] = c
+        cs = cl[:nc]
         top_i = -1
         top_p = 0.0
-        for c in range(n_iso):
-            if cand[c] and lid[c] > top_p:
+        for c in cs:
+            if lid[c] > top_p:
                 top_i, top_p = c, lid[c]
         lid_top = top_p if top_i >= 0 else 1.0
         best = -np.inf
         best_i = -1
-        for c in range(n_iso):
-            if cand[c]:
-                p_lid = lid[c] if lid_known[c] else lid_top
-                logs[c] = math.log(p_lid + 1e-4) + weight * math.log(cld[c] + floor)
-                if logs[c] > best:
-                    best, best_i = logs[c], c
+        for c in cs:
+            p_lid = lid[c] if lid_known[c] else lid_top
+            logs[c] = math.log(p_lid + 1e-4) + weight * math.log(cld[c] + floor)
+            if logs[c] > best:
+                best, best_i = logs[c], c
         z = 0.0
-        for c in range(n_iso):
-            if cand[c]:
-                z += math.exp(logs[c] - best)
+        for c in cs:
+            z += math.exp(logs[c] - best)
+            lid[c] = 0.0
+            cld[c] = 0.0
+            cand[c] = 0
         res_i[s, 0] = best_i
         res_i[s, 1] = top_i
         res_f[s, 0] = 1.0 / z if best_i >= 0 else 0.0
