@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from ..errors import ReleaseError
 from ..release import Release
+from ..text.packs import pack_key
 from ..stats import StepStats
 
 # Length histograms: log10(chars + 1) in bins of 0.1 up to 10^9 characters.
@@ -108,6 +109,7 @@ class Facts:
     licenses: Counter = field(default_factory=Counter)                  # kept docs per meta license
     excluded_licenses: Counter = field(default_factory=Counter)
     clusters: dict[str, Counter] = field(default_factory=dict)          # dedup annotation -> size -> clusters
+    lang_units: dict[str, Counter] = field(default_factory=dict)        # kept, language_Script -> docs, words, lid, disagree
     in_clusters: int = 0                                                # docs with a cluster_id
     duplicates_marked: int = 0                                          # excluded rows with duplicate_of
     dates: tuple[str, str] | None = None
@@ -200,7 +202,22 @@ def _rows(path: Path, columns: list[str]) -> Iterator[tuple[np.ndarray, np.ndarr
             if isinstance(t, dict) and not chars[k]:
                 chars[k] = int(t.get("chars", 0))
         extra = {c: b.column(c).to_pylist() for c in cols if c not in ("text", "source", "meta")}
+        extra["_words"] = pc.list_value_length(pc.utf8_split_whitespace(text)).to_numpy(
+            zero_copy_only=False).astype(np.int64)
         yield chars, nbytes, sources, metas, extra
+
+
+def _count_unit(facts: Facts, meta: dict[str, Any], words: int) -> None:
+    """Kept documents and words per language + script, and how often the two detectors disagreed."""
+    lang = meta.get("language")
+    unit = (pack_key(lang, meta.get("script")) if isinstance(lang, str) else None) or UNKNOWN
+    c = facts.lang_units.setdefault(unit, Counter())
+    c["docs"] += 1
+    c["words"] += words
+    info = meta.get("language_id_v1")
+    if isinstance(info, dict) and "agree" in info:
+        c["lid"] += 1
+        c["disagree"] += not info["agree"]
 
 
 def _date(source: dict[str, Any]) -> str | None:
@@ -239,6 +256,7 @@ def collect(release: Release) -> Facts:
                     lic = doc_license(meta, src)
                     if kind == "data":
                         _count_kept(facts, src, lic, int(nbytes[i]), int(chars[i]))
+                        _count_unit(facts, meta, int(extra["_words"][i]))
                         continue
                     step = steps[i] or UNKNOWN
                     reason = (extra.get("reason") or [UNKNOWN] * len(sources))[i] or UNKNOWN

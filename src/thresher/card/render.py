@@ -116,6 +116,31 @@ def _shortfall(facts: Facts, targets: dict[str, float]) -> list[dict[str, Any]]:
     return rows
 
 
+FEW_DOCS = 100      # fewer kept documents than this: flagged as too thin to stand for the language
+
+
+def _language_units(facts: Facts, targets: dict[str, float] | None, steps: list[str]) -> list[dict[str, Any]]:
+    """Per language + script: kept documents and words, share of words, how often pycld2 and
+    py3langid disagreed, the share its language lost to the filters, and a representativeness flag
+    (below its target share of bytes, or fewer than FEW_DOCS documents)."""
+    units = facts.lang_units
+    total_words = sum(c["words"] for c in units.values())
+    langs = sorted({u.split("_")[0] for u in units if u != UNKNOWN})
+    funnel = language_funnel(facts, langs) if langs and steps else {}
+    short = {r["lang"] for r in _shortfall(facts, targets) if r["status"] == "short"} if targets else set()
+    rows = []
+    for unit, c in sorted(units.items(), key=lambda kv: (-kv[1]["docs"], kv[0]))[:MAX_ROWS]:
+        lang = unit.split("_")[0]
+        series = funnel.get(lang)
+        flags = (["below target"] if lang in short else []) + (["few documents"] if c["docs"] < FEW_DOCS else [])
+        rows.append({"unit": unit, "docs": c["docs"], "words": c["words"],
+                     "share": f"{100 * c['words'] / total_words:.1f}%" if total_words else "n/a",
+                     "disagree": f"{100 * c['disagree'] / c['lid']:.1f}%" if c["lid"] else "n/a",
+                     "attrition": f"{100 * (1 - series[-1] / series[0]):.1f}%" if series and series[0] else "n/a",
+                     "flag": ", ".join(flags) if unit != UNKNOWN else ""})
+    return rows
+
+
 def _step_options(manifest: dict[str, Any]) -> list[tuple[str, str]]:
     out = []
     for s in manifest.get("config", {}).get("steps", []):
@@ -153,6 +178,7 @@ def context(facts: Facts, figures: dict[str, str], *, license: str, targets: dic
         "licenses": sorted(set(facts.licenses) | set(facts.excluded_licenses),
                            key=lambda k: (-(facts.licenses[k] + facts.excluded_licenses[k]), k))[:MAX_ROWS],
         "targets": _shortfall(facts, targets) if targets else None,
+        "lang_units": _language_units(facts, targets, steps), "few_docs": FEW_DOCS,
         "changes": changes, "figures": figures, "titles": {k: t for k, (t, _) in FIGURES.items()},
         "outputs": outputs[:MAX_ROWS], "more_outputs": max(0, len(outputs) - MAX_ROWS),
         "reader_skipped": {k: v for k, v in sorted(facts.reader.items()) if k.startswith("skipped")},

@@ -129,7 +129,8 @@ def _segments(text: str, a: int, b: int) -> list[tuple[int, int]]:
     return out
 
 
-def _numbers(text: str, out: list[PiiSpan], region: str | None, windows: list[tuple[int, int, int]]) -> None:
+def _numbers(text: str, out: list[PiiSpan], region: str | None, windows: list[tuple[int, int, int]],
+             regions: tuple[str, ...] = ()) -> None:
     for m in (m for kind, a, b in windows if kind == NUMERIC
               for sa, sb in _segments(text, a, b) for m in P.NUMBER.finditer(text, sa, sb)):
         s = m.group()
@@ -162,11 +163,17 @@ def _numbers(text: str, out: list[PiiSpan], region: str | None, windows: list[tu
                 P.NOT_PHONE_CONTEXT.search(text, max(0, start - 12), start):
             continue
         bare = s == d
+        local = not s.startswith(("+", "00"))
+        # the number's own form: a run of digits valid in one of the document's regions (its
+        # domain's, its language's; any of them when it starts with a trunk prefix 0 or 8, else the
+        # first two), or the exact grouping a region writes its numbers in (below)
+        trunk = local and bare and 9 <= len(d) <= 12 and V.is_valid_in(s, regions if d[0] in "08" else regions[:2])
         weak = not (s.startswith(("+", "00", "(")) or "(" in s) and (len(d) <= 8 or len(_GROUPS.split(s)) <= 2)
-        if weak and not (P.PHONE_CONTEXT.search(text, max(0, start - 50), start)
-                         or P.PHONE_CONTEXT.search(text, end, end + 15)):
-            continue                       # "370 3911" is a house number unless someone says "call"
-        if bare and not (10 <= len(d) <= 11 and V.is_phone_strict(s, region)):
+        if weak and not trunk and not (P.PHONE_CONTEXT.search(text, max(0, start - 50), start)
+                                       or P.PHONE_CONTEXT.search(text, end, end + 15)):
+            if bare or not local or not V.national_form(s, regions + V.FORM_REGIONS):
+                continue                   # "370 3911" is a house number unless someone says "call"
+        if bare and not trunk and not (10 <= len(d) <= 11 and V.is_phone_strict(s, region)):
             continue                       # a bare digit run is an id or a timestamp unless it dials
         if V.is_phone(s, region):
             out.append(PiiSpan("PHONE", start, end))
@@ -212,16 +219,18 @@ def resolve_overlaps(spans: Iterable[PiiSpan]) -> list[PiiSpan]:
 def find_pii(text: str, types: Iterable[str] | None = None, *, region: str | None = None,
              language: str | None = None, keep_private_ip: bool = True,
              ner: Callable[[str, str | None], Iterable[tuple[str, int, int]]] | None = None,
-             windows: list[list[int]] | None = None) -> list[PiiSpan]:
+             windows: list[list[int]] | None = None, url: str | None = None) -> list[PiiSpan]:
     """Validated personal-information spans in ``text``, sorted by start, never overlapping.
 
     ``types`` restricts the search (default: all of ``PII_TYPES``); ``region`` is the phone-number
     region hint (ISO 3166 alpha-2), else derived from ``language`` (ISO 639-1/-3); ``ner`` is an
     optional named-entity detector (see ``thresher.pii.ner``); ``windows`` are the text's
-    ``candidate_windows`` when already known (``candidate_windows_batch`` over many texts).
+    ``candidate_windows`` when already known (``candidate_windows_batch`` over many texts); ``url`` (the
+    document's) lends its country-code domain as a phone region, after ``region``.
     """
     want = set(PII_TYPES if types is None else types)
-    region = region or V.region_for_language(language)
+    regions = V.document_regions(language, url, region.upper() if region else None)
+    region = region or (regions[0] if regions else None)
     out: list[PiiSpan] = []
     if "@" in text:
         if "URL_CREDENTIALS" in want and "://" in text:
@@ -237,7 +246,7 @@ def find_pii(text: str, types: Iterable[str] | None = None, *, region: str | Non
             _ips(text, out, keep_private_ip, windows)
         found: list[PiiSpan] = []
         if want & {"PHONE", "CREDIT_CARD", "US_SSN", "FR_NIR", "BR_CPF", "IN_AADHAAR"}:
-            _numbers(text, found, region, windows)
+            _numbers(text, found, region, windows, regions)
         if want & {"IBAN", "UK_NINO", "ES_DNI"}:
             _letter_ids(text, found, windows)
         out.extend(s for s in found if s.type in want)

@@ -156,6 +156,7 @@ class PiiRedact(SpanRedactor):
             lang = doc.meta.get("language")
             out.append(find_pii(doc.text, self.types, region=self.region,
                                 language=lang if isinstance(lang, str) else None,
-                                keep_private_ip=self.keep_private_ip, ner=self._ner, windows=windows))
+                                keep_private_ip=self.keep_private_ip, ner=self._ner, windows=windows,
+                                url=doc.source.get("uri") if isinstance(doc.source.get("uri"), str) else None))
         return out
 

@@ -151,6 +151,86 @@ LANGUAGE_REGION = {
 }
 
 
+# More regions that write a language, after LANGUAGE_REGION's first one: a document's number is
+# tried in each (its national format, trunk prefix and length are the region's).
+LANGUAGE_REGIONS = {
+    "eng": ("US", "GB", "IN", "AU", "CA", "IE", "NZ", "ZA", "NG", "KE", "PH", "SG"), "deu": ("DE", "AT", "CH"),
+    "fra": ("FR", "BE", "CH", "CA", "LU", "SN", "CI", "MA"), "spa": ("ES", "MX", "AR", "CO", "CL", "PE"),
+    "por": ("BR", "PT", "AO", "MZ"), "ita": ("IT", "CH"), "nld": ("NL", "BE"), "ara": ("EG", "SA", "AE", "MA", "DZ"),
+    "rus": ("RU", "BY", "KZ", "UA"), "urd": ("PK", "IN"), "zul": ("ZA",), "xho": ("ZA",), "swa": ("KE", "TZ"),
+    "msa": ("MY",), "zsm": ("MY",), "tgl": ("PH",), "ukr": ("UA",), "ces": ("CZ",), "slk": ("SK",), "hun": ("HU",),
+    "ron": ("RO",), "ell": ("GR",), "dan": ("DK",), "nob": ("NO",), "fin": ("FI",), "heb": ("IL",), "tha": ("TH",),
+    "fas": ("IR",), "kor": ("KR",), "jpn": ("JP",), "ben": ("BD", "IN"), "hrv": ("HR",), "srp": ("RS",),
+    "bul": ("BG",), "slv": ("SI",), "lit": ("LT",), "lav": ("LV",), "est": ("EE",), "kin": ("RW",), "amh": ("ET",),
+}
+# Where a written form is checked against a region's own national format when the document's
+# regions did not match: the most populous numbering plans written with a trunk prefix or grouping.
+FORM_REGIONS = ("DE", "FR", "IT", "ES", "GB", "NL", "BE", "AT", "CH", "PL", "SE", "PT", "IN", "PK", "BR", "RU", "ID",
+                "VN", "ZA", "NG", "KE", "EG", "TR", "JP", "KR", "CN", "AU", "MX", "AR", "IE")
+_TLD_REGION = {"uk": "GB"}
+_ISO1 = {"en": "eng", "de": "deu", "fr": "fra", "es": "spa", "pt": "por", "it": "ita", "nl": "nld", "ar": "ara",
+         "ru": "rus", "ur": "urd", "zu": "zul", "xh": "xho", "sw": "swa", "ms": "msa", "tl": "tgl", "uk": "ukr",
+         "cs": "ces", "sk": "slk", "hu": "hun", "ro": "ron", "el": "ell", "da": "dan", "nb": "nob", "no": "nob",
+         "fi": "fin", "he": "heb", "th": "tha", "fa": "fas", "ko": "kor", "ja": "jpn", "bn": "ben", "hr": "hrv",
+         "sr": "srp", "bg": "bul", "sl": "slv", "lt": "lit", "lv": "lav", "et": "est", "rw": "kin", "am": "amh",
+         "swh": "swa", "arb": "ara", "pes": "fas", "fil": "tgl"}
+
+
+def tld_region(url: str | None) -> str | None:
+    """The region of a URL's country-code top-level domain (``.de`` -> DE, ``.co.uk`` -> GB)."""
+    if not url:
+        return None
+    host = url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0].rstrip(".").lower()
+    tld = host.rsplit(".", 1)[-1]
+    if len(tld) != 2 or not tld.isalpha():
+        return None
+    r = _TLD_REGION.get(tld, tld.upper())
+    return r if r in phonenumbers.SUPPORTED_REGIONS else None
+
+
+@lru_cache(maxsize=4096)
+def document_regions(language: str | None, url: str | None = None, hint: str | None = None) -> tuple[str, ...]:
+    """The regions a document's national-format numbers most likely belong to, most likely first:
+    the configured hint, the URL's country-code domain, the regions that write its language."""
+    lang = (language or "").split("_")[0].split("-")[0].lower()
+    first = LANGUAGE_REGION.get(lang)
+    lang = _ISO1.get(lang, lang)
+    out: list[str] = []
+    for r in (hint, tld_region(url), first, *LANGUAGE_REGIONS.get(lang, ())):
+        if r and r not in out:
+            out.append(r)
+    return tuple(out)
+
+
+def is_valid_in(candidate: str, regions: tuple[str, ...]) -> bool:
+    """A valid (assigned range) national number of one of ``regions``."""
+    for r in regions:
+        try:
+            if phonenumbers.is_valid_number(phonenumbers.parse(candidate, r)):
+                return True
+        except phonenumbers.NumberParseException:
+            continue
+    return False
+
+
+_SPACES = re.compile(r"[\s\u00a0]+")
+
+
+def national_form(candidate: str, regions: tuple[str, ...]) -> bool:
+    """Written exactly as a region writes its own valid numbers (trunk prefix, grouping, separators):
+    ``030 123456`` for Berlin, ``01 23 45 67 89`` for Paris, ``(021) 23458711`` for Karachi."""
+    s = _SPACES.sub(" ", candidate.strip())
+    for r in regions:
+        try:
+            n = phonenumbers.parse(s, r)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(n) and phonenumbers.format_number(
+                n, phonenumbers.PhoneNumberFormat.NATIONAL) == s:
+            return True
+    return False
+
+
 def region_for_language(language: str | None) -> str | None:
     if not language:
         return None

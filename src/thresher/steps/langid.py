@@ -15,18 +15,22 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import asdict, dataclass, field
+import unicodedata
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 from numba import njit
 
 from ..document import Document
 from ..errors import ConfigError
-from ..text.scripts import dominant_script, script_counts
-from .base import Annotator, Drop, Filter
+from ..text.charclass import pack
+from ..text.packs import find_pack, load_packs
+from ..text.scripts import SCRIPTS, dominant_script, script_table
+from .base import Annotator, Drop, Filter, StepContext
+from .langid_nb import LID_FLOOR, combine_batch, encode, identifier, nb_model, nb_probs, nb_probs_packed, pack_bytes
 
 UNKNOWN = "unknown"
 # Detector codes that are not (or no longer) ISO 639-1: legacy Hebrew/Javanese codes, Norwegian
@@ -34,6 +38,23 @@ UNKNOWN = "unknown"
 _SPECIAL = {"iw": "heb", "jw": "jav", "no": "nob", "zh-Hant": "zho", "sr-ME": "cnr", "in": "ind"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _PARAGRAPHS = re.compile(r"\n\s*\n")
+_NEWLINE = re.compile(r"\n")
+
+
+def _spans(sep: re.Pattern, text: str) -> Iterator[tuple[int, int]]:
+    """The pieces of ``text`` between matches of ``sep``, each stripped of surrounding whitespace,
+    as spans, lazily (a caller that has enough blocks stops reading)."""
+    pos = 0
+    for m in sep.finditer(text):
+        yield _stripped(text, pos, m.start())
+        pos = m.end()
+    yield _stripped(text, pos, len(text))
+
+
+def _stripped(text: str, a: int, b: int) -> tuple[int, int]:
+    piece = text[a:b]
+    right = len(piece.rstrip())
+    return (a + len(piece) - len(piece.lstrip()), a + right) if right else (a, a)
 
 
 @lru_cache(maxsize=1)
@@ -69,84 +90,20 @@ def normalize_language(code: str) -> str:
     raise ConfigError(f"unknown language code {code!r} (use ISO 639-1 or ISO 639-3, e.g. 'en' or 'eng')")
 
 
-@lru_cache(maxsize=1)
 def _py3langid():
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-
-
-@njit(cache=True)
-def _dfa_counts(data, nextmove, rowbase, output, counts, touched):
-    """py3langid's ``visit_counts`` (byte DFA over the model's n-gram automaton), compiled. Returns how
-    many features were seen, listed in ``touched``: scanning and zeroing the whole count vector per
-    call cost more than the walk itself."""
-    state = 0
-    n = 0
-    for letter in data:
-        state = nextmove[rowbase[state] + letter]
-        f = output[state]
-        if f >= 0:
-            if counts[f] == 0:
-                touched[n] = f
-                n += 1
-            counts[f] += 1
-    return n
-
-
-@lru_cache(maxsize=1)
-def _dfa_tables():
-    """The identifier's automaton as numpy arrays, or None when py3langid's internals differ from
-    the 0.4 layout this was written for (then its own Python walk is used)."""
-    ident = _py3langid()
-    try:
-        nextmove = ident.tk_nextmove
-        nextmove = (np.frombuffer(nextmove, dtype=np.dtype(nextmove.typecode)) if hasattr(nextmove, "typecode")
-                    else np.asarray(nextmove))    # array.array: shared, not copied
-        tables = (nextmove, np.asarray(ident._rowbase, dtype=np.int64), np.asarray(ident.tk_output, dtype=np.int64))
-        _ = ident.nb_ptc, ident.nb_pc, ident._alias_pairs, ident._norm_probs, ident._encode
-    except (AttributeError, TypeError, ValueError):
-        return None
-    nfeat = ident.nb_ptc.shape[0]
-    return tables + (np.zeros(nfeat, dtype=np.int64), np.zeros(nfeat, dtype=np.int64))
-
-
-def _py3langid_rank(text: str) -> list[tuple[str, float]]:
-    """``LanguageIdentifier.rank`` with the feature walk compiled (same arithmetic afterwards)."""
-    ident = _py3langid()
-    tables = _dfa_tables()
-    if tables is None:
-        return ident.rank(text)
-    nextmove, rowbase, output, counts, touched = tables
-    data = ident._encode(text)
-    n = _dfa_counts(np.frombuffer(data, dtype=np.uint8), nextmove, rowbase, output, counts, touched)
-    idx = np.sort(touched[:n])          # the order np.nonzero gave: same float arithmetic as py3langid
-    feats = counts[idx].astype(np.float32)
-    counts[idx] = 0
-    if len(idx):
-        scores = np.log1p(feats) @ ident.nb_ptc[idx] + ident.nb_pc
-        scores *= 1.0 / math.sqrt(len(data) or 1)
-    else:   # no features: py3langid abstains with a uniform distribution
-        scores = np.zeros(len(ident.nb_classes), dtype=np.float32)
-    np.exp(scores - scores.max(), out=scores)
-    scores /= scores.sum()
-    for i, j in ident._alias_pairs:
-        scores[i] += scores[j]
-        scores[j] = 0.0
-    merged: dict[str, float] = {}
-    for lang, score in zip(ident.nb_classes, scores.tolist()):
-        merged.setdefault(lang, score)
-    return sorted(merged.items(), key=lambda kv: kv[1], reverse=True)
+    """py3langid's own identifier (normalised probabilities), as the package ships it."""
+    return identifier()
 
 
 def detect_py3langid(text: str) -> dict[str, float]:
     """py3langid's normalised probabilities, keyed by ISO 639-3 (classes of one code merged)."""
     out: dict[str, float] = {}
-    for code, p in _py3langid_rank(text):
+    probs = nb_probs([text])[0]
+    for code, p in zip(nb_model().classes, probs.tolist()):
         iso = to_iso639_3(code)
-        if iso is not None and p > 1e-6:
+        if iso is not None and p > LID_FLOOR:
             out[iso] = out.get(iso, 0.0) + float(p)
-    return out
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
 def detect_cld2(text: str) -> tuple[dict[str, float], bool, bool]:
@@ -217,30 +174,150 @@ def combine(lid: dict[str, float], cld: dict[str, float], cld2_weight: float = 0
     return {c: v / z for c, v in exp.items()}
 
 
+@lru_cache(maxsize=1)
+def _iso_space() -> tuple[list[str], dict[str, int], np.ndarray, np.ndarray]:
+    """Every ISO 639-3 code either detector can output, numbered: (codes, index, py3langid class ->
+    code number or -1, whether py3langid can output each code)."""
+    lid, cld = known_languages()
+    codes = sorted(lid | cld)
+    index = {c: i for i, c in enumerate(codes)}
+    cls_iso = np.array([index.get(to_iso639_3(c) or "", -1) for c in nb_model().classes], dtype=np.int64)
+    known = np.array([c in lid for c in codes], dtype=np.uint8)
+    return codes, index, cls_iso, known
+
+
+@njit(cache=True)
+def _script_rows(cps, seg_a, seg_b, table, out):
+    """Letters per script (columns: 1 + index into SCRIPTS) of each span of a packed batch."""
+    for s in range(seg_a.shape[0]):
+        for i in range(seg_a[s], seg_b[s]):
+            out[s, table[cps[i]]] += 1
+
+
+# letters per script column; a Han/kana/Hangul character carries about a word: it counts as three
+_LETTER_WEIGHT = np.array([0] + [3 if s in ("Hani", "Hira", "Kana", "Hang") else 1 for s in SCRIPTS], dtype=np.int64)
+
+
+def _utf8_offsets(cps: np.ndarray) -> np.ndarray:
+    """Byte offset in UTF-8 of every character boundary (len(cps) + 1 entries)."""
+    width = 1 + (cps >= 0x80) + (cps >= 0x800) + (cps >= 0x10000)
+    out = np.zeros(len(cps) + 1, dtype=np.int64)
+    np.cumsum(width, out=out[1:])
+    return out
+
+
+def _units(text: str, spans: list[tuple[int, int]], max_chars: int) -> tuple[list[str], list[tuple[int, int, int]]]:
+    """What to walk for one document and the spans to score in it: (texts, [(text, char start, char end)]),
+    the head first. When the head is a prefix of the paragraphs' region as py3langid would encode
+    both (NFC already, not all upper case), one walk over the region serves the head and every
+    paragraph; otherwise the head and each paragraph are walked on their own."""
+    region = _CONTROL.sub(" ", text[:max(max_chars, spans[-1][1] if spans else 0)])
+    head = region[:max_chars]
+    if not spans:
+        return [head], [(0, 0, len(head))]
+    if not region.isupper() and not head.isupper() and (region.isascii() or (
+            unicodedata.is_normalized("NFC", region) and unicodedata.is_normalized("NFC", head))):
+        return [region], [(0, 0, len(head))] + [(0, a, min(b, a + max_chars)) for a, b in spans]
+    units = [head] + [_CONTROL.sub(" ", text[a:b][:max_chars]) for a, b in spans]
+    return units, [(i, 0, len(u)) for i, u in enumerate(units)]
+
+
+def identify_batch(texts: list[str], min_letters: int = 10, min_score: float = 0.3, max_chars: int = 5000,
+                   cld2_weight: float = 0.5, paragraphs: list[list[tuple[int, int]]] | None = None
+                   ) -> tuple[list[LanguageGuess], list[list[str]]]:
+    """Identify many texts at once: py3langid compiled over the whole batch, cld2 once per text.
+
+    ``paragraphs[i]`` (optional) are (start, end) character spans of text ``i`` to label too,
+    scored from the same walk as the text (see ``_units``), each combined with cld2's shares of
+    its whole text (cld2 is not run per paragraph). Returns one guess per text and, per text, one
+    label per span ("unknown" for a span too short or too uncertain)."""
+    spans = paragraphs or [[] for _ in texts]
+    units: list[str] = []
+    unit_segs: list[tuple[int, int]] = []      # each unit's spans: seg_* indices start..end-1
+    seg_unit: list[int] = []
+    seg_ca: list[int] = []
+    seg_cb: list[int] = []
+    seg_doc: list[int] = []
+    first: list[int] = []           # each document's head span, followed by its paragraphs'
+    heads: list[str] = []
+    for d, (t, sp) in enumerate(zip(texts, spans)):
+        us, segs = _units(t, sp, max_chars)
+        heads.append(us[0][:max_chars])
+        first.append(len(seg_doc))
+        at = len(seg_doc)      # one unit holding every span, or one unit per span
+        unit_segs.extend([(at, at + len(segs))] if len(us) == 1 else [(at + k, at + k + 1) for k in range(len(us))])
+        for u, a, b in segs:
+            seg_unit.append(len(units) + u)
+            seg_ca.append(a)
+            seg_cb.append(b)
+            seg_doc.append(d)
+        units.extend(us)
+    cps, coff = pack(units)
+    encoded = [encode(u) for u in units]
+    data, boff = pack_bytes(encoded)
+    su = np.array(seg_unit, dtype=np.int64)
+    ca, cb = np.array(seg_ca, dtype=np.int64), np.array(seg_cb, dtype=np.int64)
+    ba, bb = ca.copy(), cb.copy()
+    for i, u in enumerate(units):       # character -> byte offsets where UTF-8 is longer than one byte
+        if len(encoded[i]) != len(u):
+            lo, hi = unit_segs[i]
+            if hi - lo == 1:        # the whole unit (its NFC form may differ in length)
+                ba[lo], bb[lo] = 0, len(encoded[i])
+            else:                   # spans of a region that is NFC already (see _units)
+                off = _utf8_offsets(cps[coff[i]:coff[i + 1]])
+                ba[lo:hi], bb[lo:hi] = off[ca[lo:hi]], off[cb[lo:hi]]
+    rows = np.zeros((len(seg_doc), len(SCRIPTS) + 1), dtype=np.int64)
+    _script_rows(cps, coff[su] + ca, coff[su] + cb, script_table(), rows)
+    letters = (rows @ _LETTER_WEIGHT).tolist()
+    groups = np.array(first + [len(seg_doc)], dtype=np.int64)
+    probs = nb_probs_packed(data, boff, (boff[su] + ba, boff[su] + bb), groups)
+    codes, index, cls_iso, known = _iso_space()
+    cld_idx = np.full((len(texts), 3), -1, dtype=np.int64)
+    cld_share = np.zeros((len(texts), 3), dtype=np.float64)
+    clds = []
+    for d, h in enumerate(heads):
+        cld, reliable, hant = detect_cld2(h)
+        clds.append((cld, reliable, hant))
+        for j, (c, share) in enumerate(cld.items()):
+            cld_idx[d, j], cld_share[d, j] = index[c], share
+    res_i = np.zeros((len(seg_doc), 2), dtype=np.int64)
+    res_f = np.zeros((len(seg_doc), 2), dtype=np.float64)
+    combine_batch(probs, np.array(seg_doc, dtype=np.int64), cls_iso, known, cld_idx, cld_share, len(codes),
+                  cld2_weight, 0.1, res_i, res_f)
+    res_i, res_f = res_i.tolist(), res_f.tolist()
+    guesses = []
+    for d, s in enumerate(first):
+        counts = {SCRIPTS[i - 1]: int(rows[s, i]) for i in np.flatnonzero(rows[s, 1:]) + 1}
+        script = dominant_script(counts)
+        if letters[s] < min_letters:
+            guesses.append(LanguageGuess(UNKNOWN, 0.0, script, "too_short"))
+            continue
+        cld, reliable, hant = clds[d]
+        (best, top), (score, top_p) = res_i[s], res_f[s]
+        lang = codes[best] if best >= 0 else UNKNOWN
+        lid_top = codes[top] if top >= 0 else None
+        cld_top = max(cld, key=cld.get) if cld else None
+        if lang == "zho" and script == "Hani":
+            script = "Hant" if hant else "Hans"
+        g = LanguageGuess(lang, score, script, "ok", cld_top, cld.get(cld_top, 0.0) if cld_top else 0.0,
+                          reliable, lid_top, top_p, lid_top == cld_top)
+        if score < min_score:
+            g.language, g.reason = UNKNOWN, "low_score"
+        guesses.append(g)
+    labels: list[list[str]] = [[] for _ in texts]
+    heads_at = set(first)
+    for s in range(len(seg_doc)):
+        if s not in heads_at:
+            best = res_i[s][0]
+            ok = letters[s] >= min_letters and best >= 0 and res_f[s][0] >= min_score
+            labels[seg_doc[s]].append(codes[best] if ok else UNKNOWN)
+    return guesses, labels
+
+
 def identify(text: str, min_letters: int = 10, min_score: float = 0.3, max_chars: int = 5000,
              cld2_weight: float = 0.5) -> LanguageGuess:
     """Identify one text (no paragraph breakdown; see ``LanguageId`` for documents)."""
-    clean = _CONTROL.sub(" ", text[:max_chars])
-    counts = script_counts(clean)
-    script = dominant_script(counts)
-    # a Han/kana/Hangul character carries about a word: it counts as three letters
-    letters = sum(v * (3 if s in ("Hani", "Hira", "Kana", "Hang") else 1) for s, v in counts.items())
-    if letters < min_letters:
-        return LanguageGuess(UNKNOWN, 0.0, script, "too_short")
-    lid = detect_py3langid(clean)
-    cld, reliable, hant = detect_cld2(clean)
-    post = combine(lid, cld, cld2_weight)
-    lang = max(post, key=post.get) if post else UNKNOWN
-    score = post.get(lang, 0.0)
-    lid_top = max(lid, key=lid.get) if lid else None
-    cld_top = max(cld, key=cld.get) if cld else None
-    if lang == "zho" and script == "Hani":
-        script = "Hant" if hant else "Hans"
-    guess = LanguageGuess(lang, score, script, "ok", cld_top, cld.get(cld_top, 0.0) if cld_top else 0.0,
-                          reliable, lid_top, lid.get(lid_top, 0.0) if lid_top else 0.0, lid_top == cld_top)
-    if score < min_score:
-        guess.language, guess.reason = UNKNOWN, "low_score"
-    return guess
+    return identify_batch([text], min_letters, min_score, max_chars, cld2_weight)[0][0]
 
 
 class LanguageId(Annotator):
@@ -248,7 +325,8 @@ class LanguageId(Annotator):
 
     "unknown" when the text has fewer than ``min_letters`` letters, the combined score is below
     ``min_score``, or (with ``paragraphs``) the winning language covers less than ``min_share`` of
-    the classified paragraphs' text.
+    the classified paragraphs' text. A batch is scored in one compiled pass; cld2 runs once per
+    document and its shares are the prior for the document's paragraphs too.
     """
 
     name = "language_id"
@@ -266,70 +344,88 @@ class LanguageId(Annotator):
         self.min_share = min_share
         self.cld2_weight = cld2_weight
 
-    def _blocks(self, text: str) -> list[str]:
+    def _blocks(self, text: str) -> list[tuple[int, int, int]]:
         """Paragraphs (blank-line separated, else lines), short ones merged with the next until a
-        block has ``min_paragraph_chars``; at most ``max_paragraphs`` blocks."""
+        block has ``min_paragraph_chars``; at most ``max_paragraphs`` blocks (fewer than two: none).
+        Each as (start, end, length): its span in ``text`` and its length with the paragraphs
+        stripped and joined by one newline."""
         head = text[: self.max_chars * 4]
-        parts = _PARAGRAPHS.split(head)
-        if len(parts) < 2:
-            parts = head.split("\n")
-        blocks: list[str] = []
-        cur = ""
-        for p in parts:
-            p = p.strip()
-            if not p:
+        sep = _PARAGRAPHS if _PARAGRAPHS.search(head) else _NEWLINE
+        if sep is _NEWLINE and "\n" not in head:
+            return []
+        blocks: list[tuple[int, int, int]] = []
+        start = -1
+        size = 0
+        for a, b in _spans(sep, head):
+            if a == b:
                 continue
-            cur = f"{cur}\n{p}" if cur else p
-            if len(cur) >= self.min_paragraph_chars:
-                blocks.append(cur)
-                cur = ""
+            if start < 0:
+                start, size = a, b - a
+            else:
+                size += 1 + b - a
+            if size >= self.min_paragraph_chars:
+                blocks.append((start, b, size))
+                start = -1
                 if len(blocks) >= self.max_paragraphs:
                     break
-        return blocks
+        return blocks if len(blocks) >= 2 else []
 
-    def _paragraph_shares(self, text: str) -> dict[str, float]:
-        parts = self._blocks(text)
-        if len(parts) < 2:
-            return {}
-        mass: dict[str, float] = {}
-        for p in parts:
-            g = identify(p, self.min_letters, self.min_score, self.max_chars, self.cld2_weight)
-            mass[g.language] = mass.get(g.language, 0.0) + len(p)
-        total = sum(mass.values())
-        return {k: round(v / total, 4) for k, v in sorted(mass.items(), key=lambda kv: -kv[1])}
-
-    def annotate(self, doc: Document) -> None:
-        g = identify(doc.text, self.min_letters, self.min_score, self.max_chars, self.cld2_weight)
-        if self.paragraphs and g.reason == "ok":
-            g.paragraphs = self._paragraph_shares(doc.text)
+    def guesses(self, texts: list[str]) -> list[LanguageGuess]:
+        blocks = [self._blocks(t) for t in texts] if self.paragraphs else None
+        spans = [[(a, b) for a, b, _ in bl] for bl in blocks] if blocks is not None else None
+        guesses, labels = identify_batch(texts, self.min_letters, self.min_score, self.max_chars,
+                                         self.cld2_weight, spans)
+        for g, bl, lab in zip(guesses, blocks or [], labels):
+            if g.reason != "ok" or not bl:
+                continue
+            mass: dict[str, float] = {}
+            for (_, _, size), lang in zip(bl, lab):
+                mass[lang] = mass.get(lang, 0.0) + size
+            total = sum(mass.values())
+            g.paragraphs = {k: round(v / total, 4) for k, v in sorted(mass.items(), key=lambda kv: -kv[1])}
             known = {k: v for k, v in g.paragraphs.items() if k != UNKNOWN}
             if known and known.get(g.language, 0.0) < self.min_share:
                 g.language, g.reason = UNKNOWN, "mixed"
+        return guesses
+
+    def process(self, docs: list[Document], ctx: StepContext) -> list[Document]:
+        for doc, g in zip(docs, self.guesses([d.text for d in docs])):
+            self._write(doc, g)
+        return docs
+
+    def annotate(self, doc: Document) -> None:
+        self._write(doc, self.guesses([doc.text])[0])
+
+    def _write(self, doc: Document, g: LanguageGuess) -> None:
         doc.meta["language"] = g.language
         doc.meta["script"] = g.script
         doc.meta["language_score"] = round(g.score, 4)
-        info = asdict(g)
-        for k in ("language", "score", "script"):
-            info.pop(k)
-        info["cld2_share"] = round(info["cld2_share"], 4)
-        info["py3langid_score"] = round(info["py3langid_score"], 4)
-        doc.meta[self.meta_key] = info
+        doc.meta[self.meta_key] = {
+            "reason": g.reason, "cld2": g.cld2, "cld2_share": round(g.cld2_share, 4),
+            "cld2_reliable": g.cld2_reliable, "py3langid": g.py3langid,
+            "py3langid_score": round(g.py3langid_score, 4), "agree": g.agree, "paragraphs": g.paragraphs}
 
 
 class LanguageFilter(Filter):
     """Keep documents whose identified language is listed (ISO 639-1 or 639-3) and whose score is high enough.
 
     Runs after ``language_id``. ``languages`` empty keeps every identified language; "unknown"
-    documents are dropped unless ``keep_unknown``.
+    documents are dropped unless ``keep_unknown``. With ``language_pack`` ("shipped", or a pack file
+    from ``thresher calibrate``) a document's score must reach its own language's ``lid_threshold``
+    (FineWeb-2's per-language rule) instead of ``min_score``, where a pack has one.
     """
 
     name = "language_filter"
     version = 1
 
-    def __init__(self, languages: list[str] | None = None, min_score: float = 0.0, keep_unknown: bool = False):
+    def __init__(self, languages: list[str] | None = None, min_score: float = 0.0, keep_unknown: bool = False,
+                 language_pack: str | None = None):
         self.languages = {normalize_language(c) for c in languages or []}
         self.min_score = min_score
         self.keep_unknown = keep_unknown
+        self.language_pack = language_pack
+        if language_pack:
+            load_packs(language_pack)       # a bad file fails now, not mid-run
 
     def decide(self, doc: Document) -> bool | Drop:
         lang = doc.meta.get("language")
@@ -340,6 +436,9 @@ class LanguageFilter(Filter):
         if self.languages and lang not in self.languages:
             return Drop(f"language:{lang}")
         score = float(doc.meta.get("language_score", 0.0))
-        if score < self.min_score:
-            return Drop("language_score", score, self.min_score)
+        floor = self.min_score
+        if self.language_pack and (found := find_pack(doc.meta, self.language_pack)):
+            floor = float(found[1].get("lid_threshold", floor))
+        if score < floor:
+            return Drop("language_score", score, floor)
         return True

@@ -8,6 +8,7 @@ and counted as ``would_drop:<rule>``).
 """
 from __future__ import annotations
 
+import inspect
 from typing import Any, Literal
 
 import numpy as np
@@ -16,6 +17,7 @@ from numba import njit
 from ...document import Document
 from ...errors import ConfigError
 from ...text.charclass import pack
+from ...text.packs import find_pack
 from ...text.segment import SCRIPT, SPACY_EN, Tokens, tokenize_batch
 from ..base import Drop, Filter, StepContext
 
@@ -91,13 +93,46 @@ class QualityStep(Filter):
         kept = self.process([doc], ctx)
         return True if kept else ctx.dropped[0].drop
 
+    def for_pack(self, key: str, thresholds: dict[str, Any]) -> "QualityStep":
+        """This step with language pack ``key``'s ``thresholds`` for it (a copy, made once)."""
+        cache = self.__dict__.setdefault("_pack_steps", {})
+        if key not in cache:
+            params = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+            opts = {p: getattr(self, p) for p in params}
+            opts.update(thresholds)
+            opts["language_pack"] = None
+            cache[key] = type(self)(**opts)
+        return cache[key]
+
+    def _measured(self, docs: list[Document]) -> list[tuple[dict[str, Any], "QualityStep", str | None]]:
+        """Signals of each document with the step (thresholds) that judges it: with ``language_pack``,
+        documents are grouped by their language's pack and measured and judged with its values."""
+        if not getattr(self, "language_pack", None):
+            return [(sig, self, None) for sig in self.measure(docs)]
+        groups: dict[str | None, list[int]] = {}
+        values: dict[str | None, dict[str, Any]] = {}
+        for i, d in enumerate(docs):
+            found = find_pack(d.meta, self.language_pack)
+            key = found[0] if found and self.name in found[1].get("thresholds", {}) else None
+            if key is not None:
+                values[key] = found[1]["thresholds"][self.name]
+            groups.setdefault(key, []).append(i)
+        out: list[Any] = [None] * len(docs)
+        for key, idx in groups.items():
+            step = self if key is None else self.for_pack(key, values[key])
+            for i, sig in zip(idx, step.measure([docs[i] for i in idx])):
+                out[i] = (sig, step, key)
+        return out
+
     def process(self, docs: list[Document], ctx: StepContext) -> list[Document]:
         if not docs:
             return docs
         kept = []
-        for doc, sig in zip(docs, self.measure(docs)):
-            verdict = self.judge(sig)
+        for doc, (sig, judge, pack) in zip(docs, self._measured(docs)):
+            verdict = judge.judge(sig)
             stored = {k: v for k, v in sig.items() if k[0] != "_"}
+            if pack is not None:
+                stored["language_pack"] = pack
             stored["verdict"] = verdict.reason if verdict else "keep"
             doc.meta[self.meta_key] = stored
             if verdict is not None and self.drop:

@@ -73,6 +73,8 @@ class FineWebQuality(QualityStep):
 
     Defaults equal datatrove 0.10.1's FineWebQualityFilter. ``stop_chars`` (single characters)
     defaults to datatrove's terminal punctuation.
+    ``language_pack`` ("shipped" or a pack file) judges each document with its language's values
+    (FineWeb-2's per-language thresholds; see ``thresher languages``).
     """
 
     name = "fineweb_quality"
@@ -81,7 +83,7 @@ class FineWebQuality(QualityStep):
     def __init__(self, line_punct_thr: float = 0.12, line_punct_exclude_zero: bool = False,
                  stop_chars: list[str] | None = None, short_line_thr: float = 0.67, short_line_length: int = 30,
                  char_duplicates_ratio: float = 0.01, new_line_ratio: float = 0.3,
-                 splitter: Splitter = "auto", drop: bool = True):
+                 splitter: Splitter = "auto", drop: bool = True, language_pack: str | None = None):
         self.line_punct_thr = line_punct_thr
         self.line_punct_exclude_zero = line_punct_exclude_zero
         if stop_chars is not None and any(len(c) != 1 for c in stop_chars):
@@ -95,6 +97,7 @@ class FineWebQuality(QualityStep):
         self.new_line_ratio = new_line_ratio
         self.splitter = splitter
         self.drop = drop
+        self.language_pack = language_pack
         self._table = Table()
 
     def measure(self, docs: list[Document]) -> list[dict[str, Any]]:

@@ -257,6 +257,8 @@ class GopherQuality(QualityStep):
     Defaults equal datatrove 0.10.1's GopherQualityFilter. A threshold set to null disables its
     rule. ``stop_words`` defaults to datatrove's eight English words for English documents; other
     languages use their NLTK stop-word list when one ships with thresher, else skip that rule.
+    ``language_pack`` ("shipped" or a pack file) judges each document with its language's values
+    (FineWeb-2's per-language thresholds; see ``thresher languages``).
     """
 
     name = "gopher_quality"
@@ -267,7 +269,7 @@ class GopherQuality(QualityStep):
                  max_symbol_word_ratio: float | None = 0.1, max_bullet_lines_ratio: float | None = 0.9,
                  max_ellipsis_lines_ratio: float | None = 0.3, max_non_alpha_words_ratio: float | None = 0.8,
                  min_stop_words: int | None = 2, stop_words: list[str] | None = None,
-                 splitter: Splitter = "auto", drop: bool = True):
+                 splitter: Splitter = "auto", drop: bool = True, language_pack: str | None = None):
         self.min_doc_words, self.max_doc_words = min_doc_words, max_doc_words
         self.min_avg_word_length, self.max_avg_word_length = min_avg_word_length, max_avg_word_length
         self.max_symbol_word_ratio = max_symbol_word_ratio
@@ -278,6 +280,7 @@ class GopherQuality(QualityStep):
         self.stop_words = stop_words
         self.splitter = splitter
         self.drop = drop
+        self.language_pack = language_pack
         self._stop_cache: dict[str, np.ndarray | None] = {}
 
     def _stops(self, lang: str | None) -> np.ndarray | None:
@@ -360,6 +363,7 @@ class GopherRepetition(QualityStep):
 
     Defaults equal datatrove 0.10.1's GopherRepetitionFilter; ``top_n_grams`` and ``dup_n_grams``
     are lists of [n, max_fraction] pairs.
+    ``language_pack`` ("shipped" or a pack file) judges each document with its language's values.
     """
 
     name = "gopher_repetition"
@@ -370,13 +374,14 @@ class GopherRepetition(QualityStep):
                  top_n_grams: list[tuple[int, float]] = [(2, 0.2), (3, 0.18), (4, 0.16)],  # noqa: B006
                  dup_n_grams: list[tuple[int, float]] = [(5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12),  # noqa: B006
                                                          (9, 0.11), (10, 0.10)],
-                 splitter: Splitter = "auto", drop: bool = True):
+                 splitter: Splitter = "auto", drop: bool = True, language_pack: str | None = None):
         self.dup_line_frac, self.dup_para_frac = dup_line_frac, dup_para_frac
         self.dup_line_char_frac, self.dup_para_char_frac = dup_line_char_frac, dup_para_char_frac
         self.top_n_grams = check_ngram_spec(top_n_grams, "top_n_grams")
         self.dup_n_grams = check_ngram_spec(dup_n_grams, "dup_n_grams")
         self.splitter = splitter
         self.drop = drop
+        self.language_pack = language_pack
         self._table = Table()
 
     def measure(self, docs: list[Document]) -> list[dict[str, Any]]:

@@ -1,0 +1,295 @@
+"""py3langid's naive-Bayes language model, compiled (numba) over whole batches of texts.
+
+py3langid featurises a text as UTF-8 bytes walked through a byte automaton (``tk_nextmove`` rows
+at ``tk_row[state] << 8``; ``tk_output[state]`` names the n-gram feature that ends there, or -1),
+then scores every class as ``nb_pc + log1p(count) . nb_ptc[features]`` (float32), divides by
+sqrt(bytes), takes a softmax and folds aliased columns (two ``sr`` classes, Cyrillic and Latin).
+This module walks and scores all texts of a batch in one compiled call, with the model's own
+parameters read from the installed package, so it gives py3langid's labels and probabilities
+(``tests/test_langid.py`` checks them against ``LanguageIdentifier.classify``: same labels,
+probabilities within 2.5e-5, the float32 summation order being the only difference).
+
+The second kernel, ``combine_batch``, is ``thresher.steps.langid.combine`` (py3langid's
+probabilities times cld2's text shares) for every text of a batch at once.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from numba import njit
+
+LID_FLOOR = 1e-6        # py3langid probabilities at or below this are not candidates (as before)
+
+
+@dataclass(frozen=True)
+class NBModel:
+    """py3langid's model as flat arrays the kernels take."""
+
+    classes: tuple[str, ...]
+    nextmove: np.ndarray     # uint16/uint32, 256 per DFA row
+    rowbase: np.ndarray      # int32, row offset per state (small types: the walk is cache-bound)
+    output: np.ndarray       # int32, feature id per state or -1
+    ptc: np.ndarray          # uint16 (features, classes): log P(feature | class), the model's float16 bits
+    pc: np.ndarray           # float32 (classes,): log P(class)
+    alias: np.ndarray        # int64 (k, 2): (first, duplicate) columns of one label
+    log1p: np.ndarray        # float32 log1p(count) as numpy computes it, for small counts
+
+
+@lru_cache(maxsize=1)
+def identifier():
+    """py3langid's own identifier (normalised probabilities), loaded from the installed package."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+@lru_cache(maxsize=1)
+def nb_model() -> NBModel:
+    ident = identifier()
+    nm = ident.tk_nextmove
+    nextmove = np.frombuffer(nm, dtype=np.dtype(nm.typecode)) if hasattr(nm, "typecode") else np.asarray(nm)
+    alias = np.array(ident._alias_pairs, dtype=np.int64).reshape(-1, 2)
+    return NBModel(tuple(ident.nb_classes), nextmove, np.asarray(ident._rowbase, dtype=np.int32),
+                   np.asarray(ident.tk_output, dtype=np.int32), _half_bits(ident.nb_ptc),
+                   np.asarray(ident.nb_pc, dtype=np.float32), alias,
+                   np.log1p(np.arange(1 << 16, dtype=np.float32)))
+
+
+def _half_bits(ptc: np.ndarray) -> np.ndarray:
+    """The float16 table as its bits (no copy), which the kernel widens to float32 row by row:
+    reading half the bytes matters more than the arithmetic (the rows are a cache miss each). The
+    widening below is exact for normal numbers, and every entry of the model is one (checked)."""
+    bits = np.ascontiguousarray(ptc, dtype=np.float16).view(np.uint16)
+    exp = bits & 0x7C00
+    if np.any(exp == 0) or np.any(exp == 0x7C00):
+        raise ValueError("py3langid model has zero, subnormal or non-finite weights; thresher expects none")
+    return bits
+
+
+def encode(text: str) -> bytes:
+    """The bytes py3langid scores: NFC, lower-cased when all upper case, UTF-8."""
+    return identifier()._encode(text)
+
+
+def pack_bytes(blobs: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    offsets = np.zeros(len(blobs) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in blobs], out=offsets[1:])
+    return np.frombuffer(b"".join(blobs), dtype=np.uint8), offsets
+
+
+@njit(cache=True)
+def walk_kernel(data, offsets, nextmove, rowbase, output, feats, lanes):
+    """The automaton's feature (or -1) after every byte, ``feats[i]``; each text starts at state 0.
+
+    One walk is a chain of dependent loads from a 40 MB table, a cache miss per byte: walking
+    ``lanes`` texts in lock-step lets the processor wait for those misses together (6x here)."""
+    nseg = offsets.shape[0] - 1
+    pos = np.zeros(lanes, dtype=np.int64)
+    end = np.zeros(lanes, dtype=np.int64)
+    st = np.zeros(lanes, dtype=np.int64)
+    nxt = 0
+    active = True
+    while active:
+        active = False
+        for q in range(lanes):
+            p = pos[q]
+            if p < end[q]:
+                s = nextmove[rowbase[st[q]] + data[p]]
+                st[q] = s
+                feats[p] = output[s]
+                pos[q] = p + 1
+                active = True
+            elif nxt < nseg:
+                pos[q], end[q], st[q] = offsets[nxt], offsets[nxt + 1], 0
+                nxt += 1
+                active = True
+
+
+@njit(cache=True)
+def nb_kernel(data, offsets, seg_a, seg_b, groups, nextmove, rowbase, output, ptc, pc, log1p_tab, alias, out):
+    """Normalised class probabilities (float32, like py3langid) of byte spans ``data[seg_a[s]:seg_b[s]]``
+    of the texts ``data[offsets[t]:offsets[t+1]]``.
+
+    Each text is walked once through the automaton (from state 0); a span's features are those
+    found inside it, so a document's head and its paragraphs are scored from one walk. Spans
+    ``groups[g] .. groups[g+1]-1`` (one document's) share most features: each feature's row of
+    ``ptc`` is read once per group and added to every span that has it. Features are taken in order
+    of first occurrence (py3langid's ``Counter``) and summed in float32 one after the other, where
+    py3langid's BLAS call sums them in float32 in blocks whose order depends on the processor
+    (``tests/test_langid.py`` states the tolerance: 2.5e-5 on a probability, same labels)."""
+    nfeat, ncls = ptc.shape
+    feats = np.empty(data.shape[0], dtype=np.int32)
+    walk_kernel(data, offsets, nextmove, rowbase, output, feats, 8)
+    slot = np.full(nfeat, -1, dtype=np.int32)
+    row32 = np.empty(ncls, dtype=np.uint32)
+    row = row32.view(np.float32)
+    ufeat = np.zeros(nfeat, dtype=np.int32)
+    scores = np.zeros(ncls, dtype=np.float32)
+    for g in range(groups.shape[0] - 1):
+        s0, s1 = groups[g], groups[g + 1]
+        m = s1 - s0
+        nu = 0
+        hi = seg_a[s0]
+        for j in range(m):
+            hi = max(hi, seg_b[s0 + j])
+        # the group's features, in order of first occurrence over its bytes: its first span (the
+        # document's head) starts them, so the head's come first, in py3langid's order
+        for i in range(seg_a[s0], hi):
+            f = feats[i]
+            if f >= 0 and slot[f] < 0:
+                slot[f] = nu
+                ufeat[nu] = f
+                nu += 1
+        cnt = np.zeros((nu, m), dtype=np.int32)
+        nf = np.zeros(m, dtype=np.int64)
+        for j in range(m):
+            for i in range(seg_a[s0 + j], seg_b[s0 + j]):
+                f = feats[i]
+                if f >= 0:
+                    u = slot[f]
+                    if cnt[u, j] == 0:
+                        nf[j] += 1
+                    cnt[u, j] += 1
+        acc = np.zeros((m, ncls), dtype=np.float32)
+        for u in range(nu):
+            f = ufeat[u]
+            slot[f] = -1
+            half = ptc[f]
+            for k in range(ncls):       # float16 -> float32: sign, rebiased exponent, mantissa
+                x = np.uint32(half[k])
+                row32[k] = ((x & np.uint32(0x8000)) << np.uint32(16)) | (
+                    ((x & np.uint32(0x7FFF)) + np.uint32(0x1C000)) << np.uint32(13))
+            for j in range(m):
+                c = cnt[u, j]
+                if c:
+                    w = log1p_tab[c] if c < log1p_tab.shape[0] else np.float32(math.log1p(c))
+                    _axpy(acc[j], w, row)
+        for j in range(m):
+            s = s0 + j
+            a, b = seg_a[s], seg_b[s]
+            for k in range(ncls):   # no feature at all: py3langid abstains with a uniform distribution
+                scores[k] = np.float32(acc[j, k]) + pc[k] if nf[j] else np.float32(0.0)
+            _softmax(scores, np.float32(1.0 / math.sqrt(b - a if b > a else 1)), alias, out[s])
+
+
+@njit(cache=True, fastmath={"nsz", "arcp"})
+def _axpy(acc, w, row):
+    """acc += w * row, one float32 rounding per element as written (no reassociation, no FMA
+    contraction: the flags only let it vectorise)."""
+    for k in range(acc.shape[0]):
+        acc[k] += w * row[k]
+
+
+@njit(cache=True)
+def _softmax(scores, scale, alias, out):
+    """py3langid's ``scores *= 1/sqrt(bytes)``, softmax and folding of aliased columns, in float32."""
+    ncls = scores.shape[0]
+    top = np.float32(-np.inf)
+    for k in range(ncls):
+        scores[k] = scores[k] * scale
+        if scores[k] > top:
+            top = scores[k]
+    z = 0.0
+    for k in range(ncls):
+        scores[k] = np.float32(math.exp(np.float32(scores[k] - top)))
+        z += scores[k]
+    zf = np.float32(z)
+    for k in range(ncls):
+        out[k] = scores[k] / zf
+    for q in range(alias.shape[0]):
+        out[alias[q, 0]] += out[alias[q, 1]]
+        out[alias[q, 1]] = 0.0
+
+
+def nb_probs(texts: list[str]) -> np.ndarray:
+    """py3langid's normalised probabilities for each text: float32 (len(texts), classes)."""
+    return nb_probs_packed(*pack_bytes([encode(t) for t in texts]))
+
+
+def nb_probs_packed(data: np.ndarray, offsets: np.ndarray, spans: tuple[np.ndarray, np.ndarray] | None = None,
+                    groups: np.ndarray | None = None) -> np.ndarray:
+    """Probabilities of byte ``spans`` (start, end arrays) of packed texts, default: each whole
+    text; ``groups`` (offsets into the spans) marks spans of one document."""
+    m = nb_model()
+    seg_a, seg_b = spans if spans is not None else (offsets[:-1], offsets[1:])
+    if groups is None:
+        groups = np.arange(len(seg_a) + 1, dtype=np.int64)
+    out = np.zeros((len(seg_a), len(m.classes)), dtype=np.float32)
+    nb_kernel(data, offsets, seg_a, seg_b, groups, m.nextmove, m.rowbase, m.output, m.ptc, m.pc, m.log1p, m.alias,
+              out)
+    return out
+
+
+def classify(texts: list[str]) -> list[tuple[str, float]]:
+    """``LanguageIdentifier.classify`` for many texts: (label, probability) each."""
+    probs = nb_probs(texts)
+    best = probs.argmax(axis=1)
+    cls = nb_model().classes
+    return [(cls[i], float(probs[r, i])) for r, i in enumerate(best.tolist())]
+
+
+@njit(cache=True)
+def combine_batch(probs, seg_doc, cls_iso, lid_known, cld_idx, cld_share, n_iso, weight, floor, res_i, res_f):
+    """Per text: py3langid's probabilities merged per ISO code, times cld2's shares of the text's
+    document, renormalised over the candidates (see ``langid.combine``). Writes
+    res_i[s] = (best language, py3langid's top language) and res_f[s] = (posterior, py3langid's top
+    probability); -1 where there is no candidate."""
+    lid = np.zeros(n_iso, dtype=np.float64)
+    cld = np.zeros(n_iso, dtype=np.float64)
+    logs = np.zeros(n_iso, dtype=np.float64)
+    cand = np.zeros(n_iso, dtype=np.uint8)
+    cl = np.zeros(n_iso, dtype=np.int64)        # the candidates, visited in code order
+    for s in range(probs.shape[0]):
+        d = seg_doc[s]
+        nc = 0
+        for k in range(probs.shape[1]):
+            p = np.float64(probs[s, k])
+            c = cls_iso[k]
+            if c >= 0 and p > 1e-6:
+                lid[c] += p
+                if not cand[c]:
+                    cand[c] = 1
+                    cl[nc] = c
+                    nc += 1
+        for j in range(cld_idx.shape[1]):
+            c = cld_idx[d, j]
+            if c >= 0:
+                cld[c] += cld_share[d, j]
+                if not cand[c]:
+                    cand[c] = 1
+                    cl[nc] = c
+                    nc += 1
+        for i in range(1, nc):          # insertion sort: a handful of candidates, no allocation
+            c = cl[i]
+            j = i - 1
+            while j >= 0 and cl[j] > c:
+                cl[j + 1] = cl[j]
+                j -= 1
+            cl[j + 1] = c
+        cs = cl[:nc]
+        top_i = -1
+        top_p = 0.0
+        for c in cs:
+            if lid[c] > top_p:
+                top_i, top_p = c, lid[c]
+        lid_top = top_p if top_i >= 0 else 1.0
+        best = -np.inf
+        best_i = -1
+        for c in cs:
+            p_lid = lid[c] if lid_known[c] else lid_top
+            logs[c] = math.log(p_lid + 1e-4) + weight * math.log(cld[c] + floor)
+            if logs[c] > best:
+                best, best_i = logs[c], c
+        z = 0.0
+        for c in cs:
+            z += math.exp(logs[c] - best)
+            lid[c] = 0.0
+            cld[c] = 0.0
+            cand[c] = 0
+        res_i[s, 0] = best_i
+        res_i[s, 1] = top_i
+        res_f[s, 0] = 1.0 / z if best_i >= 0 else 0.0
+        res_f[s, 1] = top_p
