@@ -193,6 +193,9 @@ class Crawler:
             files[kind] = text
             if kind == "robots":
                 files["robots_unreachable"] = last.status is None or last.status >= 500
+                if last.status is None:            # the host does not answer: nothing more to ask it
+                    return {"kind": "setup", "exchanges": exchanges, "files": {**files, "ai_txt": None,
+                            "tdmrep": None}, "sitemap_urls": []}
                 rules = SiteRules(text, None, None, files["seen"], files["robots_unreachable"])
                 cd = rules.crawl_delay(self.cfg.agent_token)
                 if self.cfg.polite:
@@ -201,6 +204,7 @@ class Crawler:
         if self.cfg.sitemaps and self.cfg.depth >= 1:
             rules = SiteRules(files["robots"], None, None, files["seen"], files["robots_unreachable"])
             todo = [u for u in rules.sitemaps() if site_key(u) == s.key] or [base + "/sitemap.xml"]
+            todo = [u for u in todo if rules.allowed(u, self.cfg.agent_token)]
             fetched = 0
             while todo and fetched < 50 and len(page_urls) < self.cfg.max_sitemap_urls:
                 url = todo.pop(0)
@@ -212,7 +216,7 @@ class Crawler:
                 if ex.status == 200 and ex.error is None:
                     urls, children = parse_sitemap(ex.decoded())
                     page_urls += urls[: self.cfg.max_sitemap_urls - len(page_urls)]
-                    todo += [c for c in children if site_key(c) == s.key]
+                    todo += [c for c in children if site_key(c) == s.key and rules.allowed(c, self.cfg.agent_token)]
         return {"kind": "setup", "exchanges": exchanges, "files": files, "sitemap_urls": page_urls}
 
     def _page_job(self, url: str, depth: int, prio: int, delay: float) -> dict[str, Any]:
@@ -338,11 +342,13 @@ class Crawler:
             return (self._setup_job, s)
         if self.frontier.pages(s.key) >= self.cfg.max_pages:
             return None
-        nxt = self.frontier.next(s.key)
-        if nxt is None:
-            return None
-        url, depth, prio = nxt
-        return (self._page_job, url, depth, prio, s.delay)
+        while (nxt := self.frontier.next(s.key)) is not None:
+            url, depth, prio = nxt
+            if s.rules.allowed(url, self.cfg.agent_token):      # seeds and resumed URLs are checked here
+                return (self._page_job, url, depth, prio, s.delay)
+            self.frontier.finish(url, s.key, "skipped", "robots_disallowed", depth)
+            self._log(url=url, site=s.key, outcome="robots_disallowed", depth=depth)
+        return None
 
     def run(self, seeds: list[str]) -> dict[str, Any]:
         self._resume()

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 import urllib3
-from urllib3.exceptions import HTTPError, TimeoutError as U3Timeout
+from urllib3.exceptions import HTTPError, NewConnectionError, TimeoutError as U3Timeout
 
 CHUNK = 1 << 16
 # http.client has already undone chunking, so a stored body is no longer chunked: renamed as Heritrix does
@@ -89,8 +89,7 @@ class Fetcher:
             resp = self.pool.request("GET", url, headers=dict(headers), redirect=False, preload_content=False,
                                      decode_content=False)
         except (HTTPError, OSError) as e:
-            ex.error = "timeout" if isinstance(e, (U3Timeout, TimeoutError)) else "connection"
-            ex.detail = f"{type(e).__name__}: {e}"[:300]
+            ex.error, ex.detail = _error(e), f"{type(e).__name__}: {e}"[:300]
             ex.seconds = time.monotonic() - t0
             return ex
         try:
@@ -114,8 +113,7 @@ class Fetcher:
                     return ex
             ex.body = b"".join(chunks)
         except (HTTPError, OSError) as e:
-            ex.error = "timeout" if isinstance(e, (U3Timeout, TimeoutError)) else "connection"
-            ex.detail = f"{type(e).__name__}: {e}"[:300]
+            ex.error, ex.detail = _error(e), f"{type(e).__name__}: {e}"[:300]
         finally:
             ex.seconds = time.monotonic() - t0
             if ex.error:
@@ -125,6 +123,13 @@ class Fetcher:
 
     def close(self) -> None:
         self.pool.clear()
+
+
+def _error(e: Exception) -> str:
+    # urllib3's NewConnectionError subclasses its ConnectTimeoutError: a refused connection is no timeout
+    if isinstance(e, NewConnectionError) or not isinstance(e, (U3Timeout, TimeoutError)):
+        return "connection"
+    return "timeout"
 
 
 def _peer(resp) -> str | None:
