@@ -115,5 +115,7 @@ def classify(page: Page, url: str | None = None) -> dict[str, Any]:
     if not scores:
         return {"label": "other", "evidence": [], "scores": {}, "version": VERSION}
     label, best = max(scores.items(), key=lambda kv: (kv[1], -REGISTERS.index(kv[0])))
+    if label == "article" and (scores.get("news") or scores.get("blog")):   # news and blog posts are articles too
+        label = "news" if scores.get("news", 0) >= scores.get("blog", 0) else "blog"
     return {"label": label if best >= MIN_SCORE else "other", "evidence": evidence,
             "scores": {k: round(v, 2) for k, v in sorted(scores.items())}, "version": VERSION}

@@ -37,7 +37,8 @@ LINK_PATTERNS: dict[str, tuple[str, str]] = {
         r"правовая\s+информация|法律声明|法的事項",
         r"/(legal|impressum|imprint|mentions-legales|aviso-legal|note-legali)([-_./?]|$)"),
 }
-_TEXT = {k: re.compile(rf"^\W*({t})\W*$|\b({t})\b", re.I) for k, (t, _) in LINK_PATTERNS.items()}
+# no \b: CJK has no word boundaries; a Latin match must not sit inside a longer Latin word
+_TEXT = {k: re.compile(rf"^\W*({t})\W*$|(?<![a-z])({t})(?![a-z])", re.I) for k, (t, _) in LINK_PATTERNS.items()}
 _PATH = {k: re.compile(u, re.I) for k, (_, u) in LINK_PATTERNS.items()}
 KIND_ORDER = ("terms", "license", "copyright", "legal_notice")
 
