@@ -313,3 +313,20 @@ def test_seed_file_and_contact_errors(tmp_path):
     r = subprocess.run([sys.executable, "-c", "from thresher.cli import main; main()", "crawl", str(f), "-o", str(tmp_path / "c"),
                         "--contact", CONTACT], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": "src"})
     assert r.returncode == 1 and r.stderr.strip().splitlines() == [f"Error: {f}:1: not an http(s) URL: 'ftp://example.org/'"]
+
+
+def test_card_lists_sites_terms_and_register_mix(release):
+    from thresher.card import write_card
+
+    write_card(release)
+    card = (release / "card" / "README.md").read_text()
+    docs = _docs(release)
+    mix = Counter(d["meta"]["register"]["label"] for d in docs.values())
+    header = next(line for line in card.splitlines() if line.startswith("| language | documents | documentation"))
+    labels = [c.strip() for c in header.strip().strip("|").split("|")][2:]
+    row = next(line for line in card.splitlines() if line.startswith("| unknown | "))
+    assert [int(c) for c in row.strip().strip("|").split("|")[1:]] == [len(docs)] + [mix[k] for k in labels]
+    site = next(line for line in card.splitlines() if line.startswith("| 127.0.0.1 |"))
+    assert "GPTBot (disallow all)" in site and "CCBot (partial)" in site and "terms: http://127.0.0.1:" in site
+    assert "tdm_reserved" in site and "automated_access_prohibited" in site and "noai (meta)=1" in site
+    assert f"| {len(docs)} ({len(docs)}) |" in site
