@@ -326,7 +326,7 @@ def test_card_lists_sites_terms_and_register_mix(release):
     labels = [c.strip() for c in header.strip().strip("|").split("|")][2:]
     row = next(line for line in card.splitlines() if line.startswith("| unknown | "))
     assert [int(c) for c in row.strip().strip("|").split("|")[1:]] == [len(docs)] + [mix[k] for k in labels]
-    site = next(line for line in card.splitlines() if line.startswith("| 127.0.0.1 |"))
+    site = next(line for line in card.splitlines() if line.startswith("| 127.0.0.1 |") and "robots:" in line)
     assert "GPTBot (disallow all)" in site and "CCBot (partial)" in site and "terms: http://127.0.0.1:" in site
     assert "tdm_reserved" in site and "automated_access_prohibited" in site and "noai (meta)=1" in site
     assert f"| {len(docs)} ({len(docs)}) |" in site
