@@ -69,15 +69,20 @@ def site_pages() -> dict[str, bytes]:
 
 
 class SiteServer:
-    def __init__(self, crawl_delay: float = 0.2, extra_links: int = 0):
+    def __init__(self, crawl_delay: float = 0.2, extra_links: int = 0, mirrors: int = 0):
         self.crawl_delay = crawl_delay
         self.pages = site_pages()
+
         self.log: list[dict] = []
         self.hits: dict[str, int] = {}
         self._lock = threading.Lock()
-        if extra_links:      # the benchmark's big frontier: index links to N generated URLs
-            links = "".join(f'<a href="/gen/{i}.html">page {i}</a>\n' for i in range(extra_links))
-            self.pages["/index.html"] = self.pages["/index.html"].replace(b"</body>", links.encode() + b"</body>", 1)
+        # the benchmark's site: /bench.html links to N copies of the manual as shipped (/m/K/, links stay
+        # inside each copy) and to ``extra_links`` generated pages (a big frontier); the sitemap lists only it
+        self.bench = bool(mirrors or extra_links)
+        self.mirror = {f.name: f.read_bytes() for f in (FIXTURES / "libffi").glob("*.html")}
+        links = "".join(f'<a href="/m/{k}/index.html">copy {k}</a>\n' for k in range(mirrors))
+        links += "".join(f'<a href="/gen/{i}.html">page {i}</a>\n' for i in range(extra_links))
+        self.pages["/bench.html"] = f"<html><body><h1>Mirrors</h1>\n{links}</body></html>".encode()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -144,6 +149,7 @@ class SiteServer:
             return self._send(h, 200, json.dumps(rules).encode(), "application/json")
         if path == "/sitemap.xml":
             urls = ["/index.html", "/Introduction.html", "/sitemap-only.html", "/private/hidden.html"]
+            urls = ["/bench.html"] if self.bench else urls
             body = ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
                     + "".join(f"<url><loc>{self.base}{u}</loc></url>" for u in urls) + "</urlset>")
             return self._send(h, 200, body.encode(), "application/xml")
@@ -175,6 +181,8 @@ class SiteServer:
             return self._send(h, 200, b"%PDF-1.4\n" + b"0" * 1000, "application/pdf")
         if path in ("/huge.html", "/huge-stream.html"):
             return self._huge(h, path == "/huge.html")
+        if path.startswith("/m/") and path.count("/") == 3 and path.rsplit("/", 1)[1] in self.mirror:
+            return self._send(h, 200, self.mirror[path.rsplit("/", 1)[1]])
         if path.startswith("/gen/"):
             return self._send(h, 200, f"<html><body><p>generated {path}</p></body></html>".encode())
         if path in self.pages:
@@ -202,3 +210,12 @@ class SiteServer:
 
     def fetched(self) -> list[str]:
         return [r["path"] for r in self.log]
+
+
+if __name__ == "__main__":      # serve until killed: python tests/crawl_site.py [mirrors] [extra_links]
+    import sys
+
+    with SiteServer(crawl_delay=0.2, mirrors=int(sys.argv[1]) if len(sys.argv) > 1 else 0,
+                    extra_links=int(sys.argv[2]) if len(sys.argv) > 2 else 0) as srv:
+        print(srv.base, flush=True)
+        srv.thread.join()

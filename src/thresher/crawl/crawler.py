@@ -82,8 +82,9 @@ class Site:
 
 
 def site_key(url: str) -> str:
-    p = urlsplit(url)
-    return p.netloc.lower().removeprefix("www.")
+    """``host[:port]`` without ``www.`` of a normalised URL (split by hand: this runs once per link)."""
+    parts = url.split("/", 3)
+    return parts[2].lower().removeprefix("www.") if len(parts) > 2 else ""
 
 
 def read_seeds(path: Path) -> list[str]:
@@ -236,13 +237,13 @@ class Crawler:
         s.info = {"seed": s.seed, "files": res["files"], "terms": {}, "terms_candidates": {}}
         self._set_rules(s)
         self.frontier.set_site_info(s.key, s.info)
-        self._enqueue(s, [(u, "") for u in res["sitemap_urls"]], 1, via="sitemap")
+        urls = [u for raw in res["sitemap_urls"] if (u := normalize_url(raw))]
+        self._enqueue(s, [(u, "") for u in urls], 1, via="sitemap")
 
     def _enqueue(self, s: Site, links: list[tuple[str, str]], depth: int, via: str, prio: int = 1) -> None:
         rows = []
-        for raw, _ in links:
-            url = normalize_url(raw)
-            if url is None or not self.in_scope(url, s):
+        for url, _ in links:                           # normalised by parse_page / _on_setup
+            if not self.in_scope(url, s):
                 continue
             if not s.rules.allowed(url, self.cfg.agent_token):
                 if self.frontier.state(url) is None:

@@ -1,4 +1,4 @@
-"""What the crawler and the register/rights code read off one HTML page, in one parse (resiliparse).
+"""What the crawler and the register/rights code read off one HTML page, in one parse (lxml).
 
 ``Page`` holds the links (with their anchor text), the ``<meta>`` tags, the ``<link rel>`` targets,
 schema.org types (JSON-LD, microdata, RDFa ``typeof``), the page's language and a few structure
@@ -26,9 +26,18 @@ class Page:
     counts: dict[str, int] = field(default_factory=dict)              # structure: pre, code, form, article, time ...
 
 
+SIMPLE = re.compile(r"[A-Za-z0-9_\-~/%+=&;,@!$'()*]*[A-Za-z0-9_\-~/%+=&;,@!$'()*.]*")
+
+
 def normalize_url(url: str, base: str | None = None) -> str | None:
     """An absolute http(s) URL without fragment, with lower-cased scheme and host and no default port;
-    None for anything else (mailto:, javascript:, malformed)."""
+    None for anything else (mailto:, javascript:, malformed). ``base`` must itself be normalised."""
+    if base is not None:               # fast path for the common link: a plain path, no dot segments or query
+        href = url.strip().split("#", 1)[0]
+        if href and SIMPLE.fullmatch(href) and "/." not in href and not href.startswith((".", "//")):
+            origin_end = base.find("/", base.find("//") + 2)
+            if origin_end > 0 and "?" not in base:
+                return base[:origin_end] + href if href[0] == "/" else base[:base.rfind("/") + 1] + href
     try:
         if base is not None:
             url = urljoin(base, url.strip())
@@ -64,45 +73,54 @@ COUNTED = ("pre", "code", "form", "article", "time", "table", "h1", "h2", "nav",
 
 
 def parse_page(html: str, url: str) -> Page:
-    from resiliparse.parse.html import HTMLTree
+    # lxml, not resiliparse's DOM: iterating a resiliparse node collection costs O(n) per item, which
+    # made a page of 5,000 links take minutes; lxml's walk is linear.
+    import lxml.html
+    from lxml import etree
 
-    tree = HTMLTree.parse(html)
-    doc = tree.document
     page = Page(url)
-    base_el = doc.query_selector("base[href]")
-    base = normalize_url(base_el.getattr("href") or "", url) if base_el is not None else None
-    base = base or url
-    for a in doc.query_selector_all("a[href], area[href]"):
-        target = normalize_url(a.getattr("href") or "", base)
-        if target:
-            page.links.append((target, WS.sub(" ", a.text or "").strip()[:200],
-                               (a.getattr("rel") or "").lower()))
-    for m in doc.query_selector_all("meta"):
-        name = (m.getattr("name") or m.getattr("property") or m.getattr("http-equiv") or "").strip().lower()
-        if name:
-            page.meta.setdefault(name, []).append((m.getattr("content") or "").strip())
-    for link in doc.query_selector_all("link[rel][href]"):
-        href = normalize_url(link.getattr("href") or "", base)
-        for rel in (link.getattr("rel") or "").lower().split():
-            if href:
-                page.rels.setdefault(rel, []).append(href)
-    for s in doc.query_selector_all('script[type="application/ld+json"]'):
-        try:
-            _schema_types(json.loads(s.text or ""), page.types)
-        except ValueError:
-            continue
-    for e in doc.query_selector_all("[itemtype]"):
-        for t in (e.getattr("itemtype") or "").split():
-            page.types.append(t.rstrip("/").rsplit("/", 1)[-1])
-    for e in doc.query_selector_all("[typeof]"):
-        for t in (e.getattr("typeof") or "").split():
-            page.types.append(t.rsplit(":", 1)[-1].rsplit("/", 1)[-1])
-    html_el = doc.query_selector("html")
-    page.lang = (html_el.getattr("lang") if html_el is not None else None) or None
-    if page.lang is None and tree.body is not None:
-        page.lang = tree.body.getattr("lang") or None
-    title = doc.query_selector("title")
-    page.title = WS.sub(" ", title.text).strip() if title is not None and title.text else ""
-    for tag in COUNTED:
-        page.counts[tag] = len(doc.query_selector_all(tag))
+    try:
+        root = lxml.html.document_fromstring(html.encode("utf-8", "surrogatepass"),
+                                             parser=lxml.html.HTMLParser(encoding="utf-8"))
+    except (etree.ParserError, ValueError):
+        return page
+    base = url
+    for b in root.iter("base"):
+        base = normalize_url(b.get("href") or "", url) or url
+        break
+    counts: dict[str, int] = {}
+    for el in root.iter():
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if tag in COUNTED:
+            counts[tag] = counts.get(tag, 0) + 1
+        if tag in ("a", "area") and el.get("href") is not None:
+            target = normalize_url(el.get("href"), base)
+            if target:
+                page.links.append((target, WS.sub(" ", el.text_content() or "").strip()[:200],
+                                   (el.get("rel") or "").lower()))
+        elif tag == "meta":
+            name = (el.get("name") or el.get("property") or el.get("http-equiv") or "").strip().lower()
+            if name:
+                page.meta.setdefault(name, []).append((el.get("content") or "").strip())
+        elif tag == "link" and el.get("rel") and el.get("href"):
+            href = normalize_url(el.get("href"), base)
+            for rel in el.get("rel").lower().split():
+                if href:
+                    page.rels.setdefault(rel, []).append(href)
+        elif tag == "script" and (el.get("type") or "").strip().lower() == "application/ld+json":
+            try:
+                _schema_types(json.loads(el.text or ""), page.types)
+            except ValueError:
+                pass
+        elif tag == "title" and not page.title:
+            page.title = WS.sub(" ", el.text_content() or "").strip()
+        if tag and el.get("itemtype"):
+            page.types += [t.rstrip("/").rsplit("/", 1)[-1] for t in el.get("itemtype").split()]
+        if tag and el.get("typeof"):
+            page.types += [t.rsplit(":", 1)[-1].rsplit("/", 1)[-1] for t in el.get("typeof").split()]
+    page.counts = {tag: counts.get(tag, 0) for tag in COUNTED}
+    page.lang = root.get("lang") or None
+    if page.lang is None:
+        body = root.find("body")
+        page.lang = body.get("lang") if body is not None else None
     return page
