@@ -63,12 +63,16 @@ def start_server(mirrors: int, extra_links: int = 0) -> tuple[subprocess.Popen, 
     return p, base
 
 
+CPU: list[float] = []      # user + system seconds of the last timed process
+
+
 def timed(cmd: list[str], **kw) -> tuple[float, int, subprocess.CompletedProcess]:
-    """Wall seconds and peak RSS (MiB) of one fresh process."""
+    """Wall seconds and peak RSS (MiB) of one fresh process (its CPU seconds go to CPU)."""
     t = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
     _, status, usage = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t
+    CPU.append(usage.ru_utime + usage.ru_stime)
     out, err = p.stdout.read(), p.stderr.read()
     p.returncode = os.waitstatus_to_exitcode(status)
     if p.returncode:
@@ -103,12 +107,13 @@ def main() -> None:
     rows = []
     srv, base = start_server(args.mirrors)
     try:
-        thr, peer, loops, thr_rss, peer_rss = [], [], [], [], []
+        thr, peer, loops, thr_rss, peer_rss, thr_cpu, peer_cpu = [], [], [], [], [], [], []
         pages = 0
         for _ in range(args.runs):
             wall, rss, fetched, span = thresher_crawl(base, work, max_pages=30 * args.mirrors + 100, depth=3)
             pages = len(fetched)
             thr.append(wall)
+            thr_cpu.append(CPU[-1])
             loops.append(span)
             thr_rss.append(rss)
             urls = work / "urls.txt"
@@ -117,12 +122,14 @@ def main() -> None:
             warc.unlink(missing_ok=True)
             pwall, prss, res = timed([str(peer_py), "-c", PEER, str(urls), str(warc)])
             peer.append(pwall)
+            peer_cpu.append(CPU[-1])
             peer_rss.append(prss)
         t, p = statistics.median(thr), statistics.median(peer)
-        rows.append(("thresher crawl --no-delay (fresh process)", pages, t, pages / t, statistics.median(thr_rss)))
+        tc, pc = statistics.median(thr_cpu), statistics.median(peer_cpu)
+        rows.append(("thresher crawl --no-delay (fresh process)", pages, t, pages / t, tc, statistics.median(thr_rss)))
         rows.append(("thresher crawl loop (log first to last request)", pages, statistics.median(loops),
-                     pages / statistics.median(loops), None))
-        rows.append(("warcio capture_http + requests loop (fresh process)", pages, p, pages / p,
+                     pages / statistics.median(loops), None, None))
+        rows.append(("warcio capture_http + requests loop (fresh process)", pages, p, pages / p, pc,
                      statistics.median(peer_rss)))
     finally:
         srv.kill()
@@ -150,11 +157,12 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
     print(f"\nlocal server on 127.0.0.1, libffi manual x {args.mirrors}; medians of {args.runs} runs; "
           "shared, noisy 2-core machine: compare ratios within this run\n")
-    print("| crawler | pages | seconds | pages/s | peak RSS MiB |")
-    print("|---|---:|---:|---:|---:|")
-    for name, n, s, r, m in rows:
-        print(f"| {name} | {n} | {s:.2f} | {r:.0f} | {m if m is not None else '-'} |")
-    print(f"\nthresher / peer wall time (fresh processes): {t / p:.2f}x\n")
+    print("| crawler | pages | wall s | pages/s (wall) | CPU s | pages per CPU s | peak RSS MiB |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, n, s, r, c, m in rows:
+        cpu = f"{c:.2f} | {n / c:.0f}" if c else "- | -"
+        print(f"| {name} | {n} | {s:.2f} | {r:.0f} | {cpu} | {m if m is not None else '-'} |")
+    print(f"\nthresher / peer (fresh processes): wall {t / p:.2f}x, CPU {tc / pc:.2f}x\n")
     print("| frontier | URLs still queued | thresher peak RSS MiB | seconds (last run) |")
     print("|---|---:|---:|---:|")
     for label, q, m, w in rss_rows:

@@ -163,3 +163,10 @@ def test_warc_recover_cuts_a_torn_group(tmp_path):
     assert [m["url"] for m in metas] == [f"http://127.0.0.1/{i}" for i in range(3)]
     assert not open_file.exists() and w.path.stat().st_size == whole
     assert [m["url"] for m in stored_metadata(w.path)] == [m["url"] for m in metas]
+
+
+def test_example_pipeline_validates():
+    from thresher.config import load_config
+
+    cfg = load_config(Path(__file__).parent.parent / "examples" / "crawl.yaml")
+    assert [next(iter(s)) for s in cfg.model_dump()["steps"]][:2] == ["register", "rights_filter"]
