@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 from .. import __version__
 from ..errors import InputError
+from ..io import decode
 from .fetch import Exchange, Fetcher, utc_now
 from .frontier import Frontier
 from .page import normalize_url, parse_page
@@ -274,7 +275,6 @@ class Crawler:
             outcome = self._on_redirect(s, url, depth, ex)
         elif ex.error is None and ex.status is not None and 200 <= ex.status < 300:
             outcome = "stored"
-            from ..io import decode
             html, _ = decode(ex.decoded(), ex.charset)
             page = parse_page(html, url)
             meta["rights"] = self._rights(s, url, ex, page)

@@ -18,7 +18,8 @@ class Register(Annotator):
     version = 1
 
     def annotate(self, doc: Document) -> None:
-        if "html" not in doc.source.get("content_type", "html"):
-            return
+        ctype = doc.source.get("content_type")
+        if (ctype and "html" not in ctype) or (not ctype and not doc.text.lstrip()[:1] == "<"):
+            return                  # not HTML (extracted already, or plain text): nothing of its own to read
         url = doc.source.get("uri") or doc.source.get("url") or ""
         doc.meta["register"] = classify(parse_page(doc.text, url), url)
