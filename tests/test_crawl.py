@@ -330,3 +330,17 @@ def test_card_lists_sites_terms_and_register_mix(release):
     assert "GPTBot (disallow all)" in site and "CCBot (partial)" in site and "terms: http://127.0.0.1:" in site
     assert "tdm_reserved" in site and "automated_access_prohibited" in site and "noai (meta)=1" in site
     assert f"| {len(docs)} ({len(docs)}) |" in site
+
+
+def test_rights_survive_shard_boundaries(crawled, release, tmp_path):
+    """A WARC cut into many ranges (one cut can fall between a response and its metadata record)
+    reads back to the same documents, each with its rights record."""
+    out = crawled[0]
+    yaml = tmp_path / "p.yaml"
+    yaml.write_text(f"name: c\ninput: {{path: '{out}/warc/*.warc.gz', format: warc, shard_mb: 0.01}}\nsteps: []\n"
+                    f"output: {{path: '{tmp_path}/rel'}}\n")
+    rel = run_pipeline(load_config(yaml), workers=1, overwrite=True)
+    whole, cut = _docs(release), _docs(rel)
+    assert len(list((rel / "data").glob("*.parquet"))) > 5
+    assert set(cut) == set(whole)
+    assert all(cut[n]["source"]["rights"] == whole[n]["source"]["rights"] for n in whole)
