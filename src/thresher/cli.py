@@ -155,6 +155,7 @@ def steps():
 # Commands of other areas register themselves on `app` when imported.
 COMMAND_MODULES: list[str] = ["thresher.card.commands", "thresher.governance.commands", "thresher.dedup.commands"]
 COMMAND_MODULES.append("thresher.languages")      # thresher languages, thresher calibrate
+COMMAND_MODULES.append("thresher.crawl.commands")        # issue 26: thresher crawl
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from ..errors import ReleaseError
 from ..release import Release
 from ..text.packs import pack_key
 from ..stats import StepStats
+from .sites import count_web
 
 # Length histograms: log10(chars + 1) in bins of 0.1 up to 10^9 characters.
 LOG_EDGES = np.round(np.arange(0.0, 9.01, 0.1), 1)
@@ -113,6 +114,8 @@ class Facts:
     in_clusters: int = 0                                                # docs with a cluster_id
     duplicates_marked: int = 0                                          # excluded rows with duplicate_of
     dates: tuple[str, str] | None = None
+    registers: dict[str, Counter] = field(default_factory=dict)         # kept: language -> meta.register label -> docs
+    sites: dict[str, dict[str, Any]] = field(default_factory=dict)      # crawled host -> rights signals, terms (card.sites)
 
     @property
     def pipeline_steps(self) -> list[str]:
@@ -254,6 +257,8 @@ def collect(release: Release) -> Facts:
                         first = d if first is None or d < first else first
                         last = d if last is None or d > last else last
                     lic = doc_license(meta, src)
+                    if "register" in meta or "rights" in src:
+                        count_web(facts.registers, facts.sites, source_key(src)[1], src, meta, lang, kind == "data")
                     if kind == "data":
                         _count_kept(facts, src, lic, int(nbytes[i]), int(chars[i]))
                         _count_unit(facts, meta, int(extra["_words"][i]))

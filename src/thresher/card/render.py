@@ -17,6 +17,7 @@ from jinja2 import Environment, StrictUndefined
 
 from .facts import UNKNOWN, Facts, duplicate_rates, language_funnel, size_category
 from .figures import FIGURES
+from .sites import register_rows, site_rows
 
 MAX_ROWS = 30
 
@@ -185,6 +186,7 @@ def context(facts: Facts, figures: dict[str, str], *, license: str, targets: dic
         "clusters": {k: {"clusters": sum(c.values()), "docs": sum(n * m for n, m in c.items()), "largest": max(c)}
                      for k, c in sorted(facts.clusters.items())},
         "max_rows": MAX_ROWS,
+        "registers": register_rows(facts.registers), "sites": site_rows(facts.sites),
         "data_shards": sum(1 for k, _ in outputs if k.startswith("data/")),
     }
 

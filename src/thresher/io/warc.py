@@ -4,6 +4,7 @@ responses and corrupt records are skipped and counted; after a corrupt record th
 the next record start, so one bad record never costs the rest of the file."""
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from pathlib import Path
@@ -132,17 +133,24 @@ def _read_warc(spec: ShardSpec, counters: Counter) -> Iterator[Document]:
 
     path, rel = spec.files[0], spec.rel(spec.files[0])
     pos, end = spec.start, spec.end
+    held: Document | None = None     # the last response's document, until its metadata record (if any) is seen
     for _ in range(MAX_RESYNCS):
         last = pos
         with open(path, "rb") as fh:
             fh.seek(pos)
             try:
-                for rec in ArchiveIterator(fh, record_types=WarcRecordType.response, parse_http=True,
-                                       quirks_mode=True):
+                for rec in ArchiveIterator(fh, record_types=WarcRecordType.response | WarcRecordType.metadata,
+                                           parse_http=True, quirks_mode=True):
                     last = rec.stream_pos
+                    h = rec.headers
+                    if rec.record_type == WarcRecordType.metadata:
+                        _attach_metadata(held, h, rec)
+                        continue
+                    if held is not None:
+                        yield held
+                        held = None
                     if end is not None and last >= end:
                         return
-                    h = rec.headers
                     source = {"uri": h.get("WARC-Target-URI"), "date": h.get("WARC-Date"),
                               "record_id": h.get("WARC-Record-ID"),
                               "digest": h.get("WARC-Payload-Digest") or h.get("WARC-Block-Digest")}
@@ -151,17 +159,34 @@ def _read_warc(spec: ShardSpec, counters: Counter) -> Iterator[Document]:
                     if rec.content_length and len(body) == 0:
                         bad_record(counters, rel, last, "truncated record")
                         continue
-                    doc = _http_doc(rel, last, status, rec.http_content_type or "", rec.http_charset,
-                                    body, source, counters)
-                    if doc is not None:
-                        yield doc
+                    held = _http_doc(rel, last, status, rec.http_content_type or "", rec.http_charset,
+                                     body, source, counters)
+                if held is not None:
+                    yield held
                 return
             except OSError as e:
+                if held is not None:
+                    yield held
+                    held = None
                 bad_record(counters, rel, last, str(e) or type(e).__name__)
         nxt = _next_start(path, last + 1)
         if nxt is None or (end is not None and nxt >= end):
             return
         pos = nxt
+
+
+def _attach_metadata(doc: Document | None, h, rec) -> None:
+    """A crawler's JSON metadata record about the response just read (``WARC-Concurrent-To`` its id)
+    carries rights signals (thresher's crawler writes them): they become ``source["rights"]``."""
+    if doc is None or h.get("WARC-Concurrent-To") != doc.source.get("record_id") \
+            or not (h.get("Content-Type") or "").startswith("application/json"):
+        return
+    try:
+        info = json.loads(rec.reader.read())
+    except ValueError:
+        return
+    if isinstance(info, dict) and isinstance(info.get("rights"), dict):
+        doc.source["rights"] = info["rights"]
 
 
 # --- ARC (version 1), which FastWARC does not read: "URL IP DATE CONTENT-TYPE LENGTH\n" + LENGTH bytes
