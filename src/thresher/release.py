@@ -39,7 +39,7 @@ def tool_versions() -> dict[str, str]:
     return out
 
 
-def _file_xxh(path: str) -> str:
+def input_hash(path: str) -> str:
     h = xxhash.xxh3_128()
     with open(path, "rb") as f:
         while chunk := f.read(1 << 22):
@@ -111,7 +111,9 @@ def sorted_leaf_batches(files: list[Path], batch: int = 1 << 16) -> Iterator[lis
             yield [leaf_hash(i, h) for i, h in zip(t["id"].to_pylist(), t["content_hash"].to_pylist())]
 
 
-def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"]) -> None:
+def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"], planned: dict[str, str] | None = None) -> None:
+    """stats.json and manifest.json of a finished run. ``planned``: each input's hash when the run was
+    planned; an input that changed since then fails the run, naming the file."""
     from .runner import WORK, leaves_path, marker_path, plan_stages
 
     stages = plan_stages(cfg.build_steps(), cfg.output.order == "source")
@@ -129,6 +131,10 @@ def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"]) -> Non
     leaves = [leaves_path(out, s.index) for s in shards]
     docs = sum(pq.ParquetFile(p).metadata.num_rows for p in leaves)
     inputs = sorted({f for s in shards for f in s.files})
+    hashes = {f: input_hash(f) for f in inputs}
+    for f, h in (planned or {}).items():
+        if hashes.get(f, h) != h:
+            raise ReleaseError(f"{f}: input changed while the run read it; re-run with --overwrite")
     root_dir = Path(shards[0].root) if shards else out
     manifest = {
         "name": cfg.name,
@@ -137,7 +143,7 @@ def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"]) -> Non
         "config_hash": cfg.config_hash(),
         "tools": tool_versions(),
         "inputs": [{"path": Path(f).resolve().relative_to(root_dir).as_posix() if Path(f).resolve().is_relative_to(root_dir) else f,
-                    "bytes": Path(f).stat().st_size, "xxh3_128": _file_xxh(f)} for f in inputs],
+                    "bytes": Path(f).stat().st_size, "xxh3_128": hashes[f]} for f in inputs],
         "outputs": dict(sorted(outputs.items())),
         "documents": docs,
         "excluded_documents": sum(v["rows"] for k, v in outputs.items() if k.startswith("excluded/")),

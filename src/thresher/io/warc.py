@@ -4,13 +4,16 @@ responses and corrupt records are skipped and counted; after a corrupt record th
 the next record start, so one bad record never costs the rest of the file."""
 from __future__ import annotations
 
+import io
+import os
 import re
+import zlib
 from collections import Counter
 from pathlib import Path
 from typing import Any, Iterator
 
 from ..document import Document, stable_id
-from . import ShardSpec, bad_record, decode, is_compressed, open_stream
+from . import CHUNK, ShardSpec, bad_record, decode, limits, lost, open_stream
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 GZIP_MAGIC = b"\x1f\x8b\x08"
@@ -50,7 +53,12 @@ def read(spec: ShardSpec, counters: Counter) -> Iterator[Document]:
     path = spec.files[0]
     if _is_arc(path):
         yield from _read_arc(path, spec.rel(path), counters)
-    else:
+        return
+    with open(path, "rb") as f:
+        magic = f.read(len(WARC_MAGIC))
+    if magic.startswith(GZIP_MAGIC[:2]) or magic.startswith(WARC_MAGIC) or not magic:
+        yield from _read_framed(spec, counters, magic.startswith(GZIP_MAGIC[:2]))
+    else:                                   # lz4 / zstd streams: FastWARC decompresses and frames them
         yield from _read_warc(spec, counters)
 
 
@@ -69,50 +77,238 @@ def _http_doc(rel: str, offset: int, status: int | None, ctype: str, charset: st
     return Document(stable_id(f"{rel}:{offset}"), html, source, {})
 
 
-CHUNK_LINE = re.compile(rb"([0-9a-fA-F]+)[ \t]*(?:;[^\r\n]*)?\r?\n")
+def _source(h: Any) -> dict[str, Any]:
+    return {"uri": h.get("WARC-Target-URI"), "date": h.get("WARC-Date"), "record_id": h.get("WARC-Record-ID"),
+            "digest": h.get("WARC-Payload-Digest") or h.get("WARC-Block-Digest")}
 
 
-def _dechunk(body: bytes) -> bytes | None:
-    """Decode a chunked transfer encoding, or None if the body is not validly chunked."""
-    out, pos = [], 0
-    while True:
-        m = CHUNK_LINE.match(body, pos)
-        if m is None:
-            return None
-        size = int(m.group(1), 16)
-        if size == 0:
-            return b"".join(out)
-        out.append(body[m.end(): m.end() + size])
-        pos = m.end() + size
-        pos += 2 if body[pos:pos + 2] == b"\r\n" else 1 if body[pos:pos + 1] == b"\n" else 0
-        if pos >= len(body):
-            return b"".join(out)          # a clipped last chunk: keep what arrived
+def _record_doc(rec: Any, rel: str, offset: int, counters: Counter, body: bytes | None = None,
+                decoded: Any = None) -> Document | None:
+    """A parsed response record as a document. ``decoded()`` gives the body with its content and
+    transfer encodings undone by FastWARC; crawlers often store the decoded body but keep the headers
+    (the ClueWeb and iana.org quirks), so a body that does not decode as its headers claim is taken as
+    it is."""
+    body = rec.reader.read() if body is None else body
+    http = rec.http_headers
+    if decoded is not None and http is not None and (
+            http.get("Content-Encoding") or "chunked" in (http.get("Transfer-Encoding") or "").lower()):
+        body = decoded() or body
+    status = http.status_code if http is not None else None
+    return _http_doc(rel, offset, status, rec.http_content_type or "", rec.http_charset, body,
+                     _source(rec.headers), counters)
 
 
-def _content_decode(body: bytes, http_headers) -> bytes:
-    """Undo chunked transfer and gzip/deflate/brotli content encodings. Crawlers often store the decoded
-    body but keep the headers (the ClueWeb and iana.org quirks), so a body that does not decode as its
-    headers claim is taken as it is."""
-    if http_headers is None:
-        return body
-    if "chunked" in (http_headers.get("Transfer-Encoding") or "").lower():
-        body = _dechunk(body) or body
-    enc = (http_headers.get("Content-Encoding") or "").lower()
+def _decoded(raw: bytes, index: int) -> bytes | None:
+    """The body of the ``index``-th response record of ``raw`` decoded by FastWARC, or None when it
+    does not decode as its headers say."""
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+
     try:
-        if "gzip" in enc or "deflate" in enc:
-            import zlib
-            return zlib.decompress(body, 47 if "gzip" in enc else 15)
-        if enc == "br":
-            import brotli
-            return brotli.decompress(body)
-    except Exception:
-        pass
-    return body
+        for k, rec in enumerate(ArchiveIterator(io.BytesIO(raw), record_types=WarcRecordType.response,
+                                                parse_http=True, quirks_mode=True, stream_detect=False,
+                                                auto_decode="all")):
+            if k == index:
+                return rec.reader.read()
+    except OSError:
+        return None
+    return None
+
+
+def _header_end(buf: bytes) -> tuple[int, int]:
+    """(end of the header block, length of its terminator) or (-1, 0)."""
+    i = buf.find(b"\r\n\r\n")
+    j = buf.find(b"\n\n")
+    if j >= 0 and (i < 0 or j < i):          # LF-only headers (quirks): FastWARC reads them too
+        return j, 2
+    return (i, 4) if i >= 0 else (-1, 0)
+
+
+def _content_length(header: bytes) -> int | None:
+    for line in header.split(b"\n")[1:]:
+        k, sep, v = line.partition(b":")
+        if sep and k.strip().lower() == b"content-length":
+            v = v.strip()
+            return int(v) if v.isdigit() else None
+    return None
+
+
+def _frame(buf: bytes) -> tuple[int, str | None]:
+    """Check one record at the start of ``buf``: (its end, None) or (0, what is wrong with it). A record
+    is its header block, exactly Content-Length bytes, then an empty line (CRLF CRLF)."""
+    if not buf.startswith(b"WARC/"):
+        return 0, "no WARC record header"
+    end, term = _header_end(buf[:MAX_HEADER])
+    if end < 0:
+        return 0, "record header does not end" if len(buf) >= MAX_HEADER else "truncated record header"
+    cl = _content_length(buf[:end])
+    if cl is None:
+        return 0, "missing or invalid Content-Length"
+    block_end = end + term + cl
+    if len(buf) < block_end:
+        return 0, f"truncated record: Content-Length {cl}, {len(buf) - end - term} bytes present"
+    n = _boundary(buf[block_end:block_end + MAX_GAP], len(buf) <= block_end + MAX_GAP)
+    if n < 0:
+        return 0, f"Content-Length {cl} does not end at a record boundary"
+    return block_end + n, None
+
+
+MAX_GAP = 16
+
+
+def _boundary(after: bytes, at_eof: bool) -> int:
+    """How many line-end bytes follow a record's block before the next record (or the end), or -1 when
+    something else follows: the Content-Length was wrong. The standard says CRLF CRLF; writers that
+    count one CRLF into the block (pywb's example) or write LF only are read as FastWARC reads them."""
+    rest = after.lstrip(b"\r\n")
+    n = len(after) - len(rest)
+    if rest.startswith(b"WARC/") or (not rest and at_eof):
+        return n
+    return -1
+
+
+MAX_HEADER = 1 << 16
+
+
+def _parse(raw: bytes, rel: str, offset: int, counters: Counter) -> Iterator[Document]:
+    """Documents of framed records (one member may hold several)."""
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+    try:
+        for k, rec in enumerate(ArchiveIterator(io.BytesIO(raw), record_types=WarcRecordType.response,
+                                                parse_http=True, quirks_mode=True, stream_detect=False)):
+            doc = _record_doc(rec, rel, offset, counters, decoded=lambda k=k: _decoded(raw, k))
+            if doc is not None:
+                yield doc
+    except OSError as e:
+        bad_record(counters, rel, offset, str(e) or type(e).__name__)
+
+
+def _check_member(raw: bytes) -> str | None:
+    """Every record of a decompressed member is framed right, and nothing else is in it."""
+    pos = 0
+    while pos < len(raw):
+        if not raw[pos:].strip(b"\r\n"):
+            return None
+        end, why = _frame(raw[pos:])
+        if why is not None:
+            return why
+        pos += end
+    return None if raw else "empty gzip member"
+
+
+def _members(path: str, rel: str, start: int, end: int | None, counters: Counter,
+             limit: int) -> Iterator[tuple[int, bytes]]:
+    """(offset, decompressed bytes) of each gzip member from ``start``. A corrupt member (bad data or
+    CRC) is counted and skipped, a member cut by the end of the file counted as truncated, a member
+    that expands past ``limit`` counted and skipped without holding it in memory."""
+    size = os.path.getsize(path)
+    pos = start
+    with open(path, "rb") as f:
+        while pos < size and (end is None or pos < end):
+            f.seek(pos)
+            d = zlib.decompressobj(31)
+            parts: list[bytes] = []
+            got = fed = 0
+            try:
+                while not d.eof:
+                    chunk = f.read(1 << 16)
+                    if not chunk:
+                        break
+                    fed += len(chunk)
+                    buf = chunk
+                    while buf and not d.eof:
+                        data = d.decompress(buf, CHUNK)
+                        buf = d.unconsumed_tail
+                        got += len(data)
+                        if got <= limit:
+                            parts.append(data)
+                        else:
+                            parts = []
+            except zlib.error as e:
+                bad_record(counters, rel, pos, f"corrupt gzip member: {e}")
+                nxt = _next_start(path, pos + 1)
+                if nxt is None:
+                    return
+                pos = nxt
+                continue
+            if not d.eof:
+                lost(counters, rel, pos, "skipped_truncated", "gzip member cut by the end of the file")
+                return
+            member_end = pos + fed - len(d.unused_data)
+            if got > limit:
+                lost(counters, rel, pos, "skipped_too_large", f"record larger than {limit} bytes")
+            else:
+                yield pos, b"".join(parts)
+            pos = member_end
+
+
+def _plain_records(path: str, rel: str, start: int, end: int | None, counters: Counter,
+                   limit: int) -> Iterator[tuple[int, bytes]]:
+    """(offset, bytes) of each record of an uncompressed WARC, framing checked; after a bad record
+    the reader resyncs to the next record start, so a wrong Content-Length costs one record only."""
+    size = os.path.getsize(path)
+    pos = start
+    with open(path, "rb") as f:
+        while pos < size and (end is None or pos < end):
+            f.seek(pos)
+            head = f.read(MAX_HEADER)
+            skip = len(head) - len(head.lstrip(b"\r\n"))
+            if skip:
+                pos += skip
+                continue
+            hend, term = _header_end(head)
+            cl = _content_length(head[:hend]) if hend >= 0 and head.startswith(b"WARC/") else None
+            if cl is None:
+                _, why = _frame(head)
+                reason = "skipped_truncated" if why == "truncated record header" else "skipped_bad_record"
+                lost(counters, rel, pos, reason, why or "invalid record header")
+            else:
+                block_end = pos + hend + term + cl
+                if block_end > size:
+                    nxt = _next_start(path, pos + 1)
+                    if nxt is None:
+                        lost(counters, rel, pos, "skipped_truncated",
+                             f"truncated record: Content-Length {cl}, {size - pos - hend - term} bytes present")
+                        return
+                    bad_record(counters, rel, pos, f"Content-Length {cl} runs into the next record")
+                    pos = nxt
+                    continue
+                f.seek(block_end)
+                n = _boundary(f.read(MAX_GAP), block_end + MAX_GAP >= size)
+                if n >= 0:
+                    if hend + term + cl > limit:
+                        lost(counters, rel, pos, "skipped_too_large", f"record larger than {limit} bytes")
+                    else:
+                        f.seek(pos)
+                        yield pos, f.read(hend + term + cl) + b"\r\n\r\n"
+                    pos = block_end + n
+                    continue
+                bad_record(counters, rel, pos, f"Content-Length {cl} does not end at a record boundary")
+            nxt = _next_start(path, pos + 1)
+            if nxt is None:
+                return
+            pos = nxt
+
+
+def _read_framed(spec: ShardSpec, counters: Counter, gz: bool) -> Iterator[Document]:
+    path, rel = spec.files[0], spec.rel(spec.files[0])
+    max_doc, max_member = limits(spec)
+    if gz:
+        for offset, raw in _members(path, rel, spec.start, spec.end, counters, min(max_doc, max_member)):
+            why = _check_member(raw)
+            if why is not None:
+                reason = "skipped_truncated" if why.startswith("truncated") else "skipped_bad_record"
+                lost(counters, rel, offset, reason, why)
+                continue
+            yield from _parse(raw, rel, offset, counters)
+    else:
+        for offset, raw in _plain_records(path, rel, spec.start, spec.end, counters, min(max_doc, max_member)):
+            yield from _parse(raw, rel, offset, counters)
 
 
 def _next_start(path: str, pos: int) -> int | None:
     """The next plausible record start after ``pos`` (a gzip member, or a 'WARC/1.' line)."""
-    magic = GZIP_MAGIC if is_compressed(path) else WARC_MAGIC
+    magic = GZIP_MAGIC if _gzipped(path) else WARC_MAGIC
     with open(path, "rb") as f:
         f.seek(pos)
         carry = b""
@@ -127,7 +323,13 @@ def _next_start(path: str, pos: int) -> int | None:
     return None
 
 
+def _gzipped(path: str) -> bool:
+    with open(path, "rb") as f:
+        return f.read(2) == GZIP_MAGIC[:2]
+
+
 def _read_warc(spec: ShardSpec, counters: Counter) -> Iterator[Document]:
+    """lz4 and zstd WARCs, read by FastWARC, resyncing after a corrupt record."""
     from fastwarc.warc import ArchiveIterator, WarcRecordType
 
     path, rel = spec.files[0], spec.rel(spec.files[0])
@@ -138,21 +340,15 @@ def _read_warc(spec: ShardSpec, counters: Counter) -> Iterator[Document]:
             fh.seek(pos)
             try:
                 for rec in ArchiveIterator(fh, record_types=WarcRecordType.response, parse_http=True,
-                                       quirks_mode=True):
+                                           quirks_mode=True):
                     last = rec.stream_pos
                     if end is not None and last >= end:
                         return
-                    h = rec.headers
-                    source = {"uri": h.get("WARC-Target-URI"), "date": h.get("WARC-Date"),
-                              "record_id": h.get("WARC-Record-ID"),
-                              "digest": h.get("WARC-Payload-Digest") or h.get("WARC-Block-Digest")}
-                    status = rec.http_headers.status_code if rec.http_headers is not None else None
-                    body = _content_decode(rec.reader.read(), rec.http_headers)
-                    if rec.content_length and len(body) == 0:
-                        bad_record(counters, rel, last, "truncated record")
+                    body = rec.reader.read()
+                    if rec.content_length and not body:
+                        lost(counters, rel, last, "skipped_truncated", "truncated record")
                         continue
-                    doc = _http_doc(rel, last, status, rec.http_content_type or "", rec.http_charset,
-                                    body, source, counters)
+                    doc = _record_doc(rec, rel, last, counters, body)
                     if doc is not None:
                         yield doc
                 return
