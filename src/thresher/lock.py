@@ -20,6 +20,7 @@ from typing import Iterator
 from .errors import ReleaseError
 
 LOCK_NAME = ".thresher/lock"
+GRACE_S = 3.0
 
 
 @contextmanager
@@ -29,9 +30,15 @@ def output_lock(out: Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        deadline = time.monotonic() + GRACE_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() < deadline:     # the workers of a run just killed are still exiting
+                    time.sleep(0.05)
+                    continue
             holder = os.pread(fd, 512, 0).decode("utf-8", "replace").strip() or "another process"
             raise ReleaseError(f"{out}: another thresher run is writing this output folder ({holder}); "
                                "wait for it to finish or use another output path") from None

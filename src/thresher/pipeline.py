@@ -13,6 +13,7 @@ from .errors import ReleaseError
 from .executors import Executor
 from .io import ShardSpec, plan_shards
 from .io.writer import write_json
+from .duplicates import resolve as resolve_duplicate_ids
 from .lock import LOCK_NAME, output_lock
 from .release import finalize, input_hash
 from .runner import WORK, paused_gc, plan_layout, plan_stages, run_shard, stage_dir, stage_file
@@ -98,6 +99,7 @@ def _run(cfg: PipelineConfig, out: Path, workers: int | None, progress: bool | N
     from .governance.build import apply_ledger   # the project's removal requests, applied as the final step
 
     apply_ledger(out, cfg, shards, executor)
+    resolve_duplicate_ids(out, cfg, shards)
     with paused_gc():
         finalize(out, cfg, shards, hashes)
     for stage in stages[:-1]:
