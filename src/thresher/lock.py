@@ -20,7 +20,7 @@ from typing import Iterator
 from .errors import ReleaseError
 
 LOCK_NAME = ".thresher/lock"
-GRACE_S = 3.0
+GRACE_S = 0.5
 
 
 @contextmanager

@@ -201,6 +201,10 @@ class ReaderCounts(Counter):
 
 def lost(counters: Counter, path: str, offset: int, reason: str, why: str) -> None:
     """Count, log (once) and list something a reader could not turn into a document."""
+    _lost(counters, path, offset, reason, why)
+
+
+def _lost(counters: Counter, path: str, offset: int, reason: str, why: str) -> None:
     counters[reason] += 1
     log.warning("%s: %s at offset %d: %s", reason, path, offset, why)
     losses = getattr(counters, "losses", None)
@@ -235,11 +239,20 @@ def stream_failures(counters: Counter) -> int:
     return sum(counters.get(k, 0) for k in STREAM_FAILURES)
 
 
-def read_chunks(path: str, rel: str, counters: Counter, max_bytes: int) -> Iterator[bytes]:
+def read_chunks(path: str, rel: str, counters: Counter, max_bytes: int,
+                errors: list | None = None) -> Iterator[bytes]:
     """A file's (decompressed) bytes in chunks. A truncated or corrupt compressed stream, or one that
     expands past ``max_bytes``, ends the file there: what is lost is counted with its offset (the
-    decompressed offset where reading stopped) and the run goes on."""
+    decompressed offset where reading stopped) and the run goes on. With ``errors``, the failure is
+    appended there as (reason, offset, detail) for the caller to count (it knows where its record began)."""
     pos = 0
+
+    def lost(counters: Counter, rel: str, offset: int, reason: str, why: str) -> None:
+        if errors is None:
+            _lost(counters, rel, offset, reason, why)
+        else:
+            errors.append((reason, offset, why))
+
     try:
         f = open_stream(path)
     except OSError as e:
@@ -247,8 +260,8 @@ def read_chunks(path: str, rel: str, counters: Counter, max_bytes: int) -> Itera
         return
     with f:
         while True:
-            try:
-                chunk = f.read(CHUNK)
+            try:            # read1: what decompressed before a cut is returned before the error
+                chunk = f.read1(CHUNK) if hasattr(f, "read1") else f.read(CHUNK)
             except EOFError as e:
                 lost(counters, rel, pos, "skipped_truncated", f"compressed stream ends early: {e}")
                 return

@@ -9,7 +9,7 @@ from typing import Any, Iterator
 import orjson
 
 from ..document import BadId, Document, given_id, stable_id
-from . import CHUNK, READ_BUFFER, ShardSpec, bad_record, is_compressed, limits, lost, read_chunks, stream_failures
+from . import CHUNK, READ_BUFFER, ShardSpec, bad_record, is_compressed, limits, lost, read_chunks
 
 URL_KEYS = ("url", "uri", "warc_url")
 DATE_KEYS = ("date", "timestamp", "created", "crawl_date")
@@ -38,28 +38,30 @@ def _lines(spec: ShardSpec, rel: str, counters: Counter) -> Iterator[tuple[int, 
     max_doc, max_member = limits(spec)
     if spec.end is None:
         pos, buf, skipping = 0, b"", False
-        failed = stream_failures(counters)
-        for chunk in read_chunks(path, rel, counters, max_member):
+        errors: list = []
+        for chunk in read_chunks(path, rel, counters, max_member, errors):
             parts = (buf + chunk).split(b"\n")
             buf = parts.pop()
             for p in parts:
                 n = len(p) + 1
                 if skipping:            # the end of an over-long line
                     skipping = False
+                elif n > max_doc:
+                    lost(counters, rel, pos, "skipped_too_large", f"line longer than {max_doc} bytes")
                 else:
                     yield pos, p + b"\n"
                 pos += n
-            if len(buf) > max_doc:
+            if len(buf) > max_doc:      # a line too long to hold: dropped as it streams
                 if not skipping:
                     lost(counters, rel, pos, "skipped_too_large", f"line longer than {max_doc} bytes")
                 skipping = True
                 pos += len(buf)
                 buf = b""
-        if buf and not skipping:
-            if stream_failures(counters) == failed:
-                yield pos, buf
-            else:
-                lost(counters, rel, pos, "skipped_truncated", "last line cut by the end of the stream")
+        if errors:                      # counted once, at the start of the line it cut
+            reason, at, why = errors[0]
+            lost(counters, rel, pos if buf and not skipping else at, reason, why)
+        elif buf and not skipping:
+            yield pos, buf
         return
     with open(path, "rb", buffering=READ_BUFFER) as f:
         pos = spec.start

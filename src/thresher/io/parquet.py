@@ -50,7 +50,7 @@ def read(spec: ShardSpec, counters: Counter) -> Iterator[Document]:
     path = spec.files[0]
     rel = spec.rel(path)
     text_key, id_key = spec.options.get("text_key", "text"), spec.options.get("id_key", "id")
-    pf = pq.ParquetFile(path)
+    pf = pq.ParquetFile(path, page_checksum_verification=True)     # where the writer stored page CRCs
     if text_key not in pf.schema_arrow.names:
         raise InputError(f"{rel}: no column '{text_key}' (columns: {', '.join(pf.schema_arrow.names)})")
     row = sum(pf.metadata.row_group(g).num_rows for g in range(spec.start))

@@ -149,10 +149,23 @@ def _frame(buf: bytes) -> tuple[int, str | None]:
     n = _boundary(buf[block_end:block_end + MAX_GAP], len(buf) <= block_end + MAX_GAP)
     if n < 0:
         return 0, f"Content-Length {cl} does not end at a record boundary"
+    if _swallowed(buf[end + term:block_end]):
+        return 0, f"Content-Length {cl} takes in the next record's header"
     return block_end + n, None
 
 
 MAX_GAP = 16
+EMBEDDED = re.compile(rb"\r?\nWARC/1\.[01]\r?\n(?:[^\r\n]*\r?\n){0,30}?WARC-Type: ")
+
+
+def _swallowed(block: bytes) -> bool:
+    """A block that holds another record's header: its record had a header and no body, or a
+    Content-Length long enough to take in what follows. (A page quoting a WARC record in its HTML
+    would need CRLF line ends and a WARC-Type line to be mistaken for one.)"""
+    if block.startswith(b"WARC/1."):
+        return True
+    i = block.find(b"WARC/1.")
+    return i >= 0 and EMBEDDED.search(block, max(i - 2, 0)) is not None
 
 
 def _boundary(after: bytes, at_eof: bool) -> int:
@@ -275,13 +288,19 @@ def _plain_records(path: str, rel: str, start: int, end: int | None, counters: C
                     continue
                 f.seek(block_end)
                 n = _boundary(f.read(MAX_GAP), block_end + MAX_GAP >= size)
-                if n >= 0:
-                    if hend + term + cl > limit:
-                        lost(counters, rel, pos, "skipped_too_large", f"record larger than {limit} bytes")
-                    else:
-                        f.seek(pos)
-                        yield pos, f.read(hend + term + cl) + b"\r\n\r\n"
+                if n >= 0 and hend + term + cl > limit:
+                    lost(counters, rel, pos, "skipped_too_large", f"record larger than {limit} bytes")
                     pos = block_end + n
+                    continue
+                if n >= 0:
+                    f.seek(pos)
+                    raw = f.read(hend + term + cl)
+                    if not _swallowed(raw[hend + term:]):
+                        yield pos, raw + b"\r\n\r\n"
+                        pos = block_end + n
+                        continue
+                    bad_record(counters, rel, pos, f"Content-Length {cl} takes in the next record's header")
+                    pos += hend + term        # resync inside the block: the record it took in is read
                     continue
                 bad_record(counters, rel, pos, f"Content-Length {cl} does not end at a record boundary")
             nxt = _next_start(path, pos + 1)
@@ -296,9 +315,8 @@ def _read_framed(spec: ShardSpec, counters: Counter, gz: bool) -> Iterator[Docum
     if gz:
         for offset, raw in _members(path, rel, spec.start, spec.end, counters, min(max_doc, max_member)):
             why = _check_member(raw)
-            if why is not None:
-                reason = "skipped_truncated" if why.startswith("truncated") else "skipped_bad_record"
-                lost(counters, rel, offset, reason, why)
+            if why is not None:          # the member itself is whole: its record's framing lies
+                bad_record(counters, rel, offset, f"{why} (in a complete gzip member)")
                 continue
             yield from _parse(raw, rel, offset, counters)
     else:
