@@ -120,3 +120,24 @@ def zip_with_links(files: dict[str, bytes]) -> bytes:
         z.writestr("repo/../../escape.py", b"print('escaped')\n")
         z.writestr("/abs/path.py", b"print('absolute')\n")
     return buf.getvalue()
+
+
+def tar_with_links(files: dict[str, bytes]) -> bytes:
+    """The same as ``zip_with_links`` as a .tar.gz: a symlink, a hard link, a ../ path, an absolute path."""
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as t:
+        def add(name: str, data: bytes) -> None:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+        for name, data in files.items():
+            add(name, data)
+        for kind, name in ((tarfile.SYMTYPE, "repo/passwd.py"), (tarfile.LNKTYPE, "repo/hard.py")):
+            link = tarfile.TarInfo(name)
+            link.type, link.linkname = kind, "/etc/passwd"
+            t.addfile(link)
+        add("repo/../../escape.py", b"print('escaped')\n")
+        add("/abs/path.py", b"print('absolute')\n")
+    return buf.getvalue()

@@ -20,7 +20,6 @@ import pyarrow.parquet as pq
 import pytest
 
 import faults as F
-from thresher.document import stable_id
 from thresher.errors import ReleaseError
 from thresher.io import ReaderCounts, ShardSpec, read_shard
 from thresher.lock import output_lock
@@ -262,24 +261,52 @@ def code_files():
     return {f"repo/{p.name}": p.read_bytes() for p in sorted((F.FIXTURES / "code" / "headers").glob("*.py"))}
 
 
-def test_archive_links_and_escaping_paths_are_counted_never_read(tmp_path):
-    (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "r.zip").write_bytes(F.zip_with_links(code_files()))
-    (tmp_path / "clean").mkdir()
+@pytest.mark.parametrize("kind", ["zip", "tar.gz"])
+def test_archive_links_and_escaping_paths_are_counted_never_read(tmp_path, kind):
     import io as _io
+    import tarfile
     import zipfile
+    (tmp_path / "in").mkdir()
+    (tmp_path / "clean").mkdir()
     buf = _io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        for k, v in code_files().items():
-            z.writestr(k, v)
-    (tmp_path / "clean" / "r.zip").write_bytes(buf.getvalue())
-    docs, counts = read_code(tmp_path / "in" / "r.zip")
-    clean, _ = read_code(tmp_path / "clean" / "r.zip")
-    assert counts["skipped_link"] == 1 and counts["skipped_unsafe_path"] == 2
+    if kind == "zip":
+        (tmp_path / "in" / "r.zip").write_bytes(F.zip_with_links(code_files()))
+        with zipfile.ZipFile(buf, "w") as z:
+            for k, v in code_files().items():
+                z.writestr(k, v)
+    else:
+        (tmp_path / "in" / "r.tar.gz").write_bytes(F.tar_with_links(code_files()))
+        with tarfile.open(fileobj=buf, mode="w:gz") as t:
+            for k, v in code_files().items():
+                info = tarfile.TarInfo(k)
+                info.size = len(v)
+                t.addfile(info, _io.BytesIO(v))
+    (tmp_path / "clean" / f"r.{kind}").write_bytes(buf.getvalue())
+    docs, counts = read_code(tmp_path / "in" / f"r.{kind}")
+    clean, _ = read_code(tmp_path / "clean" / f"r.{kind}")
+    assert counts["skipped_link"] == (1 if kind == "zip" else 2) and counts["skipped_unsafe_path"] == 2
     paths = [d.source["path"] for d in docs]
     assert not any(".." in p or p.startswith("/") or "passwd" in p for p in paths)
     assert all("root:" not in d.text for d in docs)
     assert [(d.source["path"], d.text) for d in docs] == [(d.source["path"], d.text) for d in clean]
+
+
+def test_text_folder_symlink_is_not_followed(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "secret.txt").write_text("outside the input folder\n")
+    (tmp_path / "in" / "a.txt").write_text("a real file inside\n")
+    (tmp_path / "in" / "link.txt").symlink_to(tmp_path / "secret.txt")
+    from thresher.io import resolve_files
+    files, _ = resolve_files(str(tmp_path / "in"), tmp_path)
+    assert [f.name for f in files] == ["a.txt"]
+
+
+def test_cut_arc_gz_is_counted(io_dir):
+    raw = (F.IO / "example.arc").read_bytes()
+    (io_dir / "a.arc.gz").write_bytes(gzip.compress(raw)[:-300])
+    docs, counts = read("warc", io_dir / "a.arc.gz")
+    assert docs == [] and counts["skipped_truncated"] == 1
+    assert counts.losses[0]["file"] == "io/a.arc.gz"
 
 
 def test_zip_member_whose_header_lies_is_judged_by_real_size(tmp_path):

@@ -38,11 +38,16 @@ def _check_inputs(out: Path, saved: dict) -> None:
     finished shards hold the old file's documents, the manifest would record the new one's hash)."""
     for path, h in saved.get("inputs", {}).items():
         if not Path(path).is_file():
-            raise ReleaseError(f"{path}: input of the unfinished run in {out} is gone; "
+            raise ReleaseError(f"{path}: input of the run in {out} is gone; "
                                "use --overwrite to start over")
         if input_hash(path) != h:
-            raise ReleaseError(f"{path}: input changed since the unfinished run in {out} planned it; "
+            raise ReleaseError(f"{path}: input changed since the run in {out} planned it; "
                                "use --overwrite to start over")
+
+
+def _refuse_foreign(out: Path) -> None:
+    if out.is_dir() and not (out / WORK / "run.json").exists() and any(p.name != WORK for p in out.iterdir()):
+        raise ReleaseError(f"{out}: output folder exists and is not a thresher run; use --overwrite or another path")
 
 
 def _load_plan(out: Path, cfg: PipelineConfig, overwrite: bool) -> tuple[list[ShardSpec], dict[str, str]]:
@@ -56,8 +61,7 @@ def _load_plan(out: Path, cfg: PipelineConfig, overwrite: bool) -> tuple[list[Sh
                                "use --overwrite or another output path")
         _check_inputs(out, saved)
         return [ShardSpec(**{**s, "files": tuple(s["files"])}) for s in saved["shards"]], saved.get("inputs", {})
-    if out.exists() and any(p.name != WORK for p in out.iterdir()):
-        raise ReleaseError(f"{out}: output folder exists and is not a thresher run; use --overwrite or another path")
+    _refuse_foreign(out)
     shards = plan_shards(cfg)
     hashes = {f: input_hash(f) for f in sorted({f for s in shards for f in s.files})}
     write_json(state, {"config_hash": cfg.config_hash(), "shards": [s.__dict__ for s in shards], "inputs": hashes})
@@ -70,6 +74,8 @@ def run(cfg: PipelineConfig | str | Path, workers: int | None = None, progress: 
     if not isinstance(cfg, PipelineConfig):
         cfg = load_config(cfg)
     out = cfg.output_dir()
+    if not overwrite:
+        _refuse_foreign(out)         # before the lock file is made in someone else's folder
     with output_lock(out):
         return _run(cfg, out, workers, progress, overwrite, executor)
 

@@ -145,9 +145,6 @@ def is_compressed(path: str | Path) -> bool:
     return str(path).endswith((".gz", ".zst", ".zstd", ".bz2", ".xz", ".lz4"))
 
 
-UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
-
-
 def decode(raw: bytes, declared: str | None = None) -> tuple[str, str]:
     """Bytes to text. The bytes decide when they are valid UTF-8 (a page labelled ISO-8859-1 that is
     UTF-8 is UTF-8: the label is the usual mistake); else the declared charset if it decodes; else
@@ -169,7 +166,9 @@ def decode(raw: bytes, declared: str | None = None) -> tuple[str, str]:
     except UnicodeDecodeError:
         pass
     text = raw.decode("utf-8", "replace")
-    if len(UTF8_MULTIBYTE.findall(raw)) >= 8 * text.count("\ufffd"):    # mostly UTF-8, a few bad bytes
+    # mostly UTF-8 with a few bad bytes: the bytes that valid multi-byte sequences add (beyond one per
+    # character) far outnumber the replaced bytes
+    if len(raw) - len(text) >= 8 * text.count("\ufffd"):
         return text, "utf-8+replaced"
     from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 

@@ -31,12 +31,13 @@ BOM = b"\xef\xbb\xbf"
 
 
 def _lines(spec: ShardSpec, rel: str, counters: Counter) -> Iterator[tuple[int, bytes]]:
-    """(offset, line) of a shard. Whole files stream in chunks (so a corrupt or truncated compressed
-    file costs only what follows the damage, and a line longer than the document limit is skipped
-    without being held); byte ranges of plain files read line by line with the same limit."""
+    """(offset, line) of a shard. Compressed files stream in chunks, so a corrupt or truncated stream
+    costs only what follows the damage (the cut line is counted at its offset); plain files and byte
+    ranges read line by line. Either way a line longer than the document limit is skipped and counted
+    without ever being held whole."""
     path = spec.files[0]
     max_doc, max_member = limits(spec)
-    if spec.end is None:
+    if spec.end is None and is_compressed(path):
         pos, buf, skipping = 0, b"", False
         errors: list = []
         for chunk in read_chunks(path, rel, counters, max_member, errors):
@@ -65,11 +66,13 @@ def _lines(spec: ShardSpec, rel: str, counters: Counter) -> Iterator[tuple[int, 
         return
     with open(path, "rb", buffering=READ_BUFFER) as f:
         pos = spec.start
+        end = spec.end if spec.end is not None else float("inf")
         if pos > 0:
             f.seek(pos - 1)
             pos += _skip_line(f) - 1     # skip the tail of a line that began in the previous range
-        while pos < spec.end:
-            line = f.readline(max_doc + 1)
+        readline = f.readline
+        while pos < end:
+            line = readline(max_doc + 1)
             if not line:
                 break
             if len(line) > max_doc and not line.endswith(b"\n"):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..document import Document, stable_id
-from . import CHUNK, ShardSpec, bad_record, decode, limits, lost, open_stream
+from . import CHUNK, ShardSpec, bad_record, decode, limits, lost, read_chunks
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 GZIP_MAGIC = b"\x1f\x8b\x08"
@@ -52,7 +52,7 @@ def plan(files: list[Path], root: Path, cfg: Any) -> list[dict[str, Any]]:
 def read(spec: ShardSpec, counters: Counter) -> Iterator[Document]:
     path = spec.files[0]
     if _is_arc(path):
-        yield from _read_arc(path, spec.rel(path), counters)
+        yield from _read_arc(path, spec.rel(path), counters, limits(spec)[1])
         return
     with open(path, "rb") as f:
         magic = f.read(len(WARC_MAGIC))
@@ -114,33 +114,33 @@ def _decoded(raw: bytes, index: int) -> bytes | None:
     return None
 
 
-def _header_end(buf: bytes) -> tuple[int, int]:
-    """(end of the header block, length of its terminator) or (-1, 0)."""
-    i = buf.find(b"\r\n\r\n")
-    j = buf.find(b"\n\n")
-    if j >= 0 and (i < 0 or j < i):          # LF-only headers (quirks): FastWARC reads them too
+def _header_end(buf: bytes, start: int = 0, stop: int | None = None) -> tuple[int, int]:
+    """(end of the header block starting at ``start``, length of its terminator) or (-1, 0)."""
+    stop = len(buf) if stop is None else min(stop, len(buf))
+    i = buf.find(b"\r\n\r\n", start, stop)
+    j = buf.find(b"\n\n", start, i if i >= 0 else stop)
+    if j >= 0:                          # LF-only headers (quirks): FastWARC reads them too
         return j, 2
     return (i, 4) if i >= 0 else (-1, 0)
 
 
+CONTENT_LENGTH = re.compile(rb"\nContent-Length:[ \t]*([^\r\n]*?)[ \t]*\r?(?:\n|$)", re.I)
+
+
 def _content_length(header: bytes) -> int | None:
-    for line in header.split(b"\n")[1:]:
-        k, sep, v = line.partition(b":")
-        if sep and k.strip().lower() == b"content-length":
-            v = v.strip()
-            return int(v) if v.isdigit() else None
-    return None
+    m = CONTENT_LENGTH.search(header)
+    return int(m.group(1)) if m is not None and m.group(1).isdigit() else None
 
 
-def _frame(buf: bytes) -> tuple[int, str | None]:
-    """Check one record at the start of ``buf``: (its end, None) or (0, what is wrong with it). A record
-    is its header block, exactly Content-Length bytes, then an empty line (CRLF CRLF)."""
-    if not buf.startswith(b"WARC/"):
+def _frame(buf: bytes, pos: int = 0) -> tuple[int, str | None]:
+    """Check the record at ``pos`` of ``buf``: (where it ends, None) or (0, what is wrong with it). A
+    record is its header block, exactly Content-Length bytes, then an empty line (CRLF CRLF)."""
+    if not buf.startswith(b"WARC/", pos):
         return 0, "no WARC record header"
-    end, term = _header_end(buf[:MAX_HEADER])
+    end, term = _header_end(buf, pos, pos + MAX_HEADER)
     if end < 0:
-        return 0, "record header does not end" if len(buf) >= MAX_HEADER else "truncated record header"
-    cl = _content_length(buf[:end])
+        return 0, "record header does not end" if len(buf) - pos >= MAX_HEADER else "truncated record header"
+    cl = _content_length(buf[pos:end])
     if cl is None:
         return 0, "missing or invalid Content-Length"
     block_end = end + term + cl
@@ -149,23 +149,24 @@ def _frame(buf: bytes) -> tuple[int, str | None]:
     n = _boundary(buf[block_end:block_end + MAX_GAP], len(buf) <= block_end + MAX_GAP)
     if n < 0:
         return 0, f"Content-Length {cl} does not end at a record boundary"
-    if _swallowed(buf[end + term:block_end]):
+    if _swallowed(buf, end + term, block_end):
         return 0, f"Content-Length {cl} takes in the next record's header"
     return block_end + n, None
 
 
 MAX_GAP = 16
+MAX_HEADER = 1 << 16
 EMBEDDED = re.compile(rb"\r?\nWARC/1\.[01]\r?\n(?:[^\r\n]*\r?\n){0,30}?WARC-Type: ")
 
 
-def _swallowed(block: bytes) -> bool:
-    """A block that holds another record's header: its record had a header and no body, or a
-    Content-Length long enough to take in what follows. (A page quoting a WARC record in its HTML
-    would need CRLF line ends and a WARC-Type line to be mistaken for one.)"""
-    if block.startswith(b"WARC/1."):
+def _swallowed(buf: bytes, start: int, stop: int) -> bool:
+    """A block (``buf[start:stop]``) that holds another record's header: its record had a header and
+    no body, or a Content-Length long enough to take in what follows. (A page quoting a WARC record in
+    its HTML would need its line ends and a WARC-Type line to be mistaken for one.)"""
+    if buf.startswith(b"WARC/1.", start):
         return True
-    i = block.find(b"WARC/1.")
-    return i >= 0 and EMBEDDED.search(block, max(i - 2, 0)) is not None
+    i = buf.find(b"WARC/1.", start, stop)
+    return i >= 0 and EMBEDDED.search(buf, max(i - 2, start), stop) is not None
 
 
 def _boundary(after: bytes, at_eof: bool) -> int:
@@ -179,13 +180,13 @@ def _boundary(after: bytes, at_eof: bool) -> int:
     return -1
 
 
-MAX_HEADER = 1 << 16
-
-
 def _parse(raw: bytes, rel: str, offset: int, counters: Counter) -> Iterator[Document]:
     """Documents of framed records (one member may hold several)."""
     from fastwarc.warc import ArchiveIterator, WarcRecordType
 
+    hend = raw.find(b"\r\n\r\n")
+    if raw.find(b"WARC-Type: response", 0, hend) < 0 and raw.find(b"\nWARC/1.", hend) < 0:
+        return                        # one request, metadata ... record: no document, no parse
     try:
         for k, rec in enumerate(ArchiveIterator(io.BytesIO(raw), record_types=WarcRecordType.response,
                                                 parse_http=True, quirks_mode=True, stream_detect=False)):
@@ -198,15 +199,18 @@ def _parse(raw: bytes, rel: str, offset: int, counters: Counter) -> Iterator[Doc
 
 def _check_member(raw: bytes) -> str | None:
     """Every record of a decompressed member is framed right, and nothing else is in it."""
-    pos = 0
-    while pos < len(raw):
-        if not raw[pos:].strip(b"\r\n"):
+    pos, n = 0, len(raw)
+    if not n:
+        return "empty gzip member"
+    while True:
+        while pos < n and raw[pos] in (10, 13):
+            pos += 1
+        if pos >= n:
             return None
-        end, why = _frame(raw[pos:])
+        end, why = _frame(raw, pos)
         if why is not None:
             return why
-        pos += end
-    return None if raw else "empty gzip member"
+        pos = end
 
 
 def _members(path: str, rel: str, start: int, end: int | None, counters: Counter,
@@ -264,19 +268,23 @@ def _plain_records(path: str, rel: str, start: int, end: int | None, counters: C
     with open(path, "rb") as f:
         while pos < size and (end is None or pos < end):
             f.seek(pos)
-            head = f.read(MAX_HEADER)
+            head = f.read(HEAD_READ)
             skip = len(head) - len(head.lstrip(b"\r\n"))
             if skip:
                 pos += skip
                 continue
             hend, term = _header_end(head)
+            if hend < 0 and len(head) == HEAD_READ:
+                head += f.read(MAX_HEADER - HEAD_READ)
+                hend, term = _header_end(head)
             cl = _content_length(head[:hend]) if hend >= 0 and head.startswith(b"WARC/") else None
             if cl is None:
                 _, why = _frame(head)
                 reason = "skipped_truncated" if why == "truncated record header" else "skipped_bad_record"
                 lost(counters, rel, pos, reason, why or "invalid record header")
             else:
-                block_end = pos + hend + term + cl
+                total = hend + term + cl
+                block_end = pos + total
                 if block_end > size:
                     nxt = _next_start(path, pos + 1)
                     if nxt is None:
@@ -286,17 +294,21 @@ def _plain_records(path: str, rel: str, start: int, end: int | None, counters: C
                     bad_record(counters, rel, pos, f"Content-Length {cl} runs into the next record")
                     pos = nxt
                     continue
-                f.seek(block_end)
-                n = _boundary(f.read(MAX_GAP), block_end + MAX_GAP >= size)
-                if n >= 0 and hend + term + cl > limit:
-                    lost(counters, rel, pos, "skipped_too_large", f"record larger than {limit} bytes")
-                    pos = block_end + n
-                    continue
+                if total > limit:
+                    f.seek(block_end)
+                    n = _boundary(f.read(MAX_GAP), block_end + MAX_GAP >= size)
+                    if n >= 0:
+                        lost(counters, rel, pos, "skipped_too_large", f"record larger than {limit} bytes")
+                        pos = block_end + n
+                        continue
+                    raw = b""
+                else:
+                    want = total + MAX_GAP - len(head)
+                    raw = head + f.read(want) if want > 0 else head[:total + MAX_GAP]
+                    n = _boundary(raw[total:total + MAX_GAP], block_end + MAX_GAP >= size)
                 if n >= 0:
-                    f.seek(pos)
-                    raw = f.read(hend + term + cl)
-                    if not _swallowed(raw[hend + term:]):
-                        yield pos, raw + b"\r\n\r\n"
+                    if not _swallowed(raw, hend + term, total):
+                        yield pos, raw[:total] + b"\r\n\r\n"
                         pos = block_end + n
                         continue
                     bad_record(counters, rel, pos, f"Content-Length {cl} takes in the next record's header")
@@ -307,6 +319,9 @@ def _plain_records(path: str, rel: str, start: int, end: int | None, counters: C
             if nxt is None:
                 return
             pos = nxt
+
+
+HEAD_READ = 1 << 13
 
 
 def _read_framed(spec: ShardSpec, counters: Counter, gz: bool) -> Iterator[Document]:
@@ -382,9 +397,13 @@ def _read_warc(spec: ShardSpec, counters: Counter) -> Iterator[Document]:
 ARC_HEADER = re.compile(rb"^(\S.*) (\S+) (\d{14}) (\S*) (\d+)\s*$")
 
 
-def _read_arc(path: str, rel: str, counters: Counter) -> Iterator[Document]:
-    with open_stream(path) as f:
-        data = f.read()
+def _read_arc(path: str, rel: str, counters: Counter, max_member: int) -> Iterator[Document]:
+    errors: list = []
+    data = b"".join(read_chunks(path, rel, counters, max_member, errors))
+    if errors:                  # a cut .arc.gz: its last record is incomplete and counted by the check below
+        reason, at, why = errors[0]
+        if reason != "skipped_truncated":
+            lost(counters, rel, at, reason, why)
     pos = 0
     while pos < len(data):
         nl = data.find(b"\n", pos)
@@ -395,6 +414,9 @@ def _read_arc(path: str, rel: str, counters: Counter) -> Iterator[Document]:
             pos = nl + 1
             continue
         m = ARC_HEADER.match(line)
+        if m is not None and nl + 1 + int(m.group(5)) > len(data) and errors:
+            lost(counters, rel, pos, "skipped_truncated", "record cut by the end of the file")
+            break
         if m is None or nl + 1 + int(m.group(5)) > len(data):
             bad_record(counters, rel, pos, "invalid or truncated ARC header")
             nxt = re.compile(rb"\n(?:https?|dns|filedesc)://").search(data, nl)
