@@ -175,6 +175,14 @@ def main() -> None:
     except KeyboardInterrupt:
         print("Error: interrupted (finished shards are kept; re-run to resume)", file=sys.stderr)
         sys.exit(130)
+    except Exception as e:     # a case no check foresaw: still one line, no traceback (THRESHER_DEBUG=1 shows it)
+        import os
+
+        if os.environ.get("THRESHER_DEBUG"):
+            raise
+        where = getattr(e, "filename", None)
+        print(f"Error: {where + ': ' if where else ''}{type(e).__name__}: {e}".splitlines()[0], file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from .errors import ConfigError
 from .steps import Step, make_step
 
 FORMATS = ("warc", "jsonl", "parquet", "text")
+ROBUSTNESS_DEFAULTS = {"max_document_mb": 64.0, "max_member_mb": 16384.0}
 
 
 class InputConfig(BaseModel):
@@ -25,6 +26,10 @@ class InputConfig(BaseModel):
     id_key: str = "id"
     shard_mb: float = Field(16.0, gt=0, description="split files larger than this into several shards")
     revision: str | None = Field(None, description="code: the git commit, tag or branch to read (default HEAD)")
+    max_document_mb: float = Field(64.0, gt=0, description="a record or file larger than this is skipped and "
+                                   "counted (skipped_too_large), checked while it streams")
+    max_member_mb: float = Field(16384.0, gt=0, description="stop reading a compressed file or member once it "
+                                 "decompresses past this (skipped_member_too_large)")
 
     @field_validator("format")
     @classmethod
@@ -45,6 +50,9 @@ class OutputConfig(BaseModel):
     path: str
     compression: str = "zstd"
     row_group_rows: int = Field(10_000, gt=0)
+    duplicate_ids: Literal["suffix", "keep_first", "refuse"] = Field(
+        "suffix", description="two kept documents with one id: rename the later ones id#2, id#3 ... (suffix), "
+                              "drop them and count (keep_first), or stop the run naming the id (refuse)")
     order: Literal["input", "source"] = Field(
         "input", description="how documents are cut into shards: as the input came (input), or in "
                              "source-key ranges (source), so removals by URL, prefix or domain touch few shards")
@@ -100,11 +108,17 @@ class PipelineConfig(BaseModel):
     def recipe(self) -> dict[str, Any]:
         """The config as data (what the hash covers: inputs and steps, not where the output goes)."""
         d = self.model_dump(mode="json", exclude={"output", "steps"})
+        for inp in d["input"] if isinstance(d["input"], list) else [d["input"]]:
+            for k, v in ROBUSTNESS_DEFAULTS.items():     # at their defaults, the hash is what it was before
+                if inp.get(k) == v:
+                    inp.pop(k)
         d["steps"] = [_step_entry(s) for s in self.steps]
         if self.output.order != "input":       # decides which shard holds what (and which copy is kept)
             d["order"] = self.output.order
         if self.output.excluded != "trace":    # decides what excluded/ publishes
             d["excluded"] = self.output.excluded
+        if self.output.duplicate_ids != "suffix":
+            d["duplicate_ids"] = self.output.duplicate_ids
         return d
 
     def config_hash(self) -> str:

@@ -32,3 +32,17 @@ def stable_id(locator: str) -> str:
 def content_hash(text: str) -> str:
     """SHA-256 of the text as released: Merkle leaves and receipts use it, so it must be cryptographic."""
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class BadId(ValueError):
+    """A record's given id is neither a string nor an integer (the record is skipped and counted)."""
+
+
+def given_id(value: object) -> str:
+    """A record's own id as stored: strings as they are, integers in decimal. Anything else (objects,
+    lists, floats, booleans) has no stable text form and is refused rather than stored as its repr."""
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise BadId(f"id must be a non-empty string or an integer, not {type(value).__name__} {str(value)[:40]!r}")

@@ -13,34 +13,65 @@ from .errors import ReleaseError
 from .executors import Executor
 from .io import ShardSpec, plan_shards
 from .io.writer import write_json
-from .release import child_versions, finalize, is_release_or_run
+from .duplicates import resolve as resolve_duplicate_ids
+from .lock import LOCK_NAME, output_lock
+from .release import child_versions, finalize, input_hash, is_release_or_run
 from .runner import WORK, paused_gc, plan_layout, plan_stages, run_shard, stage_dir, stage_file
 from .steps.base import step_label
 
 log = logging.getLogger("thresher")
 
 
-def _load_plan(out: Path, cfg: PipelineConfig, overwrite: bool) -> list[ShardSpec]:
+def _clear(out: Path) -> None:
+    """--overwrite: delete the release but not the lock this run holds in it."""
+    for p in out.iterdir():
+        if p.name == WORK:
+            for q in p.iterdir():
+                if q != out / LOCK_NAME:
+                    shutil.rmtree(q) if q.is_dir() and not q.is_symlink() else q.unlink()
+        else:
+            shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+
+
+def _check_inputs(out: Path, saved: dict) -> None:
+    """A resumed run reads the inputs its plan hashed: refuse, naming the file, when one changed (its
+    finished shards hold the old file's documents, the manifest would record the new one's hash)."""
+    for path, h in saved.get("inputs", {}).items():
+        if not Path(path).is_file():
+            raise ReleaseError(f"{path}: input of the run in {out} is gone; "
+                               "use --overwrite to start over")
+        if input_hash(path) != h:
+            raise ReleaseError(f"{path}: input changed since the run in {out} planned it; "
+                               "use --overwrite to start over")
+
+
+def _refuse_foreign(out: Path) -> None:
+    if out.is_dir() and not (out / WORK / "run.json").exists() and any(p.name != WORK for p in out.iterdir()):
+        raise ReleaseError(f"{out}: output folder exists and is not a thresher run; use --overwrite or another path")
+
+
+def _load_plan(out: Path, cfg: PipelineConfig, overwrite: bool) -> tuple[list[ShardSpec], dict[str, str]]:
     state = out / WORK / "run.json"
     kids = child_versions(out)
     if kids:          # versions are immutable: a parent is what its children's receipts prove against
         raise ReleaseError(f"{out}: has a newer version ({kids[-1].name}) and is never rebuilt or overwritten; "
                            "write the build to another path")
     if overwrite and out.exists():
-        if any(out.iterdir()) and not is_release_or_run(out):
+        if any(p.name != WORK for p in out.iterdir()) and not is_release_or_run(out):
             raise ReleaseError(f"{out}: is not a thresher release; --overwrite only replaces a release")
-        shutil.rmtree(out)
+        _clear(out)
     if state.exists():
         saved = orjson.loads(state.read_bytes())
         if saved["config_hash"] != cfg.config_hash():
             raise ReleaseError(f"{out}: holds a run of a different pipeline config; "
                                "use --overwrite or another output path")
-        return [ShardSpec(**{**s, "files": tuple(s["files"])}) for s in saved["shards"]]
-    if out.exists() and any(out.iterdir()):
-        raise ReleaseError(f"{out}: output folder exists and is not a thresher run; use --overwrite or another path")
+        _check_inputs(out, saved)
+        return [ShardSpec(**{**s, "files": tuple(s["files"])}) for s in saved["shards"]], saved.get("inputs", {})
+    _refuse_foreign(out)
     shards = plan_shards(cfg)
-    write_json(state, {"config_hash": cfg.config_hash(), "shards": [s.__dict__ for s in shards]})
-    return shards
+    hashes = {f: input_hash(f) for f in sorted({f for s in shards for f in s.files})}
+    write_json(state, {"config_hash": cfg.config_hash(), "shards": [s.__dict__ for s in shards], "inputs": hashes})
+    return shards, hashes
 
 
 def run(cfg: PipelineConfig | str | Path, workers: int | None = None, progress: bool | None = None,
@@ -49,7 +80,15 @@ def run(cfg: PipelineConfig | str | Path, workers: int | None = None, progress: 
     if not isinstance(cfg, PipelineConfig):
         cfg = load_config(cfg)
     out = cfg.output_dir()
-    shards = _load_plan(out, cfg, overwrite)
+    if not overwrite:
+        _refuse_foreign(out)         # before the lock file is made in someone else's folder
+    with output_lock(out):
+        return _run(cfg, out, workers, progress, overwrite, executor)
+
+
+def _run(cfg: PipelineConfig, out: Path, workers: int | None, progress: bool | None, overwrite: bool,
+         executor: Executor | None) -> Path:
+    shards, hashes = _load_plan(out, cfg, overwrite)
     executor = executor or Executor(workers, progress)
     steps = cfg.build_steps()
     by_source = cfg.output.order == "source"
@@ -72,8 +111,9 @@ def run(cfg: PipelineConfig | str | Path, workers: int | None = None, progress: 
     from .governance.build import apply_ledger   # the project's removal requests, applied as the final step
 
     apply_ledger(out, cfg, shards, executor)
+    resolve_duplicate_ids(out, cfg, shards)
     with paused_gc():
-        finalize(out, cfg, shards)
+        finalize(out, cfg, shards, hashes)
     for stage in stages[:-1]:
         shutil.rmtree(stage_dir(out, stage.index), ignore_errors=True)
     return out

@@ -39,7 +39,7 @@ def tool_versions() -> dict[str, str]:
     return out
 
 
-def _file_xxh(path: str) -> str:
+def input_hash(path: str) -> str:
     h = xxhash.xxh3_128()
     with open(path, "rb") as f:
         while chunk := f.read(1 << 22):
@@ -76,13 +76,22 @@ def read_leaves(path: Path) -> pa.Table:
 
 
 def sorted_leaf_batches(files: list[Path], batch: int = 1 << 16) -> Iterator[list[bytes]]:
-    """The leaf hashes of sorted leaves files in global (id, content_hash) order, a list at a time: a
-    k-way merge in Arrow batches (the rows up to the smallest last key of the files' current batches
-    are final; they are sorted together), so memory stays at one batch per file."""
+    """The leaf hashes of sorted leaves files in global (id, content_hash) order, a list at a time."""
+    for t in sorted_tables(files, ["leaf"], batch):
+        if "leaf" in t.column_names and not t["leaf"].null_count:
+            yield t["leaf"].to_pylist()
+        else:
+            yield [leaf_hash(i, h) for i, h in zip(t["id"].to_pylist(), t["content_hash"].to_pylist())]
+
+
+def sorted_tables(files: list[Path], extra: list[str], batch: int = 1 << 16) -> Iterator[pa.Table]:
+    """Sorted leaves files merged in global (id, content_hash) order, a table at a time: a k-way
+    merge in Arrow batches (the rows up to the smallest last key of the files' current batches are
+    final; they are sorted together), so memory stays at one batch per file."""
     readers, bufs = [], []
     for p in files:
         pf = pq.ParquetFile(p)
-        cols = ["id", "content_hash"] + (["leaf"] if "leaf" in pf.schema_arrow.names else [])
+        cols = ["id", "content_hash"] + [c for c in extra if c in pf.schema_arrow.names and c not in ("id", "content_hash")]
         readers.append(pf.iter_batches(batch_size=batch, columns=cols))
         bufs.append(None)
     while True:
@@ -103,15 +112,13 @@ def sorted_leaf_batches(files: list[Path], batch: int = 1 << 16) -> Iterator[lis
                                                             pc.less_equal(hs, cut_h)))).as_py() or 0
             ready.append(t.slice(0, n))
             bufs[i] = t.slice(n)
-        t = pa.concat_tables(ready, promote_options="permissive").sort_by([("id", "ascending"),
-                                                                             ("content_hash", "ascending")])
-        if "leaf" in t.column_names and not t["leaf"].null_count:
-            yield t["leaf"].to_pylist()
-        else:
-            yield [leaf_hash(i, h) for i, h in zip(t["id"].to_pylist(), t["content_hash"].to_pylist())]
+        yield pa.concat_tables(ready, promote_options="permissive").sort_by([("id", "ascending"),
+                                                                              ("content_hash", "ascending")])
 
 
-def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"]) -> None:
+def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"], planned: dict[str, str] | None = None) -> None:
+    """stats.json and manifest.json of a finished run. ``planned``: each input's hash when the run was
+    planned; an input that changed since then fails the run, naming the file."""
     from .runner import WORK, leaves_path, marker_path, plan_stages
 
     stages = plan_stages(cfg.build_steps(), cfg.output.order == "source")
@@ -129,6 +136,10 @@ def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"]) -> Non
     leaves = [leaves_path(out, s.index) for s in shards]
     docs = sum(pq.ParquetFile(p).metadata.num_rows for p in leaves)
     inputs = sorted({f for s in shards for f in s.files})
+    hashes = {f: input_hash(f) for f in inputs}
+    for f, h in (planned or {}).items():
+        if hashes.get(f, h) != h:
+            raise ReleaseError(f"{f}: input changed while the run read it; re-run with --overwrite")
     root_dir = Path(shards[0].root) if shards else out
     manifest = {
         "name": cfg.name,
@@ -137,7 +148,7 @@ def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"]) -> Non
         "config_hash": cfg.config_hash(),
         "tools": tool_versions(),
         "inputs": [{"path": Path(f).resolve().relative_to(root_dir).as_posix() if Path(f).resolve().is_relative_to(root_dir) else f,
-                    "bytes": Path(f).stat().st_size, "xxh3_128": _file_xxh(f)} for f in inputs],
+                    "bytes": Path(f).stat().st_size, "xxh3_128": hashes[f]} for f in inputs],
         "outputs": dict(sorted(outputs.items())),
         "documents": docs,
         "excluded_documents": sum(v["rows"] for k, v in outputs.items() if k.startswith("excluded/")),
@@ -191,6 +202,7 @@ def write_signed_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]
         tmp.write_text(signer.public_key + "\n")
         tmp.replace(pub)
     return manifest
+MANIFEST_KEYS = ("merkle", "outputs", "documents")
 
 
 class Release:
@@ -203,11 +215,35 @@ class Release:
 
     @property
     def manifest(self) -> dict[str, Any]:
-        return orjson.loads((self.path / "manifest.json").read_bytes())
+        """The manifest, checked for what every reader of it relies on; a damaged one is a ReleaseError
+        naming the file."""
+        p = self.path / "manifest.json"
+        try:
+            m = orjson.loads(p.read_bytes())
+        except orjson.JSONDecodeError as e:
+            raise ReleaseError(f"{p}: not valid JSON ({e}); the manifest is truncated or damaged") from None
+        if not isinstance(m, dict):
+            raise ReleaseError(f"{p}: not a thresher manifest (a JSON {type(m).__name__}, not an object)")
+        missing = [k for k in MANIFEST_KEYS if k not in m]
+        if missing:
+            raise ReleaseError(f"{p}: not a complete thresher manifest (no {', '.join(missing)})")
+        if not (isinstance(m["merkle"], dict) and isinstance(m["merkle"].get("root"), str)
+                and isinstance(m["outputs"], dict)):
+            raise ReleaseError(f"{p}: damaged manifest (merkle.root or outputs has the wrong type)")
+        return m
 
     @property
     def stats(self) -> Stats:
-        return Stats.from_json(orjson.loads((self.path / "stats.json").read_bytes()))
+        p = self.path / "stats.json"
+        try:
+            d = orjson.loads(p.read_bytes())
+            if not isinstance(d, dict):
+                raise TypeError(type(d).__name__)
+            return Stats.from_json(d)
+        except FileNotFoundError:
+            raise ReleaseError(f"{p}: missing") from None
+        except (orjson.JSONDecodeError, TypeError, KeyError, AttributeError, ValueError) as e:
+            raise ReleaseError(f"{p}: not valid thresher stats ({e})") from None
 
     def files(self, kind: str = "data") -> list[Path]:
         return sorted((self.path / kind).glob("*.parquet"))

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from .config import PipelineConfig
 from .document import Document, content_hash
-from .io import ShardSpec, read_shard
+from .io import ReaderCounts, ShardSpec, read_shard
 from .io.writer import ShardWriter, drop_columns, json_text, stage_batches, utf8_buffer, write_json
 from .public import public_data, public_excluded
 from .release import leaf_table, write_leaves
@@ -275,7 +275,7 @@ def run_shard(spec: ShardSpec, cfg: PipelineConfig, stage: Stage) -> dict[str, A
     stats = Stats(shards=1 if stage.final else 0)
     for s in steps:                # every shard lists every step, in pipeline order, even with no input
         stats.step(step_label(s))
-    reader_counts: Counter = Counter()
+    reader_counts = ReaderCounts()
     by_source = cfg.output.order == "source"
     layout = orjson.loads(layout_path(out).read_bytes()) if by_source and stage.final else None
     pieces: list[Piece] = [(spec.index, 0, None)] if layout is None else _pieces(layout["cuts"]["data"], spec.index)
@@ -304,6 +304,7 @@ def run_shard(spec: ShardSpec, cfg: PipelineConfig, stage: Stage) -> dict[str, A
         drop_w.abort()
         raise
     stats.reader.update(reader_counts)
+    stats.losses = reader_counts.losses
     if not defer:
         outputs[str(drop_w.path.relative_to(out))] = {"rows": drop_rows, "sha256": drop_sha}
     if final is not None:

@@ -5,6 +5,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+MAX_LOSSES = 100_000      # listed in stats.json (every loss is counted in ``reader`` whatever the list holds)
+
 
 @dataclass
 class StepStats:
@@ -41,6 +43,7 @@ class Stats:
     reader: Counter = field(default_factory=Counter)      # docs_read, bytes_read, skipped_bad_record ...
     languages: dict[str, Counter] = field(default_factory=dict)  # lang -> {docs, bytes}
     shards: int = 0
+    losses: list[dict[str, Any]] = field(default_factory=list)   # what readers could not read: file, offset, reason
 
     def step(self, key: str) -> StepStats:
         if key not in self.steps:
@@ -54,18 +57,23 @@ class Stats:
         langs = {k: Counter(v) for k, v in self.languages.items()}
         for k, v in other.languages.items():
             langs[k] = langs.get(k, Counter()) + v
-        return Stats(steps, self.reader + other.reader, langs, self.shards + other.shards)
+        losses = self.losses + other.losses if other.losses else self.losses
+        return Stats(steps, self.reader + other.reader, langs, self.shards + other.shards, losses[:MAX_LOSSES])
 
     def __radd__(self, other: Any) -> "Stats":
         return self if other == 0 else self.__add__(other)   # lets sum() start from 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"shards": self.shards, "reader": dict(sorted(self.reader.items())),
-                "steps": {k: v.to_json() for k, v in self.steps.items()},
-                "languages": {k: dict(v) for k, v in sorted(self.languages.items())}}
+        out = {"shards": self.shards, "reader": dict(sorted(self.reader.items())),
+               "steps": {k: v.to_json() for k, v in self.steps.items()},
+               "languages": {k: dict(v) for k, v in sorted(self.languages.items())}}
+        if self.losses:            # only when something was lost: a clean run's stats.json is unchanged
+            out["losses"] = sorted(self.losses, key=lambda x: (x["file"], x["offset"], x["reason"]))
+        return out
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "Stats":
         return cls({k: StepStats.from_json(v) for k, v in d.get("steps", {}).items()},
                    Counter(d.get("reader", {})),
-                   {k: Counter(v) for k, v in d.get("languages", {}).items()}, d.get("shards", 0))
+                   {k: Counter(v) for k, v in d.get("languages", {}).items()}, d.get("shards", 0),
+                   list(d.get("losses", [])))

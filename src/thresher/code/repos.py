@@ -9,10 +9,13 @@ planner and again by the reader, so both agree without passing state around.
 from __future__ import annotations
 
 import os
+import posixpath
 import stat
 import subprocess
 import tarfile
 import zipfile
+import zlib
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -199,42 +202,92 @@ def _strip_prefix(names: list[str]) -> str:
     return ""
 
 
-def archive_entries(path: Path) -> list[Entry]:
+def safe_member_path(name: str) -> str | None:
+    """An archive member's path, normalised (``./a//b`` -> ``a/b``), or None when it is absolute or
+    climbs out of the archive (``../``): such a path is never published nor used."""
+    name = name.replace("\\", "/")
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        return None
+    norm = posixpath.normpath(name)
+    if norm == "." or norm == ".." or norm.startswith("../"):
+        return None
+    return norm
+
+
+def _archive_infos(path: Path) -> tuple[list[tuple[str, int]], Counter]:
+    """(member name, size) of an archive's regular files, and what was skipped: links (never read:
+    a link's target is not the repository's code and may point out of the input) and unsafe paths."""
+    skipped: Counter = Counter()
+    infos = []
     try:
         if path.name.lower().endswith(".zip"):
             with zipfile.ZipFile(path) as z:
-                infos = [(i.filename, i.file_size) for i in z.infolist() if not i.is_dir()]
+                for i in z.infolist():
+                    if i.is_dir():
+                        continue
+                    if stat.S_ISLNK(i.external_attr >> 16):
+                        skipped["skipped_link"] += 1
+                    elif safe_member_path(i.filename) is None:
+                        skipped["skipped_unsafe_path"] += 1
+                    else:
+                        infos.append((i.filename, i.file_size))
         else:
             with tarfile.open(path, "r:*") as t:
-                infos = [(m.name, m.size) for m in t.getmembers() if m.isreg()]
+                for m in t.getmembers():
+                    if m.issym() or m.islnk():
+                        skipped["skipped_link"] += 1
+                    elif not m.isreg():
+                        continue
+                    elif safe_member_path(m.name) is None:
+                        skipped["skipped_unsafe_path"] += 1
+                    else:
+                        infos.append((m.name, m.size))
     except (OSError, tarfile.TarError, zipfile.BadZipFile, EOFError) as e:
         raise InputError(f"{path}: unreadable archive: {e}") from None
-    prefix = _strip_prefix([n for n, _ in infos])
-    out = [Entry(n[len(prefix):], s, n) for n, s in infos if n[len(prefix):]]
+    return infos, skipped
+
+
+def archive_skips(path: Path) -> Counter:
+    """What ``archive_entries`` leaves out of an archive (links, unsafe paths), counted."""
+    return _archive_infos(path)[1]
+
+
+def archive_entries(path: Path) -> list[Entry]:
+    infos, _ = _archive_infos(path)
+    norm = [(safe_member_path(n) or "", s, n) for n, s in infos]
+    prefix = _strip_prefix([p for p, _, _ in norm])
+    out = [Entry(p[len(prefix):], s, n) for p, s, n in norm if p[len(prefix):]]
     out.sort(key=lambda e: e.path)
     return out
 
 
-def read_archive(path: Path, entries: list[Entry]) -> Iterator[tuple[Entry, bytes | None]]:
+def read_archive(path: Path, entries: list[Entry], limit: int | None = None) -> Iterator[tuple[Entry, bytes | None]]:
+    """Members' bytes, read by their real size: at most ``limit + 1`` bytes of each are decompressed
+    (a header that understates a member's size cannot make this hold more)."""
+    n = -1 if limit is None else limit + 1
     if path.name.lower().endswith(".zip"):
         with zipfile.ZipFile(path) as z:
             for e in entries:
                 try:
-                    yield e, z.read(e.key)
-                except (KeyError, zipfile.BadZipFile, OSError):
+                    with z.open(e.key) as f:
+                        yield e, f.read(n)
+                except (KeyError, zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError):
                     yield e, None
         return
     wanted = {e.key: e for e in entries}
     seen = set()
     # tar is sequential: one pass in archive order, then the (already sorted) caller sees archive order.
-    with tarfile.open(path, "r:*") as t:
-        for m in t:
-            e = wanted.get(m.name)
-            if e is None or not m.isreg() or m.name in seen:
-                continue
-            seen.add(m.name)
-            f = t.extractfile(m)
-            yield e, f.read() if f is not None else None
+    try:
+        with tarfile.open(path, "r:*") as t:
+            for m in t:
+                e = wanted.get(m.name)
+                if e is None or not m.isreg() or m.name in seen:
+                    continue
+                seen.add(m.name)
+                f = t.extractfile(m)
+                yield e, f.read(n) if f is not None else None
+    except (OSError, tarfile.TarError, EOFError, zlib.error):
+        pass                              # a cut or corrupt archive: the members not reached are unreadable
     for k, e in wanted.items():
         if k not in seen:
             yield e, None

@@ -14,6 +14,8 @@ from typing import Any, Callable, Sequence
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ..lock import die_with_parent
+
 
 def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -46,7 +48,8 @@ class Executor:
             # worker, which cost ~40% of a 200 MB run here). The parent holds no threads while it forks.
             ctx = mp.get_context("fork" if sys.platform == "linux" else "spawn")
             _preload()
-            with ProcessPoolExecutor(max_workers=min(self.workers, len(items)), mp_context=ctx) as pool:
+            with ProcessPoolExecutor(max_workers=min(self.workers, len(items)), mp_context=ctx,
+                                     initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
                 pending = {pool.submit(fn, item, *args): i for i, item in enumerate(items)}
                 if meanwhile is not None:
                     meanwhile()

@@ -93,9 +93,14 @@ def normalize_value(matcher: str, value: str) -> str:
     if matcher in ("url", "url_prefix"):
         if "://" not in value:
             raise InputError(f"--{matcher.replace('_', '-')} '{value}': give a full URL with its scheme (https://...)")
-        return norm_url(value)
+        try:
+            return norm_url(value)
+        except ValueError as e:           # a port out of range, an unclosed IPv6 bracket ...
+            raise InputError(f"--{matcher.replace('_', '-')} '{value}': not a valid URL ({e})") from None
     if matcher == "domain":
         host = url_host(value) if "://" in value else value.lower().split("/")[0].split(":")[0]
+        if "[" in host or "]" in host:
+            raise InputError(f"--domain '{value}': not a domain name (like example.org)")
         if "." not in host.strip("."):
             raise InputError(f"--domain '{value}': not a domain name (like example.org)")
         return host.strip(".")

@@ -168,7 +168,7 @@ def check_receipt(receipt: str | Path, release: Path, root_hex: str, pairs: set[
         r = orjson.loads(rp.read_bytes())
         body = {k: v for k, v in r.items() if k != "receipt_sha256"}
         rid = r["request"]["id"]
-    except (orjson.JSONDecodeError, KeyError, TypeError):
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
         raise ReleaseError(f"{rp}: not a thresher receipt") from None
     body.pop("signature", None)
     digest = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()

@@ -115,6 +115,7 @@ class _Repo:
     def __init__(self, kind: str, name: str, commit: str | None, entries: list[R.Entry], reader: Any):
         self.kind, self.name, self.commit, self.entries, self.reader = kind, name, commit, entries, reader
         self._evidence: list[dict[str, Any]] | None = None
+        self.skipped: Counter = Counter()      # archive members never read (links, unsafe paths)
 
     def evidence(self, all_entries: list[R.Entry]) -> list[dict[str, Any]]:
         if self._evidence is None:
@@ -141,7 +142,8 @@ def _shard_repos(spec: ShardSpec) -> Iterator[tuple[_Repo, list[R.Entry]]]:
         else:
             entries = R.archive_entries(first)
             repo = _Repo("archive", _display(first, root), None, entries[spec.start:spec.end],
-                         lambda es, a=first: R.read_archive(a, es))
+                         lambda es, a=first: R.read_archive(a, es, MAX_FILE_BYTES))
+            repo.skipped = R.archive_skips(first) if spec.start == 0 else Counter()   # counted once
         yield repo, entries
         return
     groups: dict[tuple[str, Path], list[str]] = {}
@@ -170,6 +172,7 @@ def _top_names(path: Path) -> list[list[Path]]:
 
 def read(spec: ShardSpec, counters: Counter) -> Iterator[Document]:
     for repo, all_entries in _shard_repos(spec):
+        counters.update(repo.skipped)
         evidence = repo.evidence(all_entries)
         todo = []
         for e in repo.entries:
@@ -194,6 +197,9 @@ def _document(repo: _Repo, e: R.Entry, raw: bytes | None, evidence: list[dict[st
               counters: Counter) -> Document | None:
     if raw is None:
         counters["skipped_unreadable"] += 1
+        return None
+    if len(raw) > MAX_FILE_BYTES:          # its real size: an archive header may understate it
+        counters["skipped_too_large"] += 1
         return None
     counters["bytes_read"] += len(raw)
     lang = L.language_of(e.path, raw[:256])
