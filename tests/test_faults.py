@@ -557,8 +557,10 @@ def test_web_lookup_with_a_bad_url_is_a_400_not_a_500(tmp_path):
     from thresher.web.app import create_app
 
     out = run(project(tmp_path, None), workers=1, progress=False)
-    client = TestClient(create_app(out), raise_server_exceptions=False)
+    client = TestClient(create_app(out), base_url="http://localhost", raise_server_exceptions=False)
+    page = client.get("/lookup").text          # the form's session cookie and token (the web form's CSRF guard)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
     for url in ("https://x.org:99999/a", "http://[::1/a"):
-        r = client.post("/lookup", data={"url": url}, headers={"origin": "http://testserver"})
+        r = client.post("/lookup", data={"url": url, "csrf_token": token}, headers={"origin": "http://localhost"})
         assert r.status_code < 500, (url, r.status_code)
         assert "not a valid URL" in r.text
