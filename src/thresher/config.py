@@ -16,15 +16,32 @@ from .steps import Step, make_step
 FORMATS = ("warc", "jsonl", "parquet", "text")
 
 
+class AsrConfig(BaseModel):
+    """Speech recognition for ``format: audio`` (see thresher.media.asr)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["pocketsphinx", "whisper"] = "pocketsphinx"
+    model_path: str | None = Field(None, description="local model folder (whisper: required; nothing downloads)")
+    language: str | None = Field(None, description="spoken language (default: the input's language)")
+
+
 class InputConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     path: str | list[str] = Field(description="file, folder or glob (relative to the YAML file)")
-    format: str = Field(description="warc | jsonl | parquet | text (and any format a plugin registers)")
+    format: str = Field(description="warc | jsonl | parquet | text | code | pdf | image | audio (and any a plugin registers)")
     text_key: str = "text"
     id_key: str = "id"
     shard_mb: float = Field(16.0, gt=0, description="split files larger than this into several shards")
     revision: str | None = Field(None, description="code: the git commit, tag or branch to read (default HEAD)")
+    # pdf / image / audio (thresher.media)
+    language: str | None = Field(None, description="pdf/image/audio: declared language (picks the OCR pack)")
+    per_page: bool = Field(False, description="pdf/image: one document per page instead of per file")
+    min_page_chars: int = Field(32, ge=0, description="pdf: OCR pages whose text layer has fewer characters")
+    dpi: int = Field(300, gt=0, le=1200, description="pdf: resolution pages are rendered at for OCR")
+    ocr: bool = Field(True, description="pdf: OCR pages without a usable text layer")
+    asr: AsrConfig | None = Field(None, description="audio: {backend, model_path, language}")
 
     @field_validator("format")
     @classmethod

@@ -66,6 +66,7 @@ def read(spec: ShardSpec, counters: Counter) -> Iterator[Document]:
             given = rec.pop(id_key, None)
             source = _as_dict(rec.pop("source", None)) or {"file": rel, "row": row}
             meta = _as_dict(rec.pop("meta", None))
+            meta.setdefault("modality", "text")
             if rec:
                 source.setdefault("fields", {}).update(rec)
             counters["docs_read"] += 1

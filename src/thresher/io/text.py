@@ -24,4 +24,4 @@ def read(spec: ShardSpec, counters: Counter) -> Iterator[Document]:
             continue
         text, enc = decode(raw)
         counters["docs_read"] += 1
-        yield Document(stable_id(rel), text, {"file": rel, "encoding": enc}, {})
+        yield Document(stable_id(rel), text, {"file": rel, "encoding": enc}, {"modality": "text"})
