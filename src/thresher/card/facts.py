@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from ..errors import ReleaseError
 from ..release import Release
 from ..stats import StepStats
+from . import media
 
 # Length histograms: log10(chars + 1) in bins of 0.1 up to 10^9 characters.
 LOG_EDGES = np.round(np.arange(0.0, 9.01, 0.1), 1)
@@ -111,6 +112,8 @@ class Facts:
     in_clusters: int = 0                                                # docs with a cluster_id
     duplicates_marked: int = 0                                          # excluded rows with duplicate_of
     dates: tuple[str, str] | None = None
+    modalities: dict[str, Counter] = field(default_factory=dict)        # kept: language -> modality -> docs
+    confidence: dict[str, Counter] = field(default_factory=dict)        # "ocr"/"asr" -> 10-point bin -> docs
 
     @property
     def pipeline_steps(self) -> list[str]:
@@ -235,6 +238,7 @@ def collect(release: Release) -> Facts:
                     lic = doc_license(meta, src)
                     if kind == "data":
                         _count_kept(facts, src, lic, int(nbytes[i]), int(chars[i]))
+                        media.count(facts.modalities, facts.confidence, meta, lang)
                         continue
                     step = steps[i] or UNKNOWN
                     reason = (extra.get("reason") or [UNKNOWN] * len(sources))[i] or UNKNOWN

@@ -16,6 +16,7 @@ import yaml
 from jinja2 import Environment, StrictUndefined
 
 from .facts import UNKNOWN, Facts, duplicate_rates, language_funnel, size_category
+from . import media
 from .figures import FIGURES
 
 MAX_ROWS = 30
@@ -159,6 +160,7 @@ def context(facts: Facts, figures: dict[str, str], *, license: str, targets: dic
         "clusters": {k: {"clusters": sum(c.values()), "docs": sum(n * m for n, m in c.items()), "largest": max(c)}
                      for k, c in sorted(facts.clusters.items())},
         "max_rows": MAX_ROWS,
+        "media": media.context(facts.modalities, facts.confidence),
         "data_shards": sum(1 for k, _ in outputs if k.startswith("data/")),
     }
 
