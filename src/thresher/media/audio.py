@@ -52,7 +52,8 @@ def transcribe(path: str, cfg: dict[str, Any]) -> tuple[str, dict[str, Any], dic
     segments = engine.transcribe(samples)
     spoken = sum(s.end - s.start for s in segments)
     conf = sum(s.confidence * (s.end - s.start) for s in segments) / spoken if spoken > 0 else 0.0
-    meta = {**engine.describe(), "language": cfg.get("language") or "en", "confidence": round(conf, 3),
+    lang = cfg.get("language") or ("en" if cfg["backend"] == "pocketsphinx" and not cfg.get("model_path") else None)
+    meta = {**engine.describe(), "language": lang, "confidence": round(conf, 3),
             "duration_s": round(duration, 2), "segments": [s.as_dict() for s in segments]}
     source = {"duration_s": round(duration, 2), "sample_rate": rate, "channels": channels}
     return "\n".join(s.text for s in segments), source, meta

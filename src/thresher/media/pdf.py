@@ -101,7 +101,7 @@ def read_pages(path: str, start: int, end: int | None, opts: dict[str, Any],
         for i in range(start, n if end is None else min(end, n)):
             try:
                 page = pdf[i]
-                text = clean_layer(page.get_textpage().get_text_bounded())
+                text = clean_layer(page.get_textpage().get_text_range())
                 meta = None
                 if opts.get("ocr", True) and needs_ocr(text, opts.get("min_page_chars", 32)):
                     image = page.render(scale=opts.get("dpi", 300) / 72, grayscale=True).to_pil()
