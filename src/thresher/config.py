@@ -8,7 +8,7 @@ from typing import Any, Literal
 import orjson
 import pydantic
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from .errors import ConfigError
 from .steps import Step, make_step
@@ -42,6 +42,7 @@ class InputConfig(BaseModel):
     dpi: int = Field(300, gt=0, le=1200, description="pdf: resolution pages are rendered at for OCR")
     ocr: bool = Field(True, description="pdf: OCR pages without a usable text layer")
     asr: AsrConfig | None = Field(None, description="audio: {backend, model_path, language}")
+    _base_dir: str = PrivateAttr(".")      # the YAML file's folder: asr.model_path resolves against it
 
     @field_validator("format")
     @classmethod
@@ -97,6 +98,12 @@ class PipelineConfig(BaseModel):
                 raise ValueError(f"options of step '{name}' must be a mapping")
             out.append({name: opts or {}})
         return out
+
+    @model_validator(mode="after")
+    def _inputs_know_base_dir(self) -> "PipelineConfig":
+        for inp in self.inputs():
+            inp._base_dir = self.base_dir
+        return self
 
     def inputs(self) -> list[InputConfig]:
         return [self.input] if isinstance(self.input, InputConfig) else list(self.input)

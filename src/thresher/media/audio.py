@@ -29,6 +29,8 @@ EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".aiff", ".aif",
 def plan(files: list[Path], root: Path, cfg: Any) -> list[dict[str, Any]]:
     raw = getattr(cfg, "asr", None)
     raw = raw.model_dump() if hasattr(raw, "model_dump") else dict(raw or {})
+    if raw.get("model_path"):      # relative to the pipeline file's folder, like every path in it
+        raw["model_path"] = str(Path(getattr(cfg, "_base_dir", ".")) / Path(raw["model_path"]).expanduser())
     opts = {"asr": asr.check(raw, getattr(cfg, "language", None))}
     files = [f for f in files if f.suffix.lower() in EXTENSIONS]
     return [{"files": tuple(str(f) for f in files[i:i + FILES_PER_SHARD]), "options": opts}

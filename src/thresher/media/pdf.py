@@ -6,6 +6,10 @@ page, its number (1-based), character range in the text and how its text was obt
 is ``pdf_text``, or ``ocr`` when most of the document's characters came from OCR (``meta.ocr`` lists the
 OCR'd pages). Encrypted, broken and truncated PDFs are skipped and counted (``skipped_encrypted_pdf``,
 ``skipped_broken_pdf``); a page that fails to load is skipped and counted (``skipped_bad_page``).
+
+Shards hold about PAGES_PER_SHARD pages; a PDF is one document, so it stays in one shard and its pages
+are OCR'd one after another. With ``per_page: true`` long PDFs are split into page ranges, so every
+worker takes a share of a large scanned book.
 """
 from __future__ import annotations
 
