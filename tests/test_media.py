@@ -156,6 +156,17 @@ def test_japanese_vertical_page_ocr():
     assert metrics.cer(layer, metrics.reading_order(layer, res.text), spaces=False) <= 0.10
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("angle", [90, 180])
+def test_rotated_scan_is_turned_upright(angle):
+    from PIL import Image
+
+    image = Image.open(MEDIA / "image" / "udhr_eng.png").rotate(angle, expand=True, fillcolor=255)
+    res = ocr.recognise(image)
+    assert res.meta["rotated"] == (360 - angle) % 360
+    assert metrics.cer((MEDIA / "image" / "udhr_eng.txt").read_text("utf-8"), res.text) <= 0.02
+
+
 def test_declared_language_picks_the_pack():
     from PIL import Image
 

@@ -15,7 +15,6 @@ import os
 
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")      # before libtesseract loads (see module docstring)
 
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -210,9 +209,6 @@ def merge_meta(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """One ``meta.ocr`` for a document OCR'd page by page: word-weighted mean confidence, summed counts."""
     words = sum(p["words"] for p in parts)
     mean = sum(p["mean_conf"] * p["words"] for p in parts) / words if words else 0.0
-    langs = sorted({p["lang"] for p in parts})
-    return {"engine": "tesseract", "version": engine_version(), "lang": "+".join(langs),
-            "lang_from": sorted({p["lang_from"] for p in parts})[0] if len(parts) == 1 else
-            "+".join(sorted({p["lang_from"] for p in parts})),
-            "mean_conf": round(mean, 2) if not math.isnan(mean) else 0.0, "words": words,
-            "conf_hist": [sum(h) for h in zip(*(p["conf_hist"] for p in parts))]}
+    return {"engine": "tesseract", "version": engine_version(), "lang": "+".join(sorted({p["lang"] for p in parts})),
+            "lang_from": "+".join(sorted({p["lang_from"] for p in parts})), "mean_conf": round(mean, 2),
+            "words": words, "conf_hist": [sum(h) for h in zip(*(p["conf_hist"] for p in parts))]}
