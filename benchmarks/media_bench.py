@@ -193,24 +193,7 @@ def audio_seconds(folder: Path) -> tuple[list[Path], float]:
     return [f for f, _ in ok], sum(d for _, d in ok)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, default=Path("/work/shared/data/pdf_samples"), help="folder of PDFs")
-    ap.add_argument("--ocr-pdf", type=Path, default=ROOT / "tests/fixtures/media/pdf/dmca.pdf")
-    ap.add_argument("--ocr-pages", type=int, default=8)
-    ap.add_argument("--audio", type=Path, default=ROOT / "tests/fixtures/media/audio")
-    ap.add_argument("--runs", type=int, default=3)
-    args = ap.parse_args()
-    peer_py = ensure_venv()
-    import pypdfium2
-    import tesserocr
-
-    print(f"pypdfium2 {pypdfium2.version.PYPDFIUM_INFO}, tesserocr {tesserocr.tesseract_version().split()[1]}, "
-          f"{os.cpu_count()} CPUs (shared machine; medians of {args.runs} runs)\n")
-
-    every = readable_pdfs(args.data)
-    files, failures = common_pdfs(every, peer_py)
-    rows = text_layer(files, args.runs, peer_py)
+def print_text_layer(rows: list[dict], files: list[str], every: list[str], failures: dict, args) -> None:
     base = next(r for r in rows if r["tool"] == "thresher")
     print(f"### PDF text layer: {len(files)} PDFs, {base['pages']} pages, one process\n")
     print(f"The {len(every)} PDFs under {args.data} that open without a password, less those a tool raised on "
@@ -221,33 +204,60 @@ def main() -> None:
         print(f"| {r['tool']} | {r['pages']} | {r['chars']:,} | {r['pages'] / r['warm']:.1f} | {r['wall']:.2f} "
               f"| {r['warm'] / base['warm']:.1f} | {r['rss']:.0f} |")
 
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=Path("/work/shared/data/pdf_samples"), help="folder of PDFs")
+    ap.add_argument("--ocr-pdf", type=Path, default=ROOT / "tests/fixtures/media/pdf/dmca.pdf")
+    ap.add_argument("--ocr-pages", type=int, default=8)
+    ap.add_argument("--audio", type=Path, default=ROOT / "tests/fixtures/media/audio")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--parts", default="text,ocr,asr", help="which measurements, comma-separated")
+    args = ap.parse_args()
+    peer_py = ensure_venv()
+    import pypdfium2
+    import tesserocr
+
+    print(f"pypdfium2 {pypdfium2.version.PYPDFIUM_INFO}, tesserocr {tesserocr.tesseract_version().split()[1]}, "
+          f"{os.cpu_count()} CPUs (shared machine; medians of {args.runs} runs)\n")
+
+    parts = set(args.parts.split(","))
+    every = readable_pdfs(args.data)
+    files, failures = common_pdfs(every, peer_py) if "text" in parts else (every, {})
+    rows = text_layer(files, args.runs, peer_py) if "text" in parts else []
+    if rows:
+        print_text_layer(rows, files, every, failures, args)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        wall, rss = med(lambda: thresher_run(work, f"{{path: {json.dumps(files)}, format: pdf, ocr: false}}"),
-                        args.runs)
-        print(f"\n`thresher run` (format: pdf, ocr: false, 2 workers, Parquet release written): "
-              f"{base['pages'] / wall:.1f} pages/s wall, peak RSS {rss:.0f} MB\n")
+        if rows:
+            pages = next(r for r in rows if r["tool"] == "thresher")["pages"]
+            wall, rss = med(lambda: thresher_run(work, f"{{path: {json.dumps(files)}, format: pdf, ocr: false}}"),
+                            args.runs)
+            print(f"\n`thresher run` (format: pdf, ocr: false, 2 workers, Parquet release written): "
+                  f"{pages / wall:.1f} pages/s wall, peak RSS {rss:.0f} MB\n")
 
-        pages = render_pages(args.ocr_pdf, args.ocr_pages, work / "pages")
-        n = len(pages)
-        ours = med(lambda: thresher_run(work, "{path: pages, format: image, language: en}"), args.runs)
-        serial = med(lambda: tesseract_cli(pages, 1, False), args.runs)
-        two = med(lambda: tesseract_cli(pages, 2, True), args.runs)
-        print(f"### OCR: {n} pages of {args.ocr_pdf.name} at 300 dpi, English, 2 cores\n")
-        print("| how | pages/s | wall s | peak RSS MB |")
-        print("|---|---:|---:|---:|")
-        for name, (w, r) in (("thresher run (tesserocr, 2 workers, one page each, OpenMP off)", ours),
-                             ("tesseract CLI, one page at a time, OpenMP on", serial),
-                             ("tesseract CLI, 2 pages at a time, OMP_THREAD_LIMIT=1", two)):
-            print(f"| {name} | {n / w:.2f} | {w:.1f} | {r:.0f} |")
+        if "ocr" in parts:
+            pages = render_pages(args.ocr_pdf, args.ocr_pages, work / "pages")
+            n = len(pages)
+            ours = med(lambda: thresher_run(work, "{path: pages, format: image, language: en}"), args.runs)
+            serial = med(lambda: tesseract_cli(pages, 1, False), args.runs)
+            two = med(lambda: tesseract_cli(pages, 2, True), args.runs)
+            print(f"### OCR: {n} pages of {args.ocr_pdf.name} at 300 dpi, English, 2 cores\n")
+            print("| how | pages/s | wall s | peak RSS MB |")
+            print("|---|---:|---:|---:|")
+            for name, (w, r) in (("thresher run (tesserocr, 2 workers, one page each, OpenMP off)", ours),
+                                 ("tesseract CLI, one page at a time, OpenMP on", serial),
+                                 ("tesseract CLI, 2 pages at a time, OMP_THREAD_LIMIT=1", two)):
+                print(f"| {name} | {n / w:.2f} | {w:.1f} | {r:.0f} |")
 
-        audio, seconds = audio_seconds(args.audio)
-        listing = json.dumps([str(f) for f in audio])
-        w, r = med(lambda: thresher_run(work, f"{{path: {listing}, format: audio}}"), args.runs)
-        print(f"\n### ASR: {len(audio)} files, {seconds:.1f} s of speech, PocketSphinx en-us, 2 workers\n")
-        print("| how | audio s per s | wall s | peak RSS MB |")
-        print("|---|---:|---:|---:|")
-        print(f"| thresher run (format: audio) | {seconds / w:.2f} | {w:.1f} | {r:.0f} |")
+        if "asr" in parts:
+            audio, seconds = audio_seconds(args.audio)
+            listing = json.dumps([str(f) for f in audio])
+            w, r = med(lambda: thresher_run(work, f"{{path: {listing}, format: audio}}"), args.runs)
+            print(f"\n### ASR: {len(audio)} files, {seconds:.1f} s of speech, PocketSphinx en-us, 2 workers\n")
+            print("| how | audio s per s | wall s | peak RSS MB |")
+            print("|---|---:|---:|---:|")
+            print(f"| thresher run (format: audio) | {seconds / w:.2f} | {w:.1f} | {r:.0f} |")
 
 
 if __name__ == "__main__":

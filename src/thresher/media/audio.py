@@ -22,7 +22,7 @@ from ..io import ShardSpec
 from . import asr
 
 log = logging.getLogger("thresher.media")
-FILES_PER_SHARD = 8
+FILES_PER_SHARD = 1          # a recording takes about its own length to transcribe: one per shard
 EXTENSIONS = (".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".aiff", ".aif", ".au")
 
 

@@ -20,7 +20,7 @@ from . import ocr
 from .pdf import media_options
 
 log = logging.getLogger("thresher.media")
-IMAGES_PER_SHARD = 16
+IMAGES_PER_SHARD = 2         # OCR takes 1-4 s an image: small shards keep every worker busy
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".gif", ".pbm", ".pgm", ".ppm")
 
 

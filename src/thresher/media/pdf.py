@@ -26,7 +26,7 @@ from ..io import ShardSpec
 from . import ocr
 
 log = logging.getLogger("thresher.media")
-PAGES_PER_SHARD = 32          # OCR costs ~1-2 s a page: shards of ~1 minute keep every worker busy
+PAGES_PER_SHARD = 16          # OCR costs 1-4 s a page: shards of under a minute keep every worker busy
 # Unmapped glyphs (fonts without a ToUnicode map) come out as U+FFFD, private-use or control characters.
 _JUNK = re.compile(r"[\ufffd\ue000-\uf8ff\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe]")
