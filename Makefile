@@ -3,7 +3,14 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
+# OCR (thresher.media) needs Debian's Tesseract and language packs: installed here when we are root.
+MEDIA_APT = tesseract-ocr tesseract-ocr-eng tesseract-ocr-osd tesseract-ocr-fra tesseract-ocr-deu tesseract-ocr-spa tesseract-ocr-jpn tesseract-ocr-jpn-vert fonts-ipafont-mincho
+TESSDATA = /usr/share/tesseract-ocr/5/tessdata
+
 $(BIN)/.installed: pyproject.toml
+	@test -f $(TESSDATA)/osd.traineddata -a -f $(TESSDATA)/jpn_vert.traineddata -a -d /usr/share/fonts/opentype/ipafont-mincho || \
+	  { [ "$$(id -u)" = 0 ] && export DEBIAN_FRONTEND=noninteractive && apt-get update -qq && apt-get install -y -qq $(MEDIA_APT) >/dev/null; } || \
+	  echo "note: OCR needs Debian's packages: sudo apt-get install $(MEDIA_APT)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'

@@ -8,20 +8,32 @@ from typing import Any, Literal
 import orjson
 import pydantic
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from .errors import ConfigError
 from .steps import Step, make_step
 
 FORMATS = ("warc", "jsonl", "parquet", "text")
-ROBUSTNESS_DEFAULTS = {"max_document_mb": 64.0, "max_member_mb": 16384.0}
+# Input options added after releases were built: at their defaults they stay out of the config hash.
+INPUT_DEFAULTS = {"max_document_mb": 64.0, "max_member_mb": 16384.0, "language": None, "per_page": False,
+                  "min_page_chars": 32, "dpi": 300, "ocr": True, "asr": None}
+
+
+class AsrConfig(BaseModel):
+    """Speech recognition for ``format: audio`` (see thresher.media.asr)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["pocketsphinx", "whisper"] = "pocketsphinx"
+    model_path: str | None = Field(None, description="local model folder (whisper: required; nothing downloads)")
+    language: str | None = Field(None, description="spoken language (default: the input's language)")
 
 
 class InputConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     path: str | list[str] = Field(description="file, folder or glob (relative to the YAML file)")
-    format: str = Field(description="warc | jsonl | parquet | text (and any format a plugin registers)")
+    format: str = Field(description="warc | jsonl | parquet | text | code | pdf | image | audio (and any a plugin registers)")
     text_key: str = "text"
     id_key: str = "id"
     shard_mb: float = Field(16.0, gt=0, description="split files larger than this into several shards")
@@ -30,6 +42,14 @@ class InputConfig(BaseModel):
                                    "counted (skipped_too_large), checked while it streams")
     max_member_mb: float = Field(16384.0, gt=0, description="stop reading a compressed file or member once it "
                                  "decompresses past this (skipped_member_too_large)")
+    # pdf / image / audio (thresher.media)
+    language: str | None = Field(None, description="pdf/image/audio: declared language (picks the OCR pack)")
+    per_page: bool = Field(False, description="pdf/image: one document per page instead of per file")
+    min_page_chars: int = Field(32, ge=0, description="pdf: OCR pages whose text layer has fewer characters")
+    dpi: int = Field(300, gt=0, le=1200, description="pdf: resolution pages are rendered at for OCR")
+    ocr: bool = Field(True, description="pdf: OCR pages without a usable text layer")
+    asr: AsrConfig | None = Field(None, description="audio: {backend, model_path, language}")
+    _base_dir: str = PrivateAttr(".")      # the YAML file's folder: asr.model_path resolves against it
 
     @field_validator("format")
     @classmethod
@@ -92,6 +112,12 @@ class PipelineConfig(BaseModel):
             out.append({name: opts or {}})
         return out
 
+    @model_validator(mode="after")
+    def _inputs_know_base_dir(self) -> "PipelineConfig":
+        for inp in self.inputs():
+            inp._base_dir = self.base_dir
+        return self
+
     def inputs(self) -> list[InputConfig]:
         return [self.input] if isinstance(self.input, InputConfig) else list(self.input)
 
@@ -109,8 +135,8 @@ class PipelineConfig(BaseModel):
         """The config as data (what the hash covers: inputs and steps, not where the output goes)."""
         d = self.model_dump(mode="json", exclude={"output", "steps"})
         for inp in d["input"] if isinstance(d["input"], list) else [d["input"]]:
-            for k, v in ROBUSTNESS_DEFAULTS.items():     # at their defaults, the hash is what it was before
-                if inp.get(k) == v:
+            for k, v in INPUT_DEFAULTS.items():          # at their defaults, the hash is what it was before
+                if k in inp and inp[k] == v:
                     inp.pop(k)
         d["steps"] = [_step_entry(s) for s in self.steps]
         if self.output.order != "input":       # decides which shard holds what (and which copy is kept)

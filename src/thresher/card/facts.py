@@ -25,6 +25,7 @@ from ..release import Release
 from ..text.packs import pack_key
 from ..stats import StepStats
 from .sites import count_web
+from . import media
 
 # Length histograms: log10(chars + 1) in bins of 0.1 up to 10^9 characters.
 LOG_EDGES = np.round(np.arange(0.0, 9.01, 0.1), 1)
@@ -116,6 +117,8 @@ class Facts:
     dates: tuple[str, str] | None = None
     registers: dict[str, Counter] = field(default_factory=dict)         # kept: language -> meta.register label -> docs
     sites: dict[str, dict[str, Any]] = field(default_factory=dict)      # crawled host -> rights signals, terms (card.sites)
+    modalities: dict[str, Counter] = field(default_factory=dict)        # kept: language -> modality -> docs
+    confidence: dict[str, Counter] = field(default_factory=dict)        # "ocr"/"asr" -> 10-point bin -> docs
 
     @property
     def pipeline_steps(self) -> list[str]:
@@ -262,6 +265,7 @@ def collect(release: Release) -> Facts:
                     if kind == "data":
                         _count_kept(facts, src, lic, int(nbytes[i]), int(chars[i]))
                         _count_unit(facts, meta, int(extra["_words"][i]))
+                        media.count(facts.modalities, facts.confidence, meta, lang)
                         continue
                     step = steps[i] or UNKNOWN
                     reason = (extra.get("reason") or [UNKNOWN] * len(sources))[i] or UNKNOWN

@@ -16,6 +16,7 @@ import yaml
 from jinja2 import Environment, StrictUndefined
 
 from .facts import UNKNOWN, Facts, duplicate_rates, language_funnel, size_category
+from . import media
 from .figures import FIGURES
 from .sites import register_rows, site_rows
 
@@ -187,6 +188,7 @@ def context(facts: Facts, figures: dict[str, str], *, license: str, targets: dic
                      for k, c in sorted(facts.clusters.items())},
         "max_rows": MAX_ROWS,
         "registers": register_rows(facts.registers), "sites": site_rows(facts.sites),
+        "media": media.context(facts.modalities, facts.confidence),
         "data_shards": sum(1 for k, _ in outputs if k.startswith("data/")),
     }
 

@@ -34,6 +34,9 @@ READERS: dict[str, str] = {
     "text": "thresher.io.text",
     "warc": "thresher.io.warc",
     "code": "thresher.io.code",
+    "pdf": "thresher.media.pdf",           # text from media (thresher.media): text layer, OCR, ASR
+    "image": "thresher.media.image",
+    "audio": "thresher.media.audio",
 }
 
 

@@ -229,4 +229,4 @@ def _document(repo: _Repo, e: R.Entry, raw: bytes | None, evidence: list[dict[st
         source["encoding"] = enc
     source.update(extra)
     source["license_evidence"] = evidence
-    return Document(stable_id(locator), text, source, {"language": lang})
+    return Document(stable_id(locator), text, source, {"language": lang, "modality": "code"})

@@ -110,7 +110,7 @@ def record_to_document(obj: Any, rel: str, offset: int, text_key: str, id_key: s
     if fields:
         source["fields"] = fields
     doc_id = given_id(given) if given is not None else stable_id(f"{rel}:{offset}")
-    return Document(doc_id, obj[text_key], source, {})
+    return Document(doc_id, obj[text_key], source, {"modality": "text"})
 
 
 def read(spec: ShardSpec, counters: Counter) -> Iterator[Document]:

@@ -88,6 +88,7 @@ def _document(rec: dict[str, Any], rel: str, row: int, text_key: str, id_key: st
         return None
     source = _as_dict(rec.pop("source", None)) or {"file": rel, "row": row}
     meta = _as_dict(rec.pop("meta", None))
+    meta.setdefault("modality", "text")
     if rec:
         source.setdefault("fields", {}).update(rec)
     counters["docs_read"] += 1

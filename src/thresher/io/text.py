@@ -35,4 +35,4 @@ def read(spec: ShardSpec, counters: Counter) -> Iterator[Document]:
         if enc == "utf-8+replaced":
             counters["invalid_utf8_replaced"] += 1
         counters["docs_read"] += 1
-        yield Document(stable_id(rel), text, {"file": rel, "encoding": enc}, {})
+        yield Document(stable_id(rel), text, {"file": rel, "encoding": enc}, {"modality": "text"})

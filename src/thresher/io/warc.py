@@ -75,7 +75,7 @@ def _http_doc(rel: str, offset: int, status: int | None, ctype: str, charset: st
     html, enc = decode(body, charset)
     counters["docs_read"] += 1
     source.update({"file": rel, "offset": offset, "content_type": "text/html", "charset": enc})
-    return Document(stable_id(f"{rel}:{offset}"), html, source, {})
+    return Document(stable_id(f"{rel}:{offset}"), html, source, {"modality": "html"})
 
 
 def _source(h: Any) -> dict[str, Any]:
