@@ -50,11 +50,11 @@ def load_model(spec: str, context: int | None = None, device: str = "cpu") -> La
 
 
 def _from_hf(path: Path, context: int | None, device: str) -> LanguageModel:
+    if not (path / "config.json").is_file():
+        raise InputError(f"{path}: no config.json (hf:PATH must name a local transformers model folder)")
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    if not (path / "config.json").is_file():
-        raise InputError(f"{path}: no config.json (hf:PATH must name a local transformers model folder)")
     tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=torch.float32).to(device).eval()
     boundary = tok.bos_token_id if tok.bos_token_id is not None else tok.eos_token_id
