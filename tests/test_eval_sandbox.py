@@ -83,17 +83,34 @@ def test_mbpp_canonical_pass_and_stubs_fail():
     assert [t.task_id for t, o in zip(tasks, bad) if o.status == "passed"] == []
 
 
-def _sandboxed_pids() -> list[int]:
-    """Processes still running with the sandbox's environment (HOME=/sandbox)."""
+def _sandboxed_pids(tag: str) -> list[int]:
+    """Processes still running with this sandbox's tag in their environment."""
     out = []
     for p in Path("/proc").iterdir():
         if p.name.isdigit():
             try:
-                if b"HOME=/sandbox\0" in (p / "environ").read_bytes():
+                if f"THRESHER_SANDBOX={tag}\0".encode() in (p / "environ").read_bytes():
                     out.append(int(p.name))
             except OSError:
                 pass
     return out
+
+
+def test_straggler_check_sees_a_running_program():
+    """The check the hostile suite ends with does see sandboxed processes while they run."""
+    sb = Sandbox(Limits(timeout=1.5, startup=2))
+    th = threading.Thread(target=sb.run, args=("import os, time\nif os.fork() == 0:\n    os.setsid()\ntime.sleep(30)",))
+    th.start()
+    seen = []
+    for _ in range(30):
+        time.sleep(0.1)
+        seen = _sandboxed_pids(sb.tag)
+        if len(seen) >= 2:
+            break
+    th.join()
+    assert len(seen) >= 2
+    time.sleep(0.2)
+    assert _sandboxed_pids(sb.tag) == []
 
 
 def test_hostile_programs_are_contained(tmp_path, monkeypatch):
@@ -162,7 +179,7 @@ def test_hostile_programs_are_contained(tmp_path, monkeypatch):
         assert len(outcomes["output bomb"].output) <= 2000
         assert elapsed < 3.0 * len(hostile) / 8 + 3.0, elapsed     # every program bounded by timeout + startup
         time.sleep(0.2)
-        assert _sandboxed_pids() == [], "sandboxed processes outlived their run"
+        assert _sandboxed_pids(sb.tag) == [], "sandboxed processes outlived their run"
         assert Sandbox().run("assert sum(range(10)) == 45").status == "passed"     # the harness still works
     finally:
         decoy.kill()

@@ -4,8 +4,8 @@ Each program runs in its own process under bubblewrap (``bwrap``): every namespa
 network, own PID tree, own user namespace, no nested namespaces), a new root holding read-only binds
 of only what the interpreter needs (``/usr`` and the interpreter's prefix), a fresh ``/proc`` and a
 minimal ``/dev``, a private tmpfs as working directory and ``/tmp``, an empty environment but for
-``PATH``/``LANG``/``HOME``, ``--die-with-parent`` and a new session. Inside, a small launcher sets
-hard rlimits (address space, processes, file size, CPU seconds, open files) before it runs the
+``PATH``/``LANG``/``HOME``/``THRESHER_SANDBOX`` (a tag naming the harness), ``--die-with-parent`` and a
+new session. Inside, a small launcher sets hard rlimits (address space, processes, file size, CPU seconds, open files) before it runs the
 program. Output goes to an unnamed host file bounded by the file-size limit. A wall-clock timeout
 kills bwrap's process group; the PID namespace then takes every process of the program down with it.
 
@@ -139,6 +139,7 @@ class Sandbox:
         if isolation not in ("bwrap", "process"):
             raise ConfigError(f"unknown isolation '{isolation}' (bwrap | process)")
         self.drop_uid = os.geteuid() == 0
+        self.tag = secrets.token_hex(8)     # THRESHER_SANDBOX in every program's environment: finds stragglers
         self.python = _interpreter(self.drop_uid)
         lim = self.limits
         self.launcher = LAUNCHER.format(mem=lim.memory_mb << 20, nproc=lim.processes, fsize=lim.file_size_mb << 20,
@@ -165,7 +166,7 @@ class Sandbox:
         args = [self.bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
                 "--uid", str(UNPRIVILEGED_UID), "--gid", str(UNPRIVILEGED_UID), "--clearenv",
                 "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "LANG", "C.UTF-8", "--setenv", "HOME", "/sandbox",
-                "--setenv", "TMPDIR", "/tmp", "--ro-bind", "/usr", "/usr"]
+                "--setenv", "TMPDIR", "/tmp", "--setenv", "THRESHER_SANDBOX", self.tag, "--ro-bind", "/usr", "/usr"]
         for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
             p = Path(top)
             if p.is_symlink():
@@ -191,7 +192,8 @@ class Sandbox:
             cwd = "/"
         else:
             workdir = tempfile.mkdtemp(prefix="thresher-sandbox-")
-            env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": workdir, "TMPDIR": workdir}
+            env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": workdir, "TMPDIR": workdir,
+                   "THRESHER_SANDBOX": self.tag}
             cwd = workdir
         user = dict(user=UNPRIVILEGED_UID, group=UNPRIVILEGED_UID, extra_groups=[]) if self.drop_uid else {}
         if workdir and self.drop_uid:
