@@ -7,7 +7,8 @@ every document: end-of-document or BOS, so the first token is scored too), ``con
 window it takes) and, for pass@k, ``generate`` (prompt ids -> n continuations, with a KV cache).
 
 Names: ``hf:PATH`` is a local transformers causal-LM folder (weights + tokenizer; nothing is
-downloaded); a folder holding ``run.json`` is a thresher training run (the proxy model).
+downloaded); a folder holding ``checkpoint.pt`` and ``config.yaml`` is a ``thresher train`` run (the proxy
+model of ``thresher.train``, imported when such a run is named).
 """
 from __future__ import annotations
 
@@ -43,10 +44,10 @@ def load_model(spec: str, context: int | None = None, device: str = "cpu") -> La
     if spec.startswith("hf:"):
         return _from_hf(Path(spec[3:]), context, device)
     path = Path(spec)
-    if (path / "run.json").is_file():
+    if (path / "checkpoint.pt").is_file() and (path / "config.yaml").is_file():
         return _from_run(path, context, device)
-    raise InputError(f"{spec}: not a model (expected hf:PATH to a transformers folder, or a thresher run folder "
-                     "with run.json)")
+    raise InputError(f"{spec}: not a model (expected hf:PATH to a transformers folder, or a thresher train run "
+                     "folder with checkpoint.pt and config.yaml)")
 
 
 def _from_hf(path: Path, context: int | None, device: str) -> LanguageModel:
@@ -84,30 +85,39 @@ def _from_hf(path: Path, context: int | None, device: str) -> LanguageModel:
 
 
 def _from_run(path: Path, context: int | None, device: str) -> LanguageModel:
-    """A thresher training run (issue 18's proxy model). The trainer owns loading its checkpoint; this
-    adapts it: ``thresher.train.load_run(path, device)`` gives the module (ids -> logits, with a KV-cache
-    ``generate``), the tokenizer file and the context it was trained at."""
-    try:
-        from ..train import load_run        # the proxy-model package (thresher[train])
-    except ImportError as e:
-        raise ConfigError(f"{path}: a thresher run needs the proxy-model package thresher.train ({e}); "
-                          "export it (thresher export) and pass hf:FOLDER") from None
+    """A thresher training run (the proxy model of ``thresher.train``: checkpoint.pt, config.yaml,
+    tokenizer.json). Its forward returns ``(logits, loss)``; generation is its KV-cache ``decode``."""
     import torch
     from tokenizers import Tokenizer
 
-    run = load_run(path, device=device)
-    tok = Tokenizer.from_file(str(run.tokenizer_path))
+    from ..train.generate import decode
+    from ..train.trainer import load_model as load_run
+
+    model, tok_path = load_run(path, device)
+    tok = Tokenizer.from_file(str(tok_path))
     eod = tok.token_to_id("<|endoftext|>")
     if eod is None:
-        raise InputError(f"{run.tokenizer_path}: no <|endoftext|> token")
+        raise InputError(f"{tok_path}: no <|endoftext|> token")
+    learned = model.cfg.positions == "learned"
+    n_ctx = min(context, model.cfg.block_size) if context and learned else (context or model.cfg.block_size)
 
     def logits(ids):
-        with torch.no_grad():
-            return run.model(ids.to(device))
+        return model(ids.to(device))[0]
 
-    def generate(prompt, n, temperature, top_p, max_new, stop):
-        outs = run.generate(prompt, n=n, temperature=temperature, top_p=top_p, max_new_tokens=max_new)
-        return [truncate_at_stop(tok.decode(o), stop) for o in outs]
+    def generate(prompt: list[int], n: int, temperature: float, top_p: float, max_new: int,
+                 stop: tuple[str, ...]) -> list[str]:
+        prompt = prompt or [eod]
+        if learned:
+            max_new = min(max_new, model.cfg.block_size - len(prompt))
+            if max_new < 1:
+                raise InputError(f"{path}: a {len(prompt)}-token prompt fills this model's context")
+
+        def all_stopped(ids):
+            return all(any(s in tok.decode(row[len(prompt):].tolist()) for s in stop) for row in ids)
+
+        out = decode(model, torch.tensor([prompt] * n, device=device), max_new, temperature, top_p,
+                     torch.Generator(device=device).manual_seed(0), eos_id=eod, on_token=all_stopped if stop else None)
+        return [truncate_at_stop(tok.decode([t for t in row[len(prompt):].tolist() if t != eod]), stop) for row in out]
 
     return LanguageModel(f"run:{path}", lambda t: tok.encode(t, add_special_tokens=False).ids, tok.decode, logits,
-                         eod, int(context or run.context), generate)
+                         eod, int(n_ctx), generate)
