@@ -125,3 +125,27 @@ def _code(model, bench, generations, allow, output, n, temperature, top_p, max_n
     if read.skipped:
         console.print(f"[yellow]skipped lines:[/] {dict(read.skipped)}")
     console.print(f"results: {results}  summary: {results.with_name(results.stem + '.summary.json')}")
+
+
+@app.command("ablate")
+def ablate_cmd(releases: list[Path] = typer.Argument(..., help="two or more tokenized releases (one tokenizer)"),
+               output: Path = typer.Option(Path("ablation"), "--output", "-o", help="folder for runs and the report"),
+               preset: str = typer.Option("tiny", help="proxy-model preset of thresher train"),
+               tokens: str = typer.Option("20M", help="training tokens per run (K/M/G suffixes)"),
+               seeds: int = typer.Option(3, help="seeds per release"),
+               held_out: Optional[Path] = typer.Option(None, "--held-out", help="JSONL/Parquet to score on "
+                                                       "(default: the union of the releases' validation splits)"),
+               max_docs: Optional[int] = typer.Option(None, "--max-docs", help="score at most this many held-out documents"),
+               grid_intensity: Optional[float] = typer.Option(None, "--grid-intensity", help="gCO2eq/kWh")):
+    """Train the same proxy on each release (same tokenizer, budget and seeds), score all on one held-out
+    set, and report bits per byte (mean ± spread), which differences exceed the seed spread, plots, and a
+    section in each release's data card. A re-run reuses finished runs and resumes stopped ones.
+
+    Example: `thresher ablate out/base out/filtered --preset tiny --tokens 20M --seeds 3 -o ablation/`
+    """
+    from .ablate import ablate, parse_tokens
+
+    report = ablate(list(releases), output, preset, parse_tokens(tokens), seeds, held_out, max_docs,
+                    grid_intensity=grid_intensity, console=console)
+    console.print(report.read_text(encoding="utf-8").split("\n![")[0])
+    console.print(f"report: {report}")
