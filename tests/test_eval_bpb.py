@@ -175,3 +175,22 @@ def test_cli_bpb_and_code_permission(tiny, tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1
     r = _cli("eval", "hf:" + str(tmp_path / "nope"), "--bpb", f)
     assert r.returncode == 1 and r.stderr.startswith("Error: ") and "config.json" in r.stderr
+
+
+def test_generate_samples_resumes_and_executes(tiny, tmp_path):
+    from thresher.eval.code import evaluate_samples, read_samples
+    from thresher.eval.generate import generate_samples
+
+    lm = load_model(f"hf:{tiny[0]}")
+    out = tmp_path / "samples.jsonl"
+    assert generate_samples(lm, "humaneval", out, n=2, temperature=0.8, max_new_tokens=8, limit=2) == 4
+    with open(out, "ab") as f:
+        f.write(b'{"task_id": "HumanEval/1", "compl')           # a crash mid-line
+    assert generate_samples(lm, "humaneval", out, n=3, temperature=0.8, max_new_tokens=8, limit=2) == 2
+    read = read_samples(out, "humaneval")
+    assert [(s.task_id, s.sample) for s in read.samples][:3] == [("HumanEval/0", 0), ("HumanEval/0", 1), ("HumanEval/1", 0)]
+    assert len(read.samples) == 6 and not read.skipped
+    s = evaluate_samples(read.samples, "humaneval", tmp_path / "code.jsonl", ks=(1, 3))
+    assert s["samples"] == 6 and s["pass@1"] == 0.0 and s["pass@3"] == 0.0     # random weights write no solution
+    with pytest.raises(thresher.ConfigError, match="temperature"):
+        generate_samples(lm, "humaneval", out, n=2, temperature=0.0)
