@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..errors import ConfigError, InputError
+from ..errors import InputError
 
 __all__ = ["LanguageModel", "load_model"]
 
