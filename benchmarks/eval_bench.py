@@ -192,6 +192,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--workers", type=int, default=4, help="programs at once (both tools)")
     ap.add_argument("--docs", type=int, default=100)
+    ap.add_argument("--skip-programs", action="store_true", help="only the bits-per-byte part")
     ap.add_argument("--torch-threads", type=int, default=1, help="torch threads for both (1: least contention "
                     "on a shared machine)")
     args = ap.parse_args()
@@ -200,7 +201,7 @@ def main() -> None:
         print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (shared, noisy: compare ratios "
               f"from the same run); medians of {args.runs} runs\n")
         print("| what | tool | seconds | per second | result |\n|---|---|---:|---:|---|")
-        for row in programs(args.runs, args.workers, work):
+        for row in ([] if args.skip_programs else programs(args.runs, args.workers, work)):
             print(row, flush=True)
         if args.corpus:
             for row in bpb(args.corpus, args.docs, args.runs, work, args.torch_threads):
