@@ -191,7 +191,10 @@ def ablate(releases: list[Path], out: Path, preset: str = "tiny", tokens: int = 
     """Train ``len(releases) x seeds`` proxies, score them, write the report; returns report.md."""
     import yaml
 
-    from ..train.trainer import PRESETS, train     # the proxy-model trainer (thresher.train)
+    try:
+        from ..train.trainer import PRESETS, train     # the proxy-model trainer (thresher.train)
+    except ImportError as e:
+        raise ConfigError(f"ablate needs the proxy-model trainer thresher.train and thresher[train] ({e})") from None
     from .bpb import bits_per_byte
     from .energy import EnergyMeter
     from .models import load_model

@@ -90,8 +90,11 @@ def _from_run(path: Path, context: int | None, device: str) -> LanguageModel:
     import torch
     from tokenizers import Tokenizer
 
-    from ..train.generate import decode
-    from ..train.trainer import load_model as load_run
+    try:
+        from ..train.generate import decode
+        from ..train.trainer import load_model as load_run
+    except ImportError as e:
+        raise InputError(f"{path}: a thresher train run needs the proxy-model package thresher.train ({e})") from None
 
     model, tok_path = load_run(path, device)
     tok = Tokenizer.from_file(str(tok_path))
