@@ -13,7 +13,10 @@ $(BIN)/.installed: pyproject.toml
 	  echo "note: OCR needs Debian's packages: sudo apt-get install $(MEDIA_APT)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q torch==2.13.0    # first: this pin is the local CPU build (any other: CUDA, GBs)
+	$(BIN)/python -m pip install -q -e '.[dev,train]'
+	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; } \
+	  || echo "warning: bubblewrap (bwrap) is missing: thresher eval --code needs it (apt-get install bubblewrap)"
 	touch $@
 
 .PHONY: setup demo test

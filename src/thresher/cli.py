@@ -156,6 +156,7 @@ def steps():
 COMMAND_MODULES: list[str] = ["thresher.card.commands", "thresher.governance.commands", "thresher.dedup.commands"]
 COMMAND_MODULES.append("thresher.languages")      # thresher languages, thresher calibrate
 COMMAND_MODULES.append("thresher.crawl.commands")        # issue 26: thresher crawl
+COMMAND_MODULES += ["thresher.eval.commands"]     # issue 19: thresher eval
 
 
 def main() -> None:
