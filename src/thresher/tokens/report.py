@@ -133,6 +133,27 @@ def dir_texts(text_dir: str | Path) -> dict[str, str]:
     return out
 
 
+def release_texts(release: str | Path, max_bytes: int = 200_000) -> dict[str, str]:
+    """Up to ``max_bytes`` of text per ``meta.language`` of a release (in shard order, streamed)."""
+    import orjson
+    import pyarrow.parquet as pq
+
+    from ..release import Release
+
+    got: dict[str, list[str]] = {}
+    size: dict[str, int] = {}
+    for f in Release(release).files("data"):
+        for b in pq.ParquetFile(f).iter_batches(batch_size=1024, columns=["text", "meta"]):
+            for text, meta in zip(b.column("text").to_pylist(), b.column("meta").to_pylist()):
+                lang = str(orjson.loads(meta).get("language") or "unknown") if '"language"' in (meta or "") else "unknown"
+                if size.get(lang, 0) < max_bytes:
+                    got.setdefault(lang, []).append(text)
+                    size[lang] = size.get(lang, 0) + len(text.encode("utf-8", "surrogatepass"))
+    if not got:
+        raise InputError(f"{release}: the release holds no text")
+    return {lang: "\n".join(t) for lang, t in sorted(got.items())}
+
+
 def is_spaceless(lang: str) -> bool:
     return lang.split("_")[0].split("-")[0] in SPACELESS
 
@@ -160,9 +181,9 @@ def measure(tok: Counter, lang: str, text: str) -> dict[str, Any]:
 
 
 def fertility_report(tokenizer: str | Path, texts: dict[str, str] | None = None,
-                     compare: tuple[str, ...] | list[str] = ()) -> dict[str, Any]:
-    """Metrics per language for the tokenizer and each comparison tokenizer; parity against English
-    where the texts have English (``eng``)."""
+                     compare: tuple[str, ...] | list[str] = (), parallel: bool = True) -> dict[str, Any]:
+    """Metrics per language for the tokenizer and each comparison tokenizer (default texts: the UDHR).
+    Parity against English (``eng``) only for ``parallel`` texts that have it."""
     texts = udhr_texts() if texts is None else texts
     toks = [load(tokenizer)] + [load(c) for c in compare]
     names = [t.name for t in toks]
@@ -175,8 +196,9 @@ def fertility_report(tokenizer: str | Path, texts: dict[str, str] | None = None,
         ref = langs.get(REFERENCE, {}).get(t.name)
         for lang in texts:
             m = langs[lang][t.name]
-            m["parity"] = m["tokens"] / ref["tokens"] if ref and ref["tokens"] else None
-    return {"tokenizers": names, "reference": REFERENCE if REFERENCE in texts else None, "languages": langs}
+            m["parity"] = m["tokens"] / ref["tokens"] if parallel and ref and ref["tokens"] else None
+    return {"tokenizers": names, "reference": REFERENCE if parallel and REFERENCE in texts else None,
+            "languages": langs}
 
 
 def markdown_table(rep: dict[str, Any]) -> str:

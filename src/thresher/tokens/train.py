@@ -28,7 +28,7 @@ import orjson
 import pyarrow.parquet as pq
 import xxhash
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ConfigError, InputError
 from ..io.writer import write_json
@@ -60,7 +60,10 @@ def load_tokenizer_config(path: str | Path) -> TokenizerConfig:
     try:
         doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
         return TokenizerConfig(**(doc.get("tokenizer") or {}))
-    except (yaml.YAMLError, TypeError, AttributeError, ValueError) as e:
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise ConfigError(f"{p}: tokenizer.{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+    except (yaml.YAMLError, TypeError, AttributeError) as e:
         raise ConfigError(f"{p}: bad tokenizer section ({str(e).splitlines()[0]})") from None
 
 
