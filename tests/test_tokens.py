@@ -319,6 +319,7 @@ def test_one_and_two_workers_byte_identical_and_resume(release: Path, tok_dir: P
     assert tree(two / "tokens") == tree(packed / "tokens")
 
 
+@pytest.mark.slow
 def test_cli_tokenizer_and_tokenize(release: Path, tmp_path: Path) -> None:
     rel = tmp_path / "rel"
     shutil.copytree(release, rel)
@@ -340,3 +341,74 @@ def test_cli_tokenizer_and_tokenize(release: Path, tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     rep = json.loads((tmp_path / "rep" / "fertility.json").read_text())
     assert len(rep["languages"]) >= 30 and rep["reference"] == "eng"
+
+
+# ---------------------------------------------------------------- governance
+
+def test_forget_removes_exactly_the_removed_token_ranges(packed: Path, tmp_path: Path) -> None:
+    from thresher.governance.forget import forget
+    from thresher.governance.ledger import Ledger
+    from thresher.governance.verify import verify
+    from thresher.errors import ReleaseError
+
+    project = tmp_path / "project"
+    v1 = project / "corpus"
+    shutil.copytree(packed, v1)
+    index = pq.read_table(paths.index_file(v1)).to_pylist()
+    texts = {}
+    for f in sorted((v1 / "data").glob("*.parquet")):
+        t = pq.read_table(f, columns=["id", "text"])
+        texts.update(zip(t["id"].to_pylist(), t["text"].to_pylist()))
+    train0 = [r for r in index if r["split"] == "train" and r["shard"] == 0]
+    valid = [r for r in index if r["split"] == "valid"]
+    victims = [train0[3], train0[len(train0) // 2], valid[0]]
+    ledger = Ledger(project)
+    for r in victims:
+        ledger.add("content_hash", hashlib.sha256(texts[r["id"]].encode()).hexdigest())
+    res = forget(project, workers=1)
+    v2 = project / "corpus@v2"
+    assert res["versions"] == [v2]
+    gone = {r["id"] for r in victims}
+    touched = {("train", 0), ("valid", valid[0]["shard"])}
+    for split in ("train", "valid"):
+        for shard in sorted({r["shard"] for r in index}):
+            old_len, old = read_megatron(v1 / "tokens" / split / f"part-{shard:05d}")
+            new_len, new = read_megatron(v2 / "tokens" / split / f"part-{shard:05d}")
+            rows = sorted((r for r in index if r["split"] == split and r["shard"] == shard), key=lambda r: r["seq"])
+            expect = [s.tolist() for r, s in zip(rows, old) if r["id"] not in gone]
+            assert [s.tolist() for s in new] == expect
+            same_inode = (v1 / "tokens" / split / f"part-{shard:05d}.bin").stat().st_ino == \
+                (v2 / "tokens" / split / f"part-{shard:05d}.bin").stat().st_ino
+            assert same_inode == ((split, shard) not in touched)     # only the shards holding them are rewritten
+    new_index = pq.read_table(paths.index_file(v2)).to_pylist()
+    assert {r["id"] for r in new_index} == {r["id"] for r in index} - gone
+    assert len(new_index) == len(index) - 3
+    m = json.loads((v2 / "manifest.json").read_text())["tokens"]
+    assert sum(m["documents"].values()) == len(new_index)
+    assert sum(m["tokens"].values()) == sum(r["n_tokens"] for r in index) - sum(r["n_tokens"] for r in victims)
+    receipts = res["receipts"]
+    assert len(receipts) == 3
+    for rp in receipts:
+        body = json.loads(Path(rp).read_text())
+        part = body["releases"][0]["parts"]["tokens"]
+        assert len(part["removed"]) == 1 and part["removed"][0]["id"] in gone
+        r = next(x for x in victims if x["id"] == part["removed"][0]["id"])
+        assert {k: part["removed"][0][k] for k in ("split", "shard", "seq", "n_tokens")} == \
+            {k: r[k] for k in ("split", "shard", "seq", "n_tokens")}
+        out = verify(v2, rp)
+        assert out["parts"]["tokens"]["documents"] == len(new_index)
+    # a token file that no longer matches is named; so is a document left in the tokens
+    f = v2 / "tokens" / "train" / "part-00000.bin"
+    data = bytearray(f.read_bytes())
+    data[0] ^= 1
+    f.unlink()
+    f.write_bytes(bytes(data))
+    with pytest.raises(ReleaseError, match="tokens/train/part-00000.bin does not match"):
+        verify(v2)
+    from thresher.tokens.governance import verify as verify_tokens
+
+    m1 = json.loads((v1 / "manifest.json").read_text())
+    with pytest.raises(ReleaseError, match="tokens/index.parquet lacks not-in-tokens"):
+        verify_tokens(v1, m1, set(texts) | {"not-in-tokens"}, None)
+    with pytest.raises(ReleaseError, match=f"tokens/index.parquet holds {victims[0]['id']}, which the release does not"):
+        verify_tokens(v1, m1, set(texts) - {victims[0]["id"]}, None)

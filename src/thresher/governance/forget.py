@@ -22,7 +22,7 @@ import shutil
 import sys
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from ..stats import StepStats, Stats
 from .apply import (GOV_STEP, Hits, Removed, SaltedHasher, find_hits, language_drops, leaves_of_file,
                     link_or_copy, rewrite_file, shard_of, threads_for, write_trace)
 from .ledger import Ledger, Request, now_iso
+from .parts import forget_parts, receipt_parts
 
 WORK = ".thresher"
 _VERSION = re.compile(r"^(?P<base>.+?)@v(?P<n>\d+)$")
@@ -124,6 +125,7 @@ class Version:
     docs_after: int
     removed: list[Removed]
     trees: tuple[Any, Any, list, list] | None = None   # (tree before, tree after, pairs before, pairs after)
+    parts: dict[str, Any] = field(default_factory=dict)  # what the removal changed in token shards ... (parts.py)
 
 
 def new_version(src: Path, hits: Hits, requests: list[Request], ledger_head: str,
@@ -204,11 +206,12 @@ def new_version(src: Path, hits: Hits, requests: list[Request], ledger_head: str
                        "removed_documents": len(removed), "removed_from_data": removed_data},
     })
     _write_stats(src, tmp, removed, len(before_pairs), len(after_pairs))
+    parts = forget_parts(src, tmp, removed, new_manifest)      # e.g. rewrites the token shards holding them
     write_json(tmp / "manifest.json", new_manifest)
     (tmp / WORK / "complete").write_text(t_after.root)
     tmp.rename(dst)
     return Version(base, src, dst, t_before.root, t_after.root, len(before_pairs), len(after_pairs), removed,
-                   (t_before, t_after, before_pairs, after_pairs))
+                   (t_before, t_after, before_pairs, after_pairs), parts)
 
 
 def _write_stats(src: Path, dst: Path, removed: list[Removed], before: int, after: int) -> None:
@@ -302,6 +305,8 @@ def _receipt(project: Path, ledger: Ledger, req: Request, versions: list[Version
             "documents_before": v.docs_before, "documents_after": v.docs_after,
             "removed": _proofs(v, mine) if mine else [],
         }
+        if v.parts:
+            e["parts"] = receipt_parts(v.parts, {r.id for r in mine})
         entries.append(e)
     body = {
         "receipt_format": 1, "issued_at": now_iso(),
