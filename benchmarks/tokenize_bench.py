@@ -14,7 +14,7 @@ process, timed wall clock, median of ``--runs``:
 4. the floor: ``Tokenizer.encode_batch`` over the texts already in memory (no I/O, no writing), in
    batches of 1,024, and ``encode_batch_fast`` (no offsets).
 
-MB/s counts UTF-8 text bytes; peak RSS is that of the largest process of the run (wait4's maxrss).
+MB/s counts UTF-8 text bytes; peak RSS is the sum over the whole process tree of the run (sampled every 50 ms).
 
     python benchmarks/tokenize_bench.py --corpus /work/bench_corpus/corpus.jsonl
     python benchmarks/tokenize_bench.py --corpus /work/bench_corpus/corpus.jsonl --max-mb 20 --runs 1   # quick
@@ -37,20 +37,22 @@ VENV = HERE / ".venv-datatrove"
 THRESHER = [sys.executable, "-c", "from thresher.cli import main; main()"]
 
 DT_SCRIPT = textwrap.dedent('''
-    import sys, time
+    import sys
     from datatrove.executor import LocalPipelineExecutor
     from datatrove.pipeline.readers import ParquetReader
     from datatrove.pipeline.tokens import DocumentTokenizer, MegatronDocumentTokenizer
 
-    kind, src, dst, tok, tasks, workers, logs = sys.argv[1:8]
-    if kind == "document":
-        step = DocumentTokenizer(dst, tokenizer_name_or_path=tok, eos_token="<|endoftext|>", batch_size=1024,
-                                 shuffle_documents=False)
-    else:
-        step = MegatronDocumentTokenizer(dst, tokenizer_name_or_path=tok, eos_token="<|endoftext|>", batch_size=1024)
-    ex = LocalPipelineExecutor(pipeline=[ParquetReader(src, text_key="text", id_key="id"), step],
-                               tasks=int(tasks), workers=int(workers), logging_dir=logs)
-    ex.run()
+    if __name__ == "__main__":          # the executor's workers start by forkserver and import this file
+        kind, src, dst, tok, tasks, workers, logs = sys.argv[1:8]
+        if kind == "document":
+            step = DocumentTokenizer(dst, tokenizer_name_or_path=tok, eos_token="<|endoftext|>", batch_size=1024,
+                                     shuffle_documents=False)
+        else:
+            step = MegatronDocumentTokenizer(dst, tokenizer_name_or_path=tok, eos_token="<|endoftext|>",
+                                             batch_size=1024)
+        ex = LocalPipelineExecutor(pipeline=[ParquetReader(src, text_key="text", id_key="id"), step],
+                                   tasks=int(tasks), workers=int(workers), logging_dir=logs)
+        ex.run()
 ''')
 
 FLOOR_SCRIPT = textwrap.dedent('''
@@ -86,14 +88,44 @@ def ensure_venv() -> Path:
     return py
 
 
-# runs a command and prints, as its last stderr line, the peak RSS of the largest process it started
-RSS_WRAPPER = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
-               "print('peak_rss_kb', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
-               "sys.exit(r.returncode)")
+# Runs a command and prints, as its last stderr line, the peak RSS of its whole process tree (the sum over
+# the command and every descendant, sampled every 50 ms from /proc): what the machine must hold.
+RSS_WRAPPER = textwrap.dedent('''
+    import os, subprocess, sys, time
+
+    def tree(pid):
+        out, todo = [], [pid]
+        while todo:
+            p = todo.pop()
+            out.append(p)
+            try:
+                for t in os.listdir(f"/proc/{p}/task"):
+                    todo += [int(c) for c in open(f"/proc/{p}/task/{t}/children").read().split()]
+            except OSError:
+                pass
+        return out
+
+    def rss_kb(pid):
+        try:
+            for line in open(f"/proc/{pid}/status"):
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
+
+    p = subprocess.Popen(sys.argv[1:])
+    peak = 0
+    while p.poll() is None:
+        peak = max(peak, sum(rss_kb(q) for q in tree(p.pid)))
+        time.sleep(0.05)
+    print("peak_rss_kb", peak, file=sys.stderr)
+    sys.exit(p.returncode)
+''')
 
 
 def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
-    """(seconds, peak RSS MB of the largest process, stdout) of a fresh process."""
+    """(seconds, peak RSS MB of the process tree, stdout) of a fresh process."""
     t0 = time.perf_counter()
     p = subprocess.run([sys.executable, "-c", RSS_WRAPPER] + cmd, capture_output=True, env=env, text=True)
     dt = time.perf_counter() - t0
@@ -103,11 +135,11 @@ def timed(cmd: list[str], env: dict | None = None) -> tuple[float, float, str]:
     return dt, rss, p.stdout
 
 
-def build_release(corpus: Path, work: Path, max_mb: float | None) -> tuple[Path, float]:
+def build_release(corpus: Path, work: Path, max_mb: float | None, shard_mb: float) -> tuple[Path, float]:
     rel = work / "release"
     if (rel / "manifest.json").exists():
         m = json.loads((rel / "manifest.json").read_text())
-        if m.get("bench_max_mb") == max_mb:
+        if (m.get("bench_max_mb"), m.get("bench_shard_mb")) == (max_mb, shard_mb):
             return rel, m["bench_mb"]
         shutil.rmtree(rel)
     src = corpus
@@ -124,13 +156,13 @@ def build_release(corpus: Path, work: Path, max_mb: float | None) -> tuple[Path,
     import thresher
     from thresher.config import InputConfig, OutputConfig, PipelineConfig
 
-    cfg = PipelineConfig(name="tokenize-bench", input=[InputConfig(path=str(src), format="jsonl", shard_mb=24)],
+    cfg = PipelineConfig(name="tokenize-bench", input=[InputConfig(path=str(src), format="jsonl", shard_mb=shard_mb)],
                          steps=[], output=OutputConfig(path=str(rel)))
     thresher.run(cfg, workers=2, progress=False, overwrite=True)
     m = json.loads((rel / "manifest.json").read_text())
     stats = json.loads((rel / "stats.json").read_text())
     mb = sum(v["bytes"] for v in stats["languages"].values()) / 1e6
-    m.update(bench_max_mb=max_mb, bench_mb=mb)
+    m.update(bench_max_mb=max_mb, bench_shard_mb=shard_mb, bench_mb=mb)
     (rel / "manifest.json").write_text(json.dumps(m))
     return rel, mb
 
@@ -144,12 +176,16 @@ def main() -> None:
     ap.add_argument("--vocab", type=int, default=32000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--train-runs", type=int, default=1, help="tokenizer training runs (~1-3 min each)")
+    ap.add_argument("--megatron", action=argparse.BooleanOptionalAction, default=True,
+                    help="also run datatrove's MegatronDocumentTokenizer")
+    ap.add_argument("--shard-mb", type=float, default=24, help="input shard size of the release (default: 9 shards)")
     args = ap.parse_args()
     if not args.corpus.exists():
         sys.exit(f"{args.corpus} missing: build it with python3 /work/shared/bench/build_corpus.py")
     py = ensure_venv()
     args.work.mkdir(parents=True, exist_ok=True)
-    rel, mb = build_release(args.corpus, args.work, args.max_mb)
+    rel, mb = build_release(args.corpus, args.work, args.max_mb, args.shard_mb)
     shards = len(list((rel / "data").glob("*.parquet")))
     env = dict(os.environ, PYTHONWARNINGS="ignore", LOGURU_LEVEL="WARNING")
     tok_dir = args.work / "tok"
@@ -170,7 +206,7 @@ def main() -> None:
 
     print(f"release: {mb:.1f} MB of text in {shards} shards; {args.runs} runs each", file=sys.stderr)
     train_times = []
-    for _ in range(args.runs):
+    for _ in range(args.train_runs):
         dt, r, _ = timed(THRESHER + ["tokenizer", "train", str(rel), "-o", str(tok_dir), "--vocab", str(args.vocab),
                                      "--sample-mb", str(args.train_mb), "--no-report"], env)
         train_times.append((dt, r))
@@ -200,7 +236,10 @@ def main() -> None:
     total_tokens = sum(json.loads((rel / "manifest.json").read_text())["tokens"]["tokens"].values())
     assert total_tokens == floor_tokens, (total_tokens, floor_tokens)     # same tokens, EOD included
     warm = [timed(THRESHER + ["tokenize", str(rel), "-t", tok, "-w", str(args.workers)], env)[0] for _ in range(args.runs)]
-    for kind, label in (("document", "datatrove DocumentTokenizer"), ("megatron", "datatrove MegatronDocumentTokenizer")):
+    peers = [("document", "datatrove DocumentTokenizer")]
+    if args.megatron:
+        peers.append(("megatron", "datatrove MegatronDocumentTokenizer"))
+    for kind, label in peers:
         out = args.work / f"dt-{kind}"
 
         def clear(out=out) -> None:
@@ -214,7 +253,7 @@ def main() -> None:
     dt_s = statistics.median(next(r for r in rows if r[0] == "datatrove DocumentTokenizer")[2])
     print(f"\n## Token packing, {mb:.1f} MB of text ({shards} Parquet shards), {total_tokens:,} tokens, vocab "
           f"{args.vocab:,}; machine: 2 cores shared with other jobs, medians of {args.runs} fresh processes\n")
-    print("| tool | what | seconds (median) | MB/s | tokens/s | peak RSS MB | vs datatrove DocumentTokenizer |")
+    print("| tool | what | seconds (median) | MB/s | tokens/s | peak RSS MB (all processes) | vs datatrove DocumentTokenizer |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for name, what, times, rss in rows:
         s = statistics.median(times)
