@@ -412,3 +412,19 @@ def test_forget_removes_exactly_the_removed_token_ranges(packed: Path, tmp_path:
         verify_tokens(v1, m1, set(texts) | {"not-in-tokens"}, None)
     with pytest.raises(ReleaseError, match=f"tokens/index.parquet holds {victims[0]['id']}, which the release does not"):
         verify_tokens(v1, m1, set(texts) - {victims[0]["id"]}, None)
+
+
+def test_card_tokenization_section(packed: Path, tmp_path: Path) -> None:
+    from thresher.card import write_card
+
+    rel = tmp_path / "rel"
+    shutil.copytree(packed, rel)
+    card = write_card(rel).read_text(encoding="utf-8")
+    m = json.loads((rel / "manifest.json").read_text())["tokens"]
+    sec = card.split("## Tokenization", 1)[1]
+    assert f"| train | {m['documents']['train']:,} | {m['tokens']['train']:,} |" in sec
+    fra = m["languages"]["fra"]
+    assert f"| fra | {fra['docs']:,} | {fra['tokens']:,} | {fra['bytes'] / fra['tokens']:.2f} |" in sec
+    hin = m["fertility"]["languages"]["hin"]
+    assert f"| hin | word | {hin['fertility']:.2f} |" in sec and "../tokens/fertility.png" in sec
+    assert (rel / "tokens" / "fertility.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -34,6 +34,7 @@ from ..io.writer import file_sha256, write_json
 from ..release import Release
 from . import paths
 from .indexed import IndexedWriter, dtype_for_vocab
+from .report import fertility_report, plot
 from .train import EOD, SPECIAL_TOKENS
 
 FORMAT = "megatron-mmidxidx-v1"
@@ -205,6 +206,11 @@ def finalize(out: Path, tok, settings: dict[str, Any], results: list[dict[str, A
     for r in results:
         files.update(r["files"])
     files[paths.rel(out, index)] = {"bytes": index.stat().st_size, "sha256": file_sha256(index), "rows": table.num_rows}
+    fert = fertility_report(paths.tokenizer_file(out))       # the tokenizer on the UDHR, for the data card
+    fig = paths.fertility_figure(out)
+    plot(fert, fig.with_name(fig.name + ".tmp"))
+    fig.with_name(fig.name + ".tmp").replace(fig)
+    files[paths.rel(out, fig)] = {"bytes": fig.stat().st_size, "sha256": file_sha256(fig)}
     langs: dict[str, Counter] = {}
     for r in results:
         for k, v in r["languages"].items():
@@ -220,6 +226,9 @@ def finalize(out: Path, tok, settings: dict[str, Any], results: list[dict[str, A
         "tokens": {s: sum(r["splits"][s]["tokens"] for r in results) for s in paths.SPLITS},
         "languages": {k: dict(v) for k, v in sorted(langs.items())},
         "files": dict(sorted(files.items())),
+        "fertility": {"texts": "UDHR (parallel)", "reference": fert["reference"],
+                      "languages": {lang: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in per[name].items()}
+                                    for lang, per in fert["languages"].items() for name in fert["tokenizers"][:1]}},
     }
     write_manifest_tokens(out, section)
     return section

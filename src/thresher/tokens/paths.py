@@ -4,6 +4,7 @@
     RELEASE/tokens/train/part-NNNNN.bin|.idx      one Megatron indexed dataset per data shard and split
     RELEASE/tokens/valid/part-NNNNN.bin|.idx
     RELEASE/tokens/index.parquet                  id, split, shard, seq, n_tokens, n_bytes
+    RELEASE/tokens/fertility.png                  the tokenizer per language (UDHR), for the data card
     RELEASE/.thresher/tokens/done/part-NNNNN.json completion marker of one packed data shard
     RELEASE/.thresher/tokens/index/part-NNNNN.parquet  that shard's rows of the index
 
@@ -30,6 +31,11 @@ def tokenizer_file(release: Path) -> Path:
 
 def index_file(release: Path) -> Path:
     return tokens_dir(release) / "index.parquet"
+
+
+def fertility_figure(release: Path) -> Path:
+    """The tokenizer's fertility and parity per language on the UDHR (the data card shows it)."""
+    return tokens_dir(release) / "fertility.png"
 
 
 def shard_prefix(release: Path, split: str, shard: int) -> Path:
