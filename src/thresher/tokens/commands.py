@@ -73,6 +73,12 @@ def tokenizer_report(tokenizer: Path = typer.Argument(..., help="tokenizer.json"
     rep = fertility_report(tokenizer, texts, others, parallel=release is None)
     files = write_report(rep, output or tokenizer.parent)
     names = rep["tokenizers"]
+    if not console.is_terminal:         # piped or redirected: a markdown table, not one cut to 80 columns
+        from .report import markdown_table
+
+        print(markdown_table(rep))
+        print(f"json: {files['json']}\nfigure: {files['png']}")
+        return
     t = Table(title=f"tokens per word (per char for spaceless scripts); parity vs {rep['reference'] or '-'}")
     t.add_column("language")
     for n in names:
