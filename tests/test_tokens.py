@@ -428,3 +428,16 @@ def test_card_tokenization_section(packed: Path, tmp_path: Path) -> None:
     hin = m["fertility"]["languages"]["hin"]
     assert f"| hin | word | {hin['fertility']:.2f} |" in sec and "../tokens/fertility.png" in sec
     assert (rel / "tokens" / "fertility.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_on_a_release_text_per_language(release: Path, tok_dir: Path) -> None:
+    from thresher.tokens.report import release_texts
+
+    texts = release_texts(release, max_bytes=3000)
+    assert {"fra", "fr", "hi", "zh", "yo"} <= set(texts)
+    rep = fertility_report(tok_dir / "tokenizer.json", texts, parallel=False)
+    assert rep["reference"] is None and all(v["thresher"]["parity"] is None for v in rep["languages"].values())
+    zh, fr = rep["languages"]["zh"]["thresher"], rep["languages"]["fr"]["thresher"]
+    assert zh["unit"] == "char" and zh["units"] == sum(1 for c in texts["zh"] if not c.isspace())
+    assert fr["unit"] == "word" and fr["units"] == len(texts["fr"].split())
+    assert zh == measure(HFTokenizer(tok_dir / "tokenizer.json"), "cmn_hans", texts["zh"])

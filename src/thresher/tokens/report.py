@@ -23,8 +23,9 @@ from typing import Any, Callable, Protocol
 from ..errors import ConfigError, InputError
 from ..io.writer import write_json
 
-# scripts written without spaces between words: fertility per character (ISO 639-3 base codes)
-SPACELESS = {"cmn", "zho", "yue", "wuu", "jpn", "tha", "lao", "khm", "mya", "bod", "dzo"}
+# scripts written without spaces between words: fertility per character (ISO 639-3 and 639-1 base codes)
+SPACELESS = {"cmn", "zho", "yue", "wuu", "jpn", "tha", "lao", "khm", "mya", "bod", "dzo",
+             "zh", "ja", "th", "lo", "km", "my", "bo", "dz"}
 REFERENCE = "eng"
 COMPARE = ("mistral-v1", "tekken")
 
