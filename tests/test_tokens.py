@@ -440,4 +440,4 @@ def test_report_on_a_release_text_per_language(release: Path, tok_dir: Path) -> 
     zh, fr = rep["languages"]["zh"]["thresher"], rep["languages"]["fr"]["thresher"]
     assert zh["unit"] == "char" and zh["units"] == sum(1 for c in texts["zh"] if not c.isspace())
     assert fr["unit"] == "word" and fr["units"] == len(texts["fr"].split())
-    assert zh == measure(HFTokenizer(tok_dir / "tokenizer.json"), "cmn_hans", texts["zh"])
+    assert zh == dict(measure(HFTokenizer(tok_dir / "tokenizer.json"), "cmn_hans", texts["zh"]), parity=None)
