@@ -176,7 +176,10 @@ def main() -> None:
     ap.add_argument("--vocab", type=int, default=32000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--train-runs", type=int, default=1, help="tokenizer training runs (~1-3 min each)")
+    ap.add_argument("--train-runs", type=int, default=1,
+                    help="tokenizer training runs (~1-3 min each); 0: reuse the tokenizer in --work and report its "
+                         "training.json (the trainer's own time only)")
+    ap.add_argument("--floors", default="plain,fast", help="floors to run: plain (encode_batch), fast (encode_batch_fast)")
     ap.add_argument("--megatron", action=argparse.BooleanOptionalAction, default=True,
                     help="also run datatrove's MegatronDocumentTokenizer")
     ap.add_argument("--shard-mb", type=float, default=24, help="input shard size of the release (default: 9 shards)")
@@ -226,7 +229,7 @@ def main() -> None:
     dt_script = args.work / "dt_worker.py"
     dt_script.write_text(DT_SCRIPT)
     floor_tokens = 0
-    for fast in ("plain", "fast"):
+    for fast in args.floors.split(","):
         outs = run(f"floor: encode_batch{'_fast' if fast == 'fast' else ''}", "texts in memory, no I/O, 1 process",
                    [sys.executable, str(floor), str(rel / "data"), tok, fast])
         rows[-1][2] = [json.loads(o)["seconds"] for o in outs]       # the loop alone, not start-up and loading
@@ -259,9 +262,15 @@ def main() -> None:
         s = statistics.median(times)
         print(f"| {name} | {what} | {s:.1f} | {mb / s:.2f} | {total_tokens / s:,.0f} | {rss:.0f} | {dt_s / s:.2f}x |")
     floors = [statistics.median(r[2]) for r in rows if r[0].startswith("floor")]
-    print(f"\nthresher tokenize (whole command) vs the floors: {floors[0] / th_s:.2f}x encode_batch, "
-          f"{floors[1] / th_s:.2f}x encode_batch_fast (1.0x = as fast as encoding alone in memory)")
+    print("\nthresher tokenize (whole command) vs the floors: " + ", ".join(
+        f"{f / th_s:.2f}x {r[0].split(': ')[1]}" for f, r in zip(floors, [r for r in rows if r[0].startswith("floor")]))
+        + " (1.0x = as fast as encoding alone in memory)")
     print(f"warm re-run (everything packed: the command checks and returns): median {statistics.median(warm):.2f} s")
+    if not train_times:
+        print(f"\n## Tokenizer training (reused from {tok_dir}): the trainer alone took {training['seconds']:.1f} s "
+              f"on {sampled:.1f} MB ({sampled / training['seconds']:.2f} MB/s)")
+        print("\nraw seconds: " + "; ".join(f"{r[0]} {[round(t, 1) for t in r[2]]}" for r in rows))
+        return
     ts = statistics.median(t for t, _ in train_times)
     print(f"\n## Tokenizer training: `thresher tokenizer train --vocab {args.vocab} --sample-mb {args.train_mb:g}` "
           f"on the release ({sampled:.1f} MB sampled), fresh process\n")
