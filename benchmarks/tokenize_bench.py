@@ -64,6 +64,7 @@ FLOOR_SCRIPT = textwrap.dedent('''
     data, tok_path, fast = Path(sys.argv[1]), sys.argv[2], sys.argv[3] == "fast"
     texts = [t for f in sorted(data.glob("*.parquet")) for t in pq.read_table(f, columns=["text"])["text"].to_pylist()]
     tok = Tokenizer.from_file(tok_path)
+    tok.encode_special_tokens = True       # as thresher packs: "<|endoftext|>" inside a text is text
     enc = tok.encode_batch_fast if fast else tok.encode_batch
     t0 = time.perf_counter()
     n = 0
