@@ -157,6 +157,7 @@ COMMAND_MODULES: list[str] = ["thresher.card.commands", "thresher.governance.com
 COMMAND_MODULES.append("thresher.languages")      # thresher languages, thresher calibrate
 COMMAND_MODULES.append("thresher.crawl.commands")        # issue 26: thresher crawl
 COMMAND_MODULES += ["thresher.eval.commands"]     # issue 19: thresher eval
+COMMAND_MODULES += ["thresher.tokens.commands"]      # tokenizer train/report, tokenize
 
 
 def main() -> None:

@@ -75,6 +75,7 @@ class _Bar:
 
     def __init__(self, desc: str, total: int, enabled: bool):
         self.enabled, self.docs, self.bytes, self.t0 = enabled, 0, 0, time.perf_counter()
+        self.tokens = 0
         self.p = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), transient=False,
                           disable=not enabled)
@@ -91,5 +92,9 @@ class _Bar:
         if isinstance(result, dict):
             self.docs += result.get("docs", 0)
             self.bytes += result.get("bytes", 0)
+            self.tokens += result.get("tokens", 0)
         dt = max(time.perf_counter() - self.t0, 1e-9)
-        self.p.update(self.task, advance=1, rate=f"{self.docs / dt:,.0f} docs/s {self.bytes / dt / 1e6:,.1f} MB/s")
+        rate = f"{self.docs / dt:,.0f} docs/s {self.bytes / dt / 1e6:,.1f} MB/s"
+        if self.tokens:         # a tokenize run's shards report their tokens
+            rate += f" {self.tokens / dt:,.0f} tokens/s"
+        self.p.update(self.task, advance=1, rate=rate)

@@ -162,6 +162,8 @@ def verify(release: Path = typer.Argument(..., help="release folder"),
     r = run_verify(release, receipt)
     console.print(f"[bold green]OK[/] {release}: {r['shards']} shards, {r['documents']:,} documents, "
                   f"Merkle root {r['merkle_root']}" + (f", parent {r['parent']}" if r["parent"] else ""))
+    for name, part in r.get("parts", {}).items():       # token shards ... (governance/parts.py)
+        console.print(f"[bold green]OK[/] {name}: " + ", ".join(f"{k} {v:,}" for k, v in part.items()))
     if "receipt" in r:
         rc = r["receipt"]
         console.print(f"[bold green]OK[/] receipt for {rc['request']}: {rc['matched']} documents removed, "

@@ -24,7 +24,7 @@ import signal
 import sys
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ from .apply import (GOV_STEP, Hits, Removed, SaltedHasher, find_hits, language_d
                     link_or_copy, rewrite_file, shard_of, threads_for, write_trace)
 from ..signing import ALGORITHM
 from .ledger import Ledger, Request, now_iso
+from .parts import forget_parts, receipt_parts
 
 WORK = ".thresher"
 _VERSION = re.compile(r"^(?P<base>.+?)@v(?P<n>\d+)$")
@@ -128,6 +129,7 @@ class Version:
     removed: list[Removed]
     trees: tuple[Any, Any, list, list] | None = None   # (tree before, tree after, pairs before, pairs after)
     tmp: Path | None = None                            # where it is written before the rename
+    parts: dict[str, Any] = field(default_factory=dict)  # what the removal changed in token shards ... (parts.py)
 
 
 def new_version(src: Path, hits: Hits, requests: list[Request], ledger_head: str,
@@ -209,10 +211,11 @@ def new_version(src: Path, hits: Hits, requests: list[Request], ledger_head: str
                        "removed_documents": len(removed), "removed_from_data": removed_data, "run": run},
     })
     _write_stats(src, tmp, removed, len(before_pairs), len(after_pairs))
+    parts = forget_parts(src, tmp, removed, new_manifest)      # e.g. rewrites the token shards holding them
     write_signed_manifest(tmp, new_manifest)
     (tmp / WORK / "complete").write_text(t_after.root)
     return Version(base, src, dst, t_before.root, t_after.root, len(before_pairs), len(after_pairs), removed,
-                   (t_before, t_after, before_pairs, after_pairs), tmp)
+                   (t_before, t_after, before_pairs, after_pairs), tmp, parts)
 
 
 def _write_stats(src: Path, dst: Path, removed: list[Removed], before: int, after: int) -> None:
@@ -398,6 +401,8 @@ def _receipt(project: Path, ledger: Ledger, req: Request, versions: list[Version
             "documents_before": v.docs_before, "documents_after": v.docs_after,
             "removed": _proofs(v, mine) if mine else [],
         }
+        if v.parts:
+            e["parts"] = receipt_parts(v.parts, {r.id for r in mine})
         entries.append(e)
     body = {
         "receipt_format": 1, "issued_at": now_iso(),

@@ -23,6 +23,7 @@ from ..merkle import leaf_hash, root, verify_absence, verify_inclusion
 from ..release import Release
 from ..signing import ALGORITHM, check_signature, custodian_dir, manifest_digest, public_key
 from .ledger import Ledger, has_ledger
+from .parts import verify_parts
 
 
 def _leaves(files: list[Path]) -> list[tuple[str, str]]:
@@ -151,8 +152,13 @@ def verify(release: str | Path, receipt: str | Path | None = None) -> dict[str, 
             out["parent"] = f"{parent['path']} (manifest matches)"
         else:
             out["parent"] = f"{parent['path']} (not present here)"
+    entry = None
     if receipt is not None:
         out["receipt"] = check_receipt(receipt, path, got, set(pairs), key)
+        entry = next(e for e in orjson.loads(Path(receipt).read_bytes())["releases"] if e["merkle_root_after"] == got)
+    parts = verify_parts(path, m, {i for i, _ in pairs}, entry)        # token shards ... (parts.py)
+    if parts:
+        out["parts"] = parts
     return out
 
 

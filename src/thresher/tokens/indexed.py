@@ -56,6 +56,14 @@ class IndexedWriter:
         self._bin.write(arr.tobytes(order="C"))
         self._lengths.append(int(arr.size))
 
+    def add_many(self, tokens, lengths: list[int]) -> None:
+        """Append several documents at once: their tokens concatenated, and each one's length."""
+        arr = np.asarray(tokens, dtype=self.dtype)
+        if int(arr.size) != sum(lengths):
+            raise ValueError(f"{arr.size} tokens, the lengths add up to {sum(lengths)}")
+        self._bin.write(arr.tobytes(order="C"))
+        self._lengths.extend(int(n) for n in lengths)
+
     def close(self) -> None:
         self._bin.close()
         lengths = np.asarray(self._lengths, dtype=np.int32)
