@@ -136,6 +136,7 @@ def steps():
 
 # Commands of other areas register themselves on `app` when imported.
 COMMAND_MODULES: list[str] = ["thresher.card.commands", "thresher.governance.commands", "thresher.dedup.commands"]
+COMMAND_MODULES.append("thresher.train.commands")   # train, generate, export (torch imported on use)
 
 
 def main() -> None:
