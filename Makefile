@@ -6,7 +6,8 @@ BIN = $(VENV)/bin
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q torch==2.13.0    # before .[train]: this pin is the CPU build, others pull CUDA
+	$(BIN)/python -m pip install -q -e '.[dev,train]'
 	touch $@
 
 .PHONY: setup demo test

@@ -34,7 +34,7 @@ THRESHER = str(Path(sys.executable).parent / "thresher")
 
 @pytest.fixture(scope="module")
 def release(tmp_path_factory) -> Path:
-    return build_token_release(tmp_path_factory.mktemp("rel"), vocab_size=384)
+    return build_token_release(tmp_path_factory.mktemp("rel"), vocab_size=512)
 
 
 def _perturbed(cfg: GPTConfig, seed: int = 0, scale: float = 0.1) -> GPT:
