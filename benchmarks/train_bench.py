@@ -10,7 +10,7 @@ length extrapolation, reproduced small.
 2. decoding tokens/s with the KV cache, same size: batch 1 and batch 32, the cache filled to
    context 1024 - `--decode-steps`, then `--decode-steps` single-token steps (context reaches 1024).
    MHA (6 key/value heads), GQA (2) and MQA (1); the MQA speed-up over MHA at each batch.
-3. `--extrapolation`: three small models (alibi, learned, rope) trained at context 256 on the same
+3. `--sections extrapolation`: three small models (alibi, learned, rope) trained at context 256 on the same
    tokens, validation bits per byte at 256, 512 and 1024 (learned positions cannot go past 256).
 
 The token release is built from `--corpus` (JSONL with "text"; default: the common benchmark corpus,
@@ -18,7 +18,7 @@ its `doc` source) by the test suite's fixture builder (byte-level BPE with `toke
 transformers comes with `thresher[train]`, so no separate venv is needed.
 
     python benchmarks/train_bench.py                      # speed only, ~6 min on 2 busy cores
-    python benchmarks/train_bench.py --extrapolation      # + ALiBi extrapolation (~15 min more)
+    python benchmarks/train_bench.py --sections extrapolation   # ALiBi extrapolation (~10 min)
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -134,10 +135,11 @@ def worker_extrapolate(a) -> dict:
     from thresher.train.trainer import train
 
     out = Path(a.out)
+    shutil.rmtree(out, ignore_errors=True)
     cfg = out.with_suffix(".yaml")
-    cfg.write_text(json.dumps({"preset": "mini", "model": {"positions": a.arch, "block_size": 256},
+    cfg.write_text(json.dumps({"preset": a.preset, "model": {"positions": a.arch, "block_size": 256},
                                "train": {"max_steps": a.steps, "batch_size": 16, "eval_every": a.steps,
-                                         "checkpoint_every": a.steps, "threads": a.threads, "lr": 2e-3,
+                                         "checkpoint_every": a.steps, "threads": a.threads,
                                          "warmup_steps": 50, "eval_tokens": a.eval_tokens}}))
     t0 = time.perf_counter()
     train(Path(a.release), out, cfg, progress=False)
@@ -184,8 +186,9 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--ctx", type=int, default=256)
     p.add_argument("--decode-steps", type=int, default=64)
-    p.add_argument("--extrapolation", action="store_true")
-    p.add_argument("--extrap-steps", type=int, default=1500)
+    p.add_argument("--sections", default="train,decode", help="comma list of train, decode, extrapolation")
+    p.add_argument("--preset", default="tiny", help="model preset of the extrapolation runs")
+    p.add_argument("--extrap-steps", type=int, default=600)
     p.add_argument("--eval-tokens", type=int, default=65536)
     # worker mode
     p.add_argument("--worker", choices=["train", "decode", "extrapolate"])
@@ -211,6 +214,16 @@ def main() -> None:
           f"Tokens: {data.num_tokens('train'):,} train / {data.num_tokens('valid'):,} valid "
           f"(vocab {data.vocab_size}, from {a.mb:g} MB of `{a.corpus.name}`, {time.perf_counter() - t0:.0f} s to build)\n")
 
+    sections = set(a.sections.split(","))
+    if "train" in sections:
+        train_table(a)
+    if "decode" in sections:
+        decode_table(a, data)
+    if "extrapolation" in sections:
+        extrapolation_table(a, work)
+
+
+def train_table(a) -> None:
     print(f"## Training, 6 layers d=384 ctx {a.ctx}, batch {a.batch} (median of {a.runs} fresh processes x "
           f"median of {a.steps} steps)\n")
     res: dict[str, list[dict]] = {k: [] for k in TRAIN_ARCHS}
@@ -226,6 +239,8 @@ def main() -> None:
         wall = statistics.median(r["wall_s"] for r in res[arch])
         print(f"| {arch} | {res[arch][0]['attn']} | {med[arch]:,.0f} | {ratio} | {rss:,.0f} | {wall:.1f} |")
 
+
+def decode_table(a, data) -> None:
     print(f"\n## Decoding with the KV cache, 6 layers d=384, last {a.decode_steps} positions up to context 1024\n")
     print("| batch | MHA tokens/s | GQA (2 kv heads) tokens/s | MQA tokens/s | MQA speed-up | MHA / MQA peak RSS MB |")
     print("|---:|---:|---:|---:|---:|---|")
@@ -238,16 +253,17 @@ def main() -> None:
         print(f"| {batch} | {d['MHA'][0]:,.1f} | {d['GQA'][0]:,.1f} | {d['MQA'][0]:,.1f} | "
               f"{d['MQA'][0] / d['MHA'][0]:.2f}x | {d['MHA'][1]:,.0f} / {d['MQA'][1]:,.0f} |")
 
-    if a.extrapolation:
-        print(f"\n## Length extrapolation: `mini` preset (4 layers, d=256), trained at context 256 for "
-              f"{a.extrap_steps} steps x 16 windows; validation bits/byte ({a.eval_tokens:,} tokens)\n")
-        print("| positions | ctx 256 | ctx 512 | ctx 1024 | 1024 vs 256 | train s |\n|---|---:|---:|---:|---:|---:|")
-        for pos in ("alibi", "learned", "rope"):
-            r = spawn("extrapolate", pos, a, out=work / f"extrap-{pos}", steps=a.extrap_steps,
-                      eval_tokens=a.eval_tokens)
-            cells = [f"{r[c]:.4f}" if r[c] is not None else "n/a (no positions past 256)" for c in ("256", "512", "1024")]
-            change = f"{(r['1024'] / r['256'] - 1) * 100:+.1f}%" if r["1024"] is not None else "n/a"
-            print(f"| {pos} | {' | '.join(cells)} | {change} | {r['train_s']:.0f} |")
+
+def extrapolation_table(a, work: Path) -> None:
+    print(f"\n## Length extrapolation: `{a.preset}` preset, trained at context 256 for "
+          f"{a.extrap_steps} steps x 16 windows; validation bits/byte ({a.eval_tokens:,} tokens)\n")
+    print("| positions | ctx 256 | ctx 512 | ctx 1024 | 1024 vs 256 | train s |\n|---|---:|---:|---:|---:|---:|")
+    for pos in ("alibi", "learned", "rope"):
+        r = spawn("extrapolate", pos, a, out=work / f"extrap-{pos}", steps=a.extrap_steps,
+                  eval_tokens=a.eval_tokens, preset=a.preset)
+        cells = [f"{r[c]:.4f}" if r[c] is not None else "n/a (no positions past 256)" for c in ("256", "512", "1024")]
+        change = f"{(r['1024'] / r['256'] - 1) * 100:+.1f}%" if r["1024"] is not None else "n/a"
+        print(f"| {pos} | {' | '.join(cells)} | {change} | {r['train_s']:.0f} |")
 
 
 if __name__ == "__main__":

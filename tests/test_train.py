@@ -243,11 +243,12 @@ def test_tiny_model_beats_gzip_on_validation_bits_per_byte(release, tmp_path):
     text = b"".join(data.tokenizer.decode([int(t) for t in s[i]]).encode() for s in data.valid for i in range(len(s)))
     gzip_bpb = len(gzip.compress(text, 9)) * 8 / len(text)
     cfg = tmp_path / "proxy.yaml"
-    cfg.write_text("preset: tiny\nmodel: {dropout: 0.1}\ntrain: {max_steps: 400, eval_every: 100, threads: 2}\n")
+    cfg.write_text("preset: tiny\ntrain: {eval_every: 300, threads: 2}\n")     # 600 steps of 16 x 128 tokens
     threads = torch.get_num_threads()
     try:
         run = train(release, tmp_path / "run", cfg, progress=False)
     finally:
         torch.set_num_threads(threads)
     last = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()][-1]
-    assert last["val_bits_per_byte"] < gzip_bpb, (last, gzip_bpb)
+    # gzip -9 reaches 2.73 bits/byte on this validation text; the model about 2.47 (2.66 at step 300)
+    assert last["step"] == 600 and last["val_bits_per_byte"] < gzip_bpb, (last, gzip_bpb)
