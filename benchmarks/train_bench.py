@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import statistics
@@ -76,7 +75,6 @@ def worker_train(a) -> dict:
     import torch
     import torch.nn.functional as F
     from thresher.train.data import TokenData
-    from thresher.train.trainer import TrainConfig, make_optimizer
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from thresher.cli import app, main  # noqa: F401  (registers the command modules)
+from thresher.cli import app
 from thresher.train.data import TokenData, evaluate
 from thresher.train.export import to_hf
 from thresher.train.generate import decode
