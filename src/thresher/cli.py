@@ -158,6 +158,7 @@ COMMAND_MODULES.append("thresher.languages")      # thresher languages, thresher
 COMMAND_MODULES.append("thresher.crawl.commands")        # issue 26: thresher crawl
 COMMAND_MODULES += ["thresher.eval.commands"]     # issue 19: thresher eval
 COMMAND_MODULES += ["thresher.tokens.commands"]      # tokenizer train/report, tokenize
+COMMAND_MODULES.append("thresher.train.commands")   # train, generate, export (torch imported on use)
 
 
 def main() -> None:
