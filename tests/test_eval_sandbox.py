@@ -77,8 +77,9 @@ def test_mbpp_canonical_pass_and_stubs_fail():
     assert len(tasks) == 974 and len(load_tasks("mbpp")) == 500
     sb = Sandbox()
     good = _run_all(sb, [t.program(t.canonical) for t in tasks])
-    assert {t.task_id for t, o in zip(tasks, good) if o.status != "passed"} == MBPP_TOO_SLOW
-    assert all(o.status == "timeout" for t, o in zip(tasks, good) if t.task_id in MBPP_TOO_SLOW)
+    # MBPP/123's reference solution is ~1e8 trial divisions: it passes on a quiet machine, times out on a busy one
+    assert {t.task_id for t, o in zip(tasks, good) if o.status != "passed"} <= MBPP_TOO_SLOW
+    assert all(o.status in ("passed", "timeout") for t, o in zip(tasks, good) if t.task_id in MBPP_TOO_SLOW)
     bad = _run_all(sb, [t.program(t.stub()) for t in tasks])
     assert [t.task_id for t, o in zip(tasks, bad) if o.status == "passed"] == []
 
