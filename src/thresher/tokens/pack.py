@@ -31,7 +31,7 @@ import xxhash
 from ..errors import ConfigError, InputError, ReleaseError
 from ..executors import Executor
 from ..io.writer import file_sha256, write_json
-from ..release import Release
+from ..release import Release, child_versions, write_signed_manifest
 from . import paths
 from .indexed import IndexedWriter, dtype_for_vocab
 from .report import fertility_report, plot
@@ -160,6 +160,9 @@ def tokenize(release: str | Path, tokenizer: str | Path, workers: int | None = N
     """Pack ``release`` with ``tokenizer`` (a tokenizer.json); returns the manifest's ``tokens`` section."""
     out = Path(release)
     manifest = Release(out).manifest
+    kids = child_versions(out)
+    if kids:          # versions are immutable: a child's receipts prove against this manifest
+        raise ReleaseError(f"{out}: has a newer version ({kids[-1].name}); tokenize that one instead")
     if not 0.0 <= valid_fraction < 1.0:
         raise ConfigError(f"valid fraction {valid_fraction} is not in [0, 1)")
     tok_path = Path(tokenizer)
@@ -240,4 +243,4 @@ def write_manifest_tokens(out: Path, section: dict[str, Any] | None) -> None:
         m.pop("tokens", None)
     else:
         m["tokens"] = section
-    write_json(out / "manifest.json", m)
+    write_signed_manifest(out, m)        # the manifest is signed: re-sign it with the tokens section
