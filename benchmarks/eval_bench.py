@@ -16,7 +16,7 @@
    perplexity loop of the transformers docs, ``labels`` with -100 on already-scored tokens, one
    document at a time); same figure, tokens/s of each, same torch thread count.
 
-    python benchmarks/eval_bench.py --corpus /work/bench_corpus/corpus.jsonl
+    python benchmarks/eval_bench.py --corpus /tmp/bench/corpus.jsonl
     python benchmarks/eval_bench.py --corpus ... --runs 1 --docs 50      # quick look
 """
 from __future__ import annotations

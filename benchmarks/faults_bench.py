@@ -4,7 +4,7 @@ readers of a baseline commit (before the framing checks, streamed limits and los
 same files in the same run. Each measurement is a fresh process reading every document of one file.
 Prints a markdown table of medians.
 
-    python benchmarks/faults_bench.py --corpus /work/bench_corpus/corpus.jsonl --baseline 61c401a --runs 3
+    python benchmarks/faults_bench.py --corpus /tmp/bench/corpus.jsonl --baseline 61c401a --runs 3
 
 Inputs: the common 200 MB JSONL corpus (plain, and gzipped here), and a WARC built from the bundled
 real crawls (iana.org 2014, a 2020 multilingual crawl) repeated to ~40 MB, per-record gzip and plain.
@@ -91,7 +91,7 @@ def measure(src: Path, fmt: str, path: Path, runs: int, code: str = READ) -> dic
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", type=Path, default=Path("/work/bench_corpus/corpus.jsonl"))
+    ap.add_argument("--corpus", type=Path, default=Path("/tmp/bench/corpus.jsonl"))
     ap.add_argument("--baseline", default="61c401a", help="git commit of the readers to compare with")
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()

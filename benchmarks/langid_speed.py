@@ -15,7 +15,7 @@ busy shared machine bends the figures less than wall time would; wall MB/s is pr
 Medians of ``--runs`` runs. "load" is what a fresh process pays once (imports, model, compiled
 kernels from numba's cache); the MB/s figures are warm.
 
-    python benchmarks/langid_speed.py --corpus /work/bench_corpus/corpus.jsonl --docs 4000 --runs 3
+    python benchmarks/langid_speed.py --corpus /tmp/bench/corpus.jsonl --docs 4000 --runs 3
 """
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ def sample(corpus: Path, docs: int, every: int, out: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", type=Path, default=Path("/work/bench_corpus/corpus.jsonl"))
+    ap.add_argument("--corpus", type=Path, default=Path("/tmp/bench/corpus.jsonl"))
     ap.add_argument("--docs", type=int, default=4000)
     ap.add_argument("--every", type=int, default=25, help="take every k-th document of the corpus")
     ap.add_argument("--runs", type=int, default=3)

@@ -6,7 +6,7 @@ The corpus (``../shared/bench/build_corpus.py``) has only ``id`` and ``text``; t
 adds what a scraped dump carries (author e-mail, phone, a free-text note) to every record, the worst
 case for the contract (every document's provenance goes through the PII detector).
 
-    .venv/bin/python benchmarks/publish_contract.py --corpus /work/bench_corpus/corpus.jsonl --mb 40
+    .venv/bin/python benchmarks/publish_contract.py --corpus /tmp/bench/corpus.jsonl --mb 40
 """
 from __future__ import annotations
 

@@ -16,8 +16,8 @@ process, timed wall clock, median of ``--runs``:
 
 MB/s counts UTF-8 text bytes; peak RSS is the sum over the whole process tree of the run (sampled every 50 ms).
 
-    python benchmarks/tokenize_bench.py --corpus /work/bench_corpus/corpus.jsonl
-    python benchmarks/tokenize_bench.py --corpus /work/bench_corpus/corpus.jsonl --max-mb 20 --runs 1   # quick
+    python benchmarks/tokenize_bench.py --corpus /tmp/bench/corpus.jsonl
+    python benchmarks/tokenize_bench.py --corpus /tmp/bench/corpus.jsonl --max-mb 20 --runs 1   # quick
 """
 from __future__ import annotations
 
@@ -170,7 +170,7 @@ def build_release(corpus: Path, work: Path, max_mb: float | None, shard_mb: floa
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", type=Path, default=Path("/work/bench_corpus/corpus.jsonl"))
+    ap.add_argument("--corpus", type=Path, default=Path("/tmp/bench/corpus.jsonl"))
     ap.add_argument("--work", type=Path, default=Path("/tmp/tokenize-bench"), help="cache of the release and outputs")
     ap.add_argument("--max-mb", type=float, default=None, help="use only the first MB of the corpus")
     ap.add_argument("--train-mb", type=float, default=100, help="tokenizer training sample (MB)")

@@ -172,7 +172,7 @@ def spawn(kind: str, arch: str, a, **extra) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--corpus", type=Path, default=Path("/work/bench_corpus/corpus.jsonl"))
+    p.add_argument("--corpus", type=Path, default=Path("/tmp/bench/corpus.jsonl"))
     p.add_argument("--source", default="doc", help="only documents whose id starts with SOURCE:  ('' = all)")
     p.add_argument("--mb", type=float, default=6.0, help="MB of text to tokenize")
     p.add_argument("--vocab", type=int, default=8192)

@@ -1,7 +1,7 @@
 """Build ``thresher/data/language_packs.json`` (see ``thresher.text.packs``) for every language the
 language-ID step can output. Run by maintainers, not at run time:
 
-    python -m thresher.languages_gen --fineweb2 PATH/fineweb-2/configs --udhr ../shared/data/udhr/udhr2_txt
+    python -m thresher.languages_gen --fineweb2 PATH/fineweb-2/configs --udhr UDHR2_TXT_DIR   (nltk_data udhr2.zip, unzipped)
 
 Sources: FineWeb-2's per-language configs (huggingface/fineweb-2, Apache-2.0: filter thresholds and
 stop words as tuned for FineWeb-2, carried over unchanged and attributed in each pack), NLTK's stop

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -282,15 +281,6 @@ def write_trace(path: Path, removed: list[Removed], previous: Path | None = None
     sha = file_sha256(tmp)
     os.replace(tmp, path)
     return table.num_rows, sha
-
-
-def link_or_copy(src: Path, dst: Path) -> None:
-    """Unchanged shards are hard links (instant, no extra space); a copy where links are not possible."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
 
 
 def language_drops(removed: list[Removed]) -> dict[str, Counter]:

@@ -35,13 +35,13 @@ import pyarrow.compute as pc
 
 from ..errors import InputError, ReleaseError
 from ..executors import Executor
-from ..io.writer import file_sha256, write_json
+from ..io.writer import file_sha256, link_or_copy, write_json
 from ..merkle import MerkleTree, absence_proof
 from ..release import LEAF_ORDER, Release, read_leaves, write_leaves, write_signed_manifest
 from ..runner import paused_gc
 from ..stats import StepStats, Stats
 from .apply import (GOV_STEP, Hits, Removed, SaltedHasher, find_hits, language_drops, leaves_of_file,
-                    link_or_copy, rewrite_file, shard_of, threads_for, write_trace)
+                    rewrite_file, shard_of, threads_for, write_trace)
 from ..signing import ALGORITHM
 from .ledger import Ledger, Request, now_iso
 from .parts import forget_parts, receipt_parts

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -208,3 +209,13 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 def write_json(path: Path, obj, sort_keys: bool = True) -> None:
     opt = orjson.OPT_INDENT_2 | (orjson.OPT_SORT_KEYS if sort_keys else 0)
     atomic_write_bytes(path, orjson.dumps(obj, option=opt, default=str))
+
+
+def link_or_copy(src: Path, dst: Path) -> None:
+    """Unchanged files of a new version are hard links (instant, no extra space); a copy where links are
+    not possible."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)

@@ -1,6 +1,6 @@
 """Copies the UDHR translations that ``thresher tokenizer report`` ships into package data.
 
-Usage: ``python -m thresher.tokens.gen_udhr ../shared/data/udhr/udhr2_txt``
+Usage: ``python -m thresher.tokens.gen_udhr UDHR2_TXT_DIR`` (nltk_data ``udhr2.zip``, unzipped)
 
 The texts are NLTK's ``udhr2`` corpus (Unicode UDHR texts, public domain; nltk/nltk_data @5db857e6),
 copied unchanged except that each line's leading/trailing spaces are stripped and blank lines removed.

@@ -20,20 +20,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import ReleaseError
-from ..io.writer import file_sha256
+from ..io.writer import file_sha256, link_or_copy
 from . import paths
 from .indexed import IndexedDataset, IndexedWriter
-
-
-def _link_or_copy(src: Path, dst: Path) -> None:
-    import os
-    import shutil
-
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
 
 
 def _group(rel: str) -> tuple[str, int] | None:
@@ -82,8 +71,8 @@ def forget(src: Path, dst: Path, removed: list, manifest: dict[str, Any]) -> dic
     changed = {f["path"] for f in report["files"]}
     for rel in sec["files"]:
         if rel != index_rel and rel not in changed:
-            _link_or_copy(src / rel, dst / rel)
-    _link_or_copy(paths.tokenizer_file(src), paths.tokenizer_file(dst))
+            link_or_copy(src / rel, dst / rel)
+    link_or_copy(paths.tokenizer_file(src), paths.tokenizer_file(dst))
     kept = index.set_column(index.schema.get_field_index("seq"), "seq", pa.array(seq, pa.int64())).filter(pa.array(~hit))
     out = paths.index_file(dst)
     pq.write_table(kept, out.with_name(out.name + ".tmp"), compression="zstd")
