@@ -159,11 +159,11 @@ def _square(x: int) -> int:
 
 
 def test_map_runs_meanwhile_once_while_the_workers_work():
-    from thresher.executors import Executor
+    from thresher.executors import LocalExecutor
 
     calls = []
     for workers in (1, 2):
-        assert Executor(workers, False).map(_square, [1, 2, 3], meanwhile=lambda: calls.append(workers)) == [1, 4, 9]
+        assert LocalExecutor(workers, False).map(_square, [1, 2, 3], meanwhile=lambda: calls.append(workers)) == [1, 4, 9]
     assert calls == [1, 2]
 
 

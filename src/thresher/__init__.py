@@ -2,7 +2,7 @@
 from .config import InputConfig, OutputConfig, PipelineConfig, load_config
 from .document import Document, content_hash, stable_id
 from .errors import ConfigError, InputError, ReleaseError, ThresherError
-from .executors import Executor
+from .executors import Executor, LocalExecutor
 from .pipeline import run
 from .release import Release
 from .stats import Stats, StepStats
@@ -10,7 +10,7 @@ from .steps import Annotator, Drop, Filter, GlobalStep, Modifier, Step, StepCont
 
 __version__ = "0.1.0"
 
-__all__ = ["Annotator", "ConfigError", "Document", "Drop", "Executor", "Filter", "GlobalStep", "InputConfig",
+__all__ = ["Annotator", "ConfigError", "Document", "Drop", "Executor", "Filter", "LocalExecutor", "GlobalStep", "InputConfig",
            "InputError", "Modifier", "OutputConfig", "PipelineConfig", "Release", "ReleaseError", "Stats",
            "Step", "StepContext", "StepStats", "ThresherError", "content_hash", "load_config", "make_step",
            "run", "stable_id"]

@@ -23,7 +23,8 @@ from .document import content_hash
 from .errors import ReleaseError
 from .io.writer import ShardWriter, write_json
 from .release import leaf_table, sorted_tables, write_leaves
-from .runner import leaves_path, marker_path, plan_stages, shard_name
+from .paths import data_path, leaves_path, marker_path, shard_name
+from .runner import plan_stages
 
 if TYPE_CHECKING:
     from .config import PipelineConfig
@@ -70,7 +71,7 @@ def resolve(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"]) -> None
 
 def _rewrite(out: Path, cfg: "PipelineConfig", stage: int, index: int, dups: set[str], seen: Counter,
              policy: str) -> None:
-    path = out / "data" / f"{shard_name(index)}.parquet"
+    path = data_path(out, index)
     t = pq.read_table(path)
     ids = t["id"].to_pylist()
     keep, new_ids, changed = [], [], []

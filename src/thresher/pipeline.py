@@ -10,7 +10,7 @@ import orjson
 
 from .config import PipelineConfig, load_config
 from .errors import ReleaseError
-from .executors import Executor
+from .executors import Executor, LocalExecutor
 from .io import ShardSpec, plan_shards
 from .io.writer import write_json
 from .duplicates import resolve as resolve_duplicate_ids
@@ -89,7 +89,7 @@ def run(cfg: PipelineConfig | str | Path, workers: int | None = None, progress: 
 def _run(cfg: PipelineConfig, out: Path, workers: int | None, progress: bool | None, overwrite: bool,
          executor: Executor | None) -> Path:
     shards, hashes = _load_plan(out, cfg, overwrite)
-    executor = executor or Executor(workers, progress)
+    executor = executor or LocalExecutor(workers, progress)
     steps = cfg.build_steps()
     by_source = cfg.output.order == "source"
     stages = plan_stages(steps, by_source)

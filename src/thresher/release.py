@@ -19,6 +19,7 @@ import xxhash
 from .errors import ReleaseError
 from .io.writer import file_sha256, write_json
 from .merkle import leaf_hash, root
+from .paths import WORK, leaves_path, marker_path
 from .stats import Stats
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ def sorted_tables(files: list[Path], extra: list[str], batch: int = 1 << 16) -> 
 def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"], planned: dict[str, str] | None = None) -> None:
     """stats.json and manifest.json of a finished run. ``planned``: each input's hash when the run was
     planned; an input that changed since then fails the run, naming the file."""
-    from .runner import WORK, leaves_path, marker_path, plan_stages
+    from .runner import plan_stages
 
     stages = plan_stages(cfg.build_steps(), cfg.output.order == "source")
     stats, outputs = Stats(), {}
@@ -183,7 +184,6 @@ def child_versions(release: Path) -> list[Path]:
 
 def is_release_or_run(path: Path) -> bool:
     """A folder thresher wrote: a finished release or a run in progress."""
-    from .runner import WORK
 
     return (path / "manifest.json").is_file() or (path / WORK / "run.json").is_file()
 

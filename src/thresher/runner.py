@@ -29,11 +29,12 @@ from .io import ReaderCounts, ShardSpec, read_shard
 from .io.writer import ShardWriter, drop_columns, json_text, stage_batches, utf8_buffer, write_json
 from .public import public_data, public_excluded
 from .release import leaf_table, write_leaves
+from .paths import (WORK, excluded_path, excluded_stage_file, layout_path, leaves_path, marker_path,
+                    shard_name, stage_dir, stage_file)
 from .stats import Stats
 from .steps.base import StepContext, columnar, step_label
 
 BATCH = 1000
-WORK = ".thresher"
 
 
 @dataclass(frozen=True)
@@ -69,42 +70,6 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
-
-
-def shard_name(index: int) -> str:
-    return f"part-{index:05d}"
-
-
-def stage_dir(out: Path, stage: int) -> Path:
-    return out / WORK / f"stage-{stage}"
-
-
-def stage_file(out: Path, stage: int, index: int) -> Path:
-    """The Arrow IPC file a non-final stage leaves for the next one (deleted once the run is final)."""
-    return stage_dir(out, stage) / f"{shard_name(index)}.arrow"
-
-
-def excluded_stage_file(out: Path, stage: int, index: int) -> Path:
-    """Where a stage before the last puts its dropped documents in a release ordered by source (the
-    last stage cuts them into the release's key ranges)."""
-    return stage_dir(out, stage) / f"excluded-{shard_name(index)}.arrow"
-
-
-def layout_path(out: Path) -> Path:
-    return out / WORK / "layout.json"
-
-
-def marker_path(out: Path, stage: int, index: int) -> Path:
-    return out / WORK / "done" / f"s{stage}-{shard_name(index)}.json"
-
-
-def leaves_path(out: Path, index: int) -> Path:
-    return out / WORK / "leaves" / f"{shard_name(index)}.parquet"
-
-
-def excluded_path(out: Path, stage: int, index: int) -> Path:
-    suffix = "" if stage == 0 else f"-{stage}"
-    return out / "excluded" / f"{shard_name(index)}{suffix}.parquet"
 
 
 def _batches(it: Iterator[Document], n: int) -> Iterator[list[Document]]:

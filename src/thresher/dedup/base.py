@@ -23,13 +23,14 @@ import pyarrow as pa
 
 from ..errors import ConfigError, ReleaseError
 from ..io.writer import write_json
+from ..paths import global_dir, release_of
 from ..steps.base import Drop, GlobalStep, StepContext
 from .buckets import BucketJob, edge_files, plan_tasks, run_bucket_task
 from .clusters import DecisionJob, build_clusters, decision_rows, load_decisions, run_decision_task
 from .shards import KEEP_RULES, ShardOut
 
 if TYPE_CHECKING:
-    from ..executors.local import Executor
+    from ..executors import Executor
 
 log = logging.getLogger("thresher.dedup")
 INTERMEDIATE = ("shards", "store", "edges", "assign")
@@ -102,7 +103,7 @@ class DedupStep(GlobalStep):
         timings["clusters"] = time.perf_counter() - t
         t = time.perf_counter()
         # a pipeline fits in <release>/.thresher/global/<label>: the clusters table goes to the release
-        release = workdir.parent.parent.parent if workdir.parent.parent.name == ".thresher" else workdir
+        release = release_of(workdir)
         djob = DecisionJob(str(workdir), str(release), self.name, tuple(idx), tuple(offsets),
                            self.similarity_source(), self.containment())
         dinfo = executor.map(run_decision_task, idx, djob, desc=f"{self.name}: decisions")
@@ -220,5 +221,5 @@ def _du(path: Path) -> int:
 
 def fit_summary(release: Path, label: str) -> dict:
     """The fit summary (timings, clusters, disk) a dedup step left in a release's work dir."""
-    p = Path(release) / ".thresher" / "global" / label / "fit.json"
+    p = global_dir(Path(release), label) / "fit.json"
     return orjson.loads(p.read_bytes()) if p.exists() else {}

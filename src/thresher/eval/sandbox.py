@@ -53,7 +53,7 @@ _src = _s.stdin.read()
 _s.stdin = open('/dev/null')
 for _k, _v in ((_r.RLIMIT_AS, {mem}), (_r.RLIMIT_NPROC, {nproc}), (_r.RLIMIT_FSIZE, {fsize}),
                (_r.RLIMIT_CPU, {cpu}), (_r.RLIMIT_NOFILE, 64), (_r.RLIMIT_CORE, 0)):
-    _r.setrlimit(_k, (_v, _v))
+    _r.setrlimit(_k, (_v, _v + 1 if _k == _r.RLIMIT_CPU else _v))   # CPU: SIGXCPU first, SIGKILL 1 s later
 _g = {{'__name__': '__main__', '__builtins__': __builtins__}}
 import os as _o, traceback as _tb
 try:
@@ -222,6 +222,8 @@ class Sandbox:
         rc = proc.returncode
         ok = not timed_out and rc == 0 and tail.rstrip("\n").endswith(nonce)
         tail = tail.replace(nonce, "").rstrip("\n")[-2000:]
+        # the CPU limit ends a busy loop before the wall clock does on an idle machine: that is a timeout too
+        timed_out = timed_out or rc in (-signal.SIGXCPU, 128 + signal.SIGXCPU)
         status = "passed" if ok else ("timeout" if timed_out else "failed")
         return Outcome(status, None if timed_out else rc, round(seconds, 4), tail)
 

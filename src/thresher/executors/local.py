@@ -21,8 +21,8 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-class Executor:
-    """Runs ``fn(item, *args)`` for every item; results come back in item order."""
+class LocalExecutor:
+    """The local process pool (``Executor`` protocol): runs ``fn(item, *args)`` for every item; results come back in item order."""
 
     def __init__(self, workers: int | None = None, progress: bool | None = None):
         self.workers = max(1, workers or default_workers())

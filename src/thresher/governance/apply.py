@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..executors import Executor
+from ..executors import Executor, LocalExecutor
 from ..io.writer import EXCLUDED_SCHEMA, file_sha256
 from ..layout import may_hold
 from ..release import leaf_table
@@ -106,7 +106,7 @@ def find_hits(release: Path, requests: list[Request], hasher: SaltedHasher,
     """Every row of the release's shard files that ``requests`` remove, with the reasons. With the
     ``layout`` of a release ordered by source, URL and domain requests only read the shards whose
     key range may hold their documents."""
-    executor = executor or Executor(1, False)
+    executor = executor or LocalExecutor(1, False)
     files = release_files(release) if files is None else files
     if not requests or not files:
         return {}

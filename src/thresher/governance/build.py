@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ..io.writer import write_json
+from ..paths import WORK, leaves_path, marker_path
 from ..release import write_leaves
 from ..stats import Stats, StepStats
 from .apply import (GOV_STEP, Removed, SaltedHasher, find_hits, language_drops, rewrite_file, shard_of, thread_map,
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
 def apply_ledger(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"], executor: "Executor") -> dict[str, Any] | None:
     """Apply the ledger of ``out``'s project to a finished-but-not-finalised build; returns a summary."""
-    from ..runner import WORK, leaves_path, marker_path, plan_stages
+    from ..runner import plan_stages
 
     project = out.resolve().parent
     if not has_ledger(project):

@@ -34,9 +34,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InputError, ReleaseError
-from ..executors import Executor
+from ..executors import Executor, LocalExecutor
 from ..io.writer import file_sha256, link_or_copy, write_json
 from ..merkle import MerkleTree, absence_proof
+from ..paths import WORK
 from ..release import LEAF_ORDER, Release, read_leaves, write_leaves, write_signed_manifest
 from ..runner import paused_gc
 from ..stats import StepStats, Stats
@@ -46,7 +47,6 @@ from ..signing import ALGORITHM
 from .ledger import Ledger, Request, now_iso
 from .parts import forget_parts, receipt_parts
 
-WORK = ".thresher"
 _VERSION = re.compile(r"^(?P<base>.+?)@v(?P<n>\d+)$")
 
 
@@ -322,7 +322,7 @@ def forget(project_dir: str | Path, workers: int | None = None, progress: bool =
 def _forget(project: Path, ledger: Ledger, workers: int | None, progress: bool) -> dict[str, Any]:
     requests = ledger.requests()
     head_hash = ledger.head
-    executor = Executor(workers, progress)
+    executor = LocalExecutor(workers, progress)
     hasher = SaltedHasher(ledger.salt)
     releases = heads(project)
     if not releases:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..executors import Executor
+from ..executors import Executor, LocalExecutor
 from ..release import Release
 from .apply import SaltedHasher, find_hits, release_files
 from .ledger import HASHED, Ledger, Request, has_ledger
@@ -64,7 +64,7 @@ def lookup(release: str | Path, url: str | None = None, domain: str | None = Non
         from ..errors import InputError
         raise InputError("lookup: give at least one of --url, --url-prefix, --domain, --email, --text")
     files = release_files(path)
-    hits = find_hits(path, reqs, hasher, Executor(workers, False), files=files)
+    hits = find_hits(path, reqs, hasher, LocalExecutor(workers, False), files=files)
     covered = removed_ids(path)
     results = []
     all_ids: set[str] = set()

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator
 from ..document import Document
 
 if TYPE_CHECKING:
-    from ..executors.local import Executor
+    from ..executors import Executor
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 import xxhash
 
 from ..errors import ConfigError, InputError, ReleaseError
-from ..executors import Executor
+from ..executors import Executor, LocalExecutor
 from ..io.writer import file_sha256, write_json
 from ..release import Release, child_versions, write_signed_manifest
 from . import paths
@@ -190,7 +190,7 @@ def tokenize(release: str | Path, tokenizer: str | Path, workers: int | None = N
         dst.with_name(dst.name + ".tmp").replace(dst)
     items = data_shards(out, manifest)
     t0 = time.perf_counter()
-    results = Executor(workers, progress).map(pack_shard, items, str(out), settings, desc="tokenize")
+    results = LocalExecutor(workers, progress).map(pack_shard, items, str(out), settings, desc="tokenize")
     seconds = time.perf_counter() - t0
     section = finalize(out, tok, settings, results)
     section["seconds"] = round(seconds, 3)      # not in the manifest: differs from run to run

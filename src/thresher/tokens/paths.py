@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..runner import WORK, shard_name
+from ..paths import WORK, shard_name
 
 TOKENS = "tokens"
 SPLITS = ("train", "valid")
