@@ -24,6 +24,8 @@ from typing import Any, Iterable
 import numpy as np
 import pyarrow as pa
 
+from .provenance import doc_repos, doc_url, norm_url, url_host
+
 KEY = "_order"          # the key column of stage files (never in a release)
 URL, REPO, ID = "u ", "r ", "i "
 SAMPLE = 100_000        # keys sampled over all files to place the range boundaries
@@ -56,8 +58,6 @@ def _surt(host: str, port: str, rest: str) -> str:
 def _surt_parsed(url: str) -> str | None:
     """The host is always the domain matcher's (``url_host``), even where ``norm_url`` fails (a bad
     port) or gives no scheme (``//cdn.example.org/x``): a domain request must find the document."""
-    from .governance.matchers import norm_url, url_host
-
     host = url_host(url)
     try:
         n = norm_url(url)
@@ -75,8 +75,6 @@ def _surt_parsed(url: str) -> str | None:
 
 def order_keys(docs: Iterable[Any]) -> list[str]:
     """The source key of each Document."""
-    from .governance.matchers import doc_repos, doc_url
-
     out = []
     for d in docs:
         url = doc_url(d.source)

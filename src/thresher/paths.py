@@ -19,11 +19,17 @@ Every module that names one of these paths imports it from here.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 WORK = ".thresher"
 MANIFEST = "manifest.json"
 STATS = "stats.json"
+DATA = "data"
+EXCLUDED = "excluded"
+CLUSTERS = "clusters"
+PUBLIC = (DATA, EXCLUDED, CLUSTERS, STATS, MANIFEST, "card", "custodian.pub")   # what publishing copies
+_VERSION = re.compile(r"^(?P<base>.+?)@v(?P<n>\d+)$")
 
 
 def shard_name(index: int) -> str:
@@ -42,8 +48,40 @@ def manifest_path(out: Path) -> Path:
     return Path(out) / MANIFEST
 
 
+def stats_path(out: Path) -> Path:
+    return Path(out) / STATS
+
+
+def is_release(path: Path) -> bool:
+    """A finished release: its manifest is written last."""
+    return manifest_path(path).is_file()
+
+
+def is_work_dir(path: Path) -> bool:
+    return Path(path).name == WORK
+
+
+def split_version(name: str) -> tuple[str, int]:
+    """A release folder's lineage and version: ``corpus`` -> (corpus, 1), ``corpus@v3`` -> (corpus, 3)."""
+    m = _VERSION.match(name)
+    return (m.group("base"), int(m.group("n"))) if m else (name, 1)
+
+
+def version_name(base: str, n: int) -> str:
+    """The folder of version ``n`` (> 1) of lineage ``base``: ``corpus@v2``."""
+    return f"{base}@v{n}"
+
+
+def data_dir(out: Path) -> Path:
+    return Path(out) / DATA
+
+
 def data_path(out: Path, index: int) -> Path:
-    return Path(out) / "data" / f"{shard_name(index)}.parquet"
+    return data_dir(out) / f"{shard_name(index)}.parquet"
+
+
+def excluded_dir(out: Path) -> Path:
+    return Path(out) / EXCLUDED
 
 
 def stage_dir(out: Path, stage: int) -> Path:
@@ -77,6 +115,11 @@ def markers_dir(out: Path) -> Path:
     return work_dir(out) / "done"
 
 
+def marker_glob() -> str:
+    """The run's shard markers inside ``markers_dir`` (``sK-part-NNNNN.json``)."""
+    return "s*-part-*.json"
+
+
 def marker_path(out: Path, stage: int, index: int) -> Path:
     return markers_dir(out) / f"s{stage}-{shard_name(index)}.json"
 
@@ -89,9 +132,14 @@ def leaves_path(out: Path, index: int) -> Path:
     return leaves_dir(out) / f"{shard_name(index)}.parquet"
 
 
+def leaves_of(out: Path, data_file: str | Path) -> Path:
+    """The Merkle leaves of a data file (``data/part-NNNNN.parquet``), by its name."""
+    return leaves_dir(out) / Path(data_file).name
+
+
 def excluded_path(out: Path, stage: int, index: int) -> Path:
     suffix = "" if stage == 0 else f"-{stage}"
-    return Path(out) / "excluded" / f"{shard_name(index)}{suffix}.parquet"
+    return excluded_dir(out) / f"{shard_name(index)}{suffix}.parquet"
 
 
 def global_dir(out: Path, label: str | None = None) -> Path:
@@ -110,5 +158,25 @@ def release_of(workdir: Path) -> Path:
     return workdir.parent.parent.parent if workdir.parent.parent.name == WORK else workdir
 
 
+def clusters_dir(out: Path, label: str | None = None) -> Path:
+    d = Path(out) / CLUSTERS
+    return d / label if label else d
+
+
 def clusters_path(out: Path, label: str, index: int) -> Path:
-    return Path(out) / "clusters" / label / f"{shard_name(index)}.parquet"
+    return clusters_dir(out, label) / f"{shard_name(index)}.parquet"
+
+
+def project_releases(project: Path) -> list[Path]:
+    """Every finished release (any version) in a project folder: its sibling folders with a manifest."""
+    return sorted(p for p in Path(project).iterdir() if not p.name.startswith(".") and is_release(p))
+
+
+def heads(project: Path) -> list[Path]:
+    """The newest version of every release lineage in the project."""
+    best: dict[str, tuple[int, Path]] = {}
+    for p in project_releases(project):
+        base, n = split_version(p.name)
+        if base not in best or n > best[base][0]:
+            best[base] = (n, p)
+    return [p for _, p in sorted(best.values(), key=lambda t: t[1].name)]

@@ -26,10 +26,11 @@ from typing import Any, Callable, Literal
 import orjson
 import pyarrow as pa
 
+from .paths import PUBLIC, WORK  # noqa: F401  (PUBLIC: what publishing copies)
+
 ExcludedMode = Literal["trace", "redacted"]
 EXCLUDED_MODES: tuple[str, ...] = ("trace", "redacted")
-PUBLIC = ("data", "excluded", "clusters", "stats.json", "manifest.json", "card", "custodian.pub")
-PRIVATE = ("index", ".thresher", "governance")
+PRIVATE = ("index", WORK, "governance")
 # provenance keys whose values are locators: only addresses and credentials are taken out of them, so a
 # URL keeps matching removal requests by URL, prefix and domain
 LOCATORS = frozenset({"url", "uri", "path", "repo", "commit", "digest", "record", "offset", "warc_record_id",

@@ -19,7 +19,8 @@ import xxhash
 from .errors import ReleaseError
 from .io.writer import file_sha256, write_json
 from .merkle import leaf_hash, root
-from .paths import WORK, leaves_path, marker_path
+from .paths import (MANIFEST, clusters_dir, complete_path, governance_state, layout_path, leaves_path, manifest_path,
+                    marker_path, run_state, stats_path)
 from .stats import Stats
 
 if TYPE_CHECKING:
@@ -117,23 +118,21 @@ def sorted_tables(files: list[Path], extra: list[str], batch: int = 1 << 16) -> 
                                                                               ("content_hash", "ascending")])
 
 
-def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"], planned: dict[str, str] | None = None) -> None:
-    """stats.json and manifest.json of a finished run. ``planned``: each input's hash when the run was
-    planned; an input that changed since then fails the run, naming the file."""
-    from .runner import plan_stages
-
-    stages = plan_stages(cfg.build_steps(), cfg.output.order == "source")
+def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"], stages: int,
+             planned: dict[str, str] | None = None) -> None:
+    """stats.json and manifest.json of a finished run of ``stages`` stages. ``planned``: each input's
+    hash when the run was planned; an input that changed since then fails the run, naming the file."""
     stats, outputs = Stats(), {}
-    for stage in stages:
+    for stage in range(stages):
         for s in shards:
-            m = orjson.loads(marker_path(out, stage.index, s.index).read_bytes())
+            m = orjson.loads(marker_path(out, stage, s.index).read_bytes())
             stats = stats + Stats.from_json(m["stats"])
             outputs.update(m["outputs"])
-    for p in sorted((out / "clusters").rglob("*.parquet")):    # dedup cluster tables are outputs too
+    for p in sorted(clusters_dir(out).rglob("*.parquet")):    # dedup cluster tables are outputs too
         outputs[p.relative_to(out).as_posix()] = {"rows": pq.ParquetFile(p).metadata.num_rows,
                                                   "sha256": file_sha256(p)}
     stats_json = stats.to_json()
-    write_json(out / "stats.json", stats_json, sort_keys=False)     # steps stay in pipeline order
+    write_json(stats_path(out), stats_json, sort_keys=False)     # steps stay in pipeline order
     leaves = [leaves_path(out, s.index) for s in shards]
     docs = sum(pq.ParquetFile(p).metadata.num_rows for p in leaves)
     inputs = sorted({f for s in shards for f in s.files})
@@ -157,14 +156,14 @@ def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"], planne
                    "root": root(chain.from_iterable(sorted_leaf_batches(leaves)))},
         "parent": None,
     }
-    layout = out / WORK / "layout.json"           # a release ordered by source: its shards' key ranges
+    layout = layout_path(out)         # a release ordered by source: its shards' key ranges
     if layout.exists():
         manifest["layout"] = {k: v for k, v in orjson.loads(layout.read_bytes()).items() if k != "cuts"}
-    gov = out / WORK / "governance.json"          # written by the governance build hook, if a ledger applied
+    gov = governance_state(out)        # written by the governance build hook, if a ledger applied
     if gov.exists():
         manifest["governance"] = orjson.loads(gov.read_bytes())
     write_signed_manifest(out, manifest)
-    (out / WORK / "complete").write_text(manifest["merkle"]["root"])
+    complete_path(out).write_text(manifest["merkle"]["root"])
 
 
 def child_versions(release: Path) -> list[Path]:
@@ -174,7 +173,7 @@ def child_versions(release: Path) -> list[Path]:
         return []
     out = []
     for p in sorted(release.parent.iterdir()):
-        m = p / "manifest.json"
+        m = manifest_path(p)
         if p != release and p.name.startswith(release.name + "@") and m.is_file():
             parent = orjson.loads(m.read_bytes()).get("parent")
             if isinstance(parent, dict) and parent.get("path") == f"../{release.name}":
@@ -185,7 +184,7 @@ def child_versions(release: Path) -> list[Path]:
 def is_release_or_run(path: Path) -> bool:
     """A folder thresher wrote: a finished release or a run in progress."""
 
-    return (path / "manifest.json").is_file() or (path / WORK / "run.json").is_file()
+    return manifest_path(path).is_file() or run_state(path).is_file()
 
 
 def write_signed_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]:
@@ -194,8 +193,8 @@ def write_signed_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]
     from .signing import Signer, custodian_dir, sign_manifest
 
     signer = Signer(custodian_dir(out))
-    manifest = sign_manifest({**manifest, "stats_sha256": file_sha256(out / "stats.json")}, signer)
-    write_json(out / "manifest.json", manifest)
+    manifest = sign_manifest({**manifest, "stats_sha256": file_sha256(stats_path(out))}, signer)
+    write_json(manifest_path(out), manifest)
     pub = out / "custodian.pub"
     if not pub.is_file() or pub.read_text().strip() != signer.public_key:
         tmp = pub.with_name(pub.name + ".tmp")
@@ -210,14 +209,14 @@ class Release:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        if not (self.path / "manifest.json").is_file():
-            raise ReleaseError(f"{self.path}: not a thresher release (no manifest.json)")
+        if not manifest_path(self.path).is_file():
+            raise ReleaseError(f"{self.path}: not a thresher release (no {MANIFEST})")
 
     @property
     def manifest(self) -> dict[str, Any]:
         """The manifest, checked for what every reader of it relies on; a damaged one is a ReleaseError
         naming the file."""
-        p = self.path / "manifest.json"
+        p = manifest_path(self.path)
         try:
             m = orjson.loads(p.read_bytes())
         except orjson.JSONDecodeError as e:
@@ -234,7 +233,7 @@ class Release:
 
     @property
     def stats(self) -> Stats:
-        p = self.path / "stats.json"
+        p = stats_path(self.path)
         try:
             d = orjson.loads(p.read_bytes())
             if not isinstance(d, dict):

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import ThresherError
+from ..paths import is_release
 from ..release import Release
 
 REQUEST_KEYS = ("requests", "removal_requests", "applied_requests", "receipts")
@@ -33,7 +34,7 @@ def _parent_path(rel: Release, parent: Any) -> Path | None:
         return None
     path = Path(p)
     for cand in ([path] if path.is_absolute() else [rel.path / path, rel.path.parent / path, path]):
-        if (cand / "manifest.json").is_file():
+        if is_release(cand):
             return cand
     return None
 

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import ReleaseError
+from ..paths import is_release
 from ..release import Release
 from ..text.packs import pack_key
 from ..stats import StepStats
@@ -322,7 +323,7 @@ def _ancestors(release: Release, depth: int = 32) -> list[Path]:
         if not isinstance(p, str) or not p:
             break
         nxt = (cur / p) if not Path(p).is_absolute() else Path(p)
-        if not (nxt / "manifest.json").is_file() or nxt.resolve() in {a.resolve() for a in out}:
+        if not is_release(nxt) or nxt.resolve() in {a.resolve() for a in out}:
             break
         out.append(nxt)
         cur = nxt

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..paths import MANIFEST, STATS
 from ..public import PUBLIC
 from ..release import Release
 
@@ -46,7 +47,7 @@ def publish(release: str | Path, dest: str | Path) -> dict[str, Any]:
             continue
         (tmp / r).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src / r, tmp / r)
-    for name in ("stats.json", "manifest.json", "custodian.pub"):
+    for name in (STATS, MANIFEST, "custodian.pub"):
         if (src / name).is_file():
             shutil.copy2(src / name, tmp / name)
     figures = sorted((src / "card").glob("*.png"))

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import xxhash
 
+from ..paths import clusters_path, shard_name
 from ..io.writer import write_json
 from .shards import ShardOut, peak_rss_mb
 
@@ -63,10 +64,10 @@ def build_clusters(workdir: Path, shards: list[int], counts: list[int], edge_fil
         pos = np.flatnonzero(sz >= 2)
         r = root[pos]
         kept = best[r]
-        tmp = workdir / "assign" / f"part-{s:05d}.tmp.npz"
+        tmp = workdir / "assign" / f"{shard_name(s)}.tmp.npz"
         np.savez(tmp, pos=pos, root=r.astype(np.int64), kept=kept.astype(np.int64), size=sz[pos].astype(np.int64),
                  match=match[off:off + c][pos].astype(np.int64), match_sim=best_sim[off:off + c][pos])
-        os.replace(tmp, workdir / "assign" / f"part-{s:05d}.npz")
+        os.replace(tmp, workdir / "assign" / f"{shard_name(s)}.npz")
         members += int(pos.shape[0])
         clusters += int(np.count_nonzero(kept == pos + off))
         off += c
@@ -88,7 +89,7 @@ class DecisionJob:
 
 
 def decisions_path(workdir: Path, shard: int) -> Path:
-    return workdir / "decisions" / f"part-{shard:05d}.arrow"
+    return workdir / "decisions" / f"{shard_name(shard)}.arrow"
 
 
 def cluster_id(label: str, kept_id: str) -> str:
@@ -147,7 +148,7 @@ def run_decision_task(index: int, job: DecisionJob) -> dict:
     marker = path.with_suffix(".json")
     if marker.exists():
         return orjson.loads(marker.read_bytes())
-    with np.load(workdir / "assign" / f"part-{s:05d}.npz") as z:
+    with np.load(workdir / "assign" / f"{shard_name(s)}.npz") as z:
         pos, kept, size, match, match_sim = z["pos"], z["kept"], z["size"], z["match"], z["match_sim"]
     off = job.offsets[index]
     member = pos + off
@@ -181,7 +182,7 @@ def run_decision_task(index: int, job: DecisionJob) -> dict:
     with pa.OSFile(str(path) + ".tmp", "wb") as f, pa.ipc.new_file(f, DECISION_SCHEMA) as w:
         w.write_table(table)
     os.replace(str(path) + ".tmp", path)
-    dest = Path(job.release) / "clusters" / job.label / f"part-{s:05d}.parquet"     # published
+    dest = clusters_path(Path(job.release), job.label, s)     # published
     dest.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table.drop(["pos"]).append_column("shard", pa.array(np.full(len(table), s, np.int64))),
                    dest.with_name(dest.name + ".tmp"), compression="zstd")

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ..cli import app, console
 from ..errors import InputError, ReleaseError
+from ..paths import clusters_dir
 from .plan import _fmt, estimate, parse_size
 
 
@@ -85,7 +86,7 @@ def clusters(release: Path = typer.Argument(..., help="release folder"),
     """
     import pyarrow.parquet as pq
 
-    folder = Path(release) / "clusters" / step
+    folder = clusters_dir(Path(release), step)
     if not folder.is_dir():
         raise ReleaseError(f"{release}: no clusters table for step '{step}' (is it in the pipeline?)")
     rows = pq.ParquetDataset(folder).read(columns=["cluster_id", "id", "kept", "similarity", "cluster_size"]).to_pylist()

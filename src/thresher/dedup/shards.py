@@ -13,6 +13,7 @@ import orjson
 import pyarrow as pa
 
 from ..io.writer import stage_batches, utf8_buffer, write_json
+from ..paths import shard_name
 
 BATCH_ROWS = 4096
 KEEP_RULES = ("first", "longest", "quality")
@@ -69,7 +70,7 @@ class ShardOut:
     """The files one shard leaves for the later fit stages, under ``<workdir>/shards/part-NNNNN``."""
 
     def __init__(self, workdir: Path, index: int):
-        self.dir = workdir / "shards" / f"part-{index:05d}"
+        self.dir = workdir / "shards" / shard_name(index)
         self.index = index
 
     @property

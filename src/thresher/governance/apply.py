@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import orjson
@@ -28,8 +28,10 @@ from ..executors import Executor, LocalExecutor
 from ..io.writer import EXCLUDED_SCHEMA, file_sha256
 from ..layout import may_hold
 from ..release import leaf_table
-from .ledger import Request
 from .matchers import Compiled
+
+if TYPE_CHECKING:
+    from .request import Request
 
 GOV_STEP = "governance"
 THRESHOLD = 0.5            # containment for near-duplicate expansion (see neardup.py)

@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ..io.writer import write_json
-from ..paths import WORK, leaves_path, marker_path
+from ..paths import data_path, excluded_dir, governance_state, leaves_path, marker_glob, marker_path, markers_dir, shard_name
 from ..release import write_leaves
 from ..stats import Stats, StepStats
 from .apply import (GOV_STEP, Removed, SaltedHasher, find_hits, language_drops, rewrite_file, shard_of, thread_map,
                     threads_for, write_trace)
 from .ledger import Ledger, has_ledger
+from .request import in_scope
 
 if TYPE_CHECKING:
     from ..config import PipelineConfig
@@ -32,10 +33,10 @@ if TYPE_CHECKING:
     from ..io import ShardSpec
 
 
-def apply_ledger(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"], executor: "Executor") -> dict[str, Any] | None:
-    """Apply the ledger of ``out``'s project to a finished-but-not-finalised build; returns a summary."""
-    from ..runner import plan_stages
-
+def apply_ledger(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"], executor: "Executor",
+                 final: int) -> dict[str, Any] | None:
+    """Apply the ledger of ``out``'s project to a finished-but-not-finalised build whose last stage is
+    ``final``; returns a summary."""
     project = out.resolve().parent
     if not has_ledger(project):
         return None
@@ -43,14 +44,13 @@ def apply_ledger(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"], ex
     ledger = Ledger(project)
     requests = ledger.requests()                      # verifies the hash chain: a broken ledger stops the build
     head = ledger.head
-    state_path = out / WORK / "governance.json"
+    state_path = governance_state(out)
     state = orjson.loads(state_path.read_bytes()) if state_path.exists() else {}
     if state.get("ledger_head") == head:
         return state
-    reqs = [r for r in requests if r.removes and r.scope in ("*", cfg.name, out.name)]   # approved only
-    final = plan_stages(cfg.build_steps(), cfg.output.order == "source")[-1].index
+    reqs = [r for r in requests if r.removes and in_scope(r.scope, out, cfg.name)]   # approved only
     owner: dict[str, Path] = {}                        # output relpath -> the marker that lists it
-    for p in sorted((out / WORK / "done").glob("s*-part-*.json")):
+    for p in sorted(markers_dir(out).glob(marker_glob())):
         for rel in orjson.loads(p.read_bytes())["outputs"]:
             owner[rel] = p
     files = sorted(r for r in owner if f"-{GOV_STEP}" not in r)
@@ -69,11 +69,11 @@ def apply_ledger(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"], ex
         by_shard.setdefault(shard_of(r.file), []).append(r)
     seconds = time.perf_counter() - t0
     for s in shards:
-        name = f"part-{s.index:05d}"
+        name = shard_name(s.index)
         rs = by_shard.get(name, [])
         marker = marker_path(out, final, s.index)
-        data_rel = f"data/{name}.parquet"
-        trace_rel = f"excluded/{name}-{GOV_STEP}.parquet"
+        data_rel = data_path(out, s.index).relative_to(out).as_posix()
+        trace_rel = (excluded_dir(out) / f"{name}-{GOV_STEP}.parquet").relative_to(out).as_posix()
 
         def edit(m: dict[str, Any], rs: list[Removed] = rs, data_rel: str = data_rel, trace_rel: str = trace_rel) -> None:
             if rs:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import bisect
 import hashlib
 import os
-import re
 import shutil
 import signal
 import sys
@@ -37,7 +36,8 @@ from ..errors import InputError, ReleaseError
 from ..executors import Executor, LocalExecutor
 from ..io.writer import file_sha256, link_or_copy, write_json
 from ..merkle import MerkleTree, absence_proof
-from ..paths import WORK
+from ..paths import (complete_path, heads, leaves_of, manifest_path, project_releases, split_version,  # noqa: F401
+                     stats_path, version_name)
 from ..release import LEAF_ORDER, Release, read_leaves, write_leaves, write_signed_manifest
 from ..runner import paused_gc
 from ..stats import StepStats, Stats
@@ -45,39 +45,17 @@ from .apply import (GOV_STEP, Hits, Removed, SaltedHasher, find_hits, language_d
                     rewrite_file, shard_of, threads_for, write_trace)
 from ..signing import ALGORITHM
 from .ledger import Ledger, Request, now_iso
+from .request import in_scope as request_in_scope
 from .parts import forget_parts, receipt_parts
 
-_VERSION = re.compile(r"^(?P<base>.+?)@v(?P<n>\d+)$")
-
-
-def split_version(name: str) -> tuple[str, int]:
-    m = _VERSION.match(name)
-    return (m.group("base"), int(m.group("n"))) if m else (name, 1)
-
-
-def project_releases(project: Path) -> list[Path]:
-    return sorted(p for p in Path(project).iterdir()
-                  if not p.name.startswith(".") and (p / "manifest.json").is_file())
-
-
-def heads(project: Path) -> list[Path]:
-    """The newest version of every release lineage in the project."""
-    best: dict[str, tuple[int, Path]] = {}
-    for p in project_releases(project):
-        base, n = split_version(p.name)
-        if base not in best or n > best[base][0]:
-            best[base] = (n, p)
-    return [p for _, p in sorted(best.values(), key=lambda t: t[1].name)]
-
-
 def in_scope(req: Request, release: Path, manifest: dict[str, Any]) -> bool:
-    return req.scope in ("*", split_version(release.name)[0], manifest.get("name"))
+    return request_in_scope(req.scope, release, manifest.get("name"))
 
 
 def release_leaves(release: Path, rel: str) -> pa.Table:
     """The Merkle leaves of a data file (a ``leaf_table``): the build's leaves file when present,
     else from the text."""
-    p = release / WORK / "leaves" / Path(rel).name
+    p = leaves_of(release, rel)
     return read_leaves(p) if p.exists() else leaves_of_file(release / rel)
 
 
@@ -138,7 +116,7 @@ def new_version(src: Path, hits: Hits, requests: list[Request], ledger_head: str
     renamed into place by ``forget`` under its journal); returns what changed (with both Merkle trees)."""
     manifest = Release(src).manifest
     base, n = split_version(src.name)
-    dst = src.parent / f"{base}@v{n + 1}"
+    dst = src.parent / version_name(base, n + 1)
     if dst.exists():        # versions are immutable: never overwritten, whatever is in the folder
         raise ReleaseError(f"{dst}: already exists; a version is never overwritten (move it away to re-run)")
     tmp = src.parent / f".{dst.name}.partial"
@@ -191,13 +169,13 @@ def new_version(src: Path, hits: Hits, requests: list[Request], ledger_head: str
         rows, sha = write_trace(tmp / rel, rs)
         outputs[rel] = {"rows": rows, "sha256": sha}
     for rel in sorted(data_rels):
-        leaves = src / WORK / "leaves" / Path(rel).name
+        leaves = leaves_of(src, rel)
         if rel in new_leaves or not leaves.exists():
-            write_leaves(tmp / WORK / "leaves" / Path(rel).name, new_leaves.get(rel, old_leaves[rel]))
+            write_leaves(leaves_of(tmp, rel), new_leaves.get(rel, old_leaves[rel]))
         else:           # an untouched shard keeps its leaves file
-            link_or_copy(leaves, tmp / WORK / "leaves" / Path(rel).name)
+            link_or_copy(leaves, leaves_of(tmp, rel))
     removed_data = sum(1 for r in removed if r.file.startswith("data/"))
-    parent_sha = hashlib.sha256((src / "manifest.json").read_bytes()).hexdigest()
+    parent_sha = hashlib.sha256(manifest_path(src).read_bytes()).hexdigest()
     new_manifest = dict(manifest)
     new_manifest.update({
         "version": n + 1,
@@ -213,13 +191,13 @@ def new_version(src: Path, hits: Hits, requests: list[Request], ledger_head: str
     _write_stats(src, tmp, removed, len(before_pairs), len(after_pairs))
     parts = forget_parts(src, tmp, removed, new_manifest)      # e.g. rewrites the token shards holding them
     write_signed_manifest(tmp, new_manifest)
-    (tmp / WORK / "complete").write_text(t_after.root)
+    complete_path(tmp).write_text(t_after.root)
     return Version(base, src, dst, t_before.root, t_after.root, len(before_pairs), len(after_pairs), removed,
                    (t_before, t_after, before_pairs, after_pairs), tmp, parts)
 
 
 def _write_stats(src: Path, dst: Path, removed: list[Removed], before: int, after: int) -> None:
-    stats = Release(src).stats if (src / "stats.json").exists() else Stats()
+    stats = Release(src).stats if stats_path(src).exists() else Stats()
     st = StepStats(docs_in=before, docs_out=after)
     data = [r for r in removed if r.file.startswith("data/")]
     st.bytes_in = sum(v["bytes"] for v in stats.languages.values()) if stats.languages else 0
@@ -230,7 +208,7 @@ def _write_stats(src: Path, dst: Path, removed: list[Removed], before: int, afte
     for lang, c in language_drops(removed).items():
         if lang in stats.languages:
             stats.languages[lang] = stats.languages[lang] - c
-    write_json(dst / "stats.json", stats.to_json(), sort_keys=False)     # steps stay in pipeline order
+    write_json(stats_path(dst), stats.to_json(), sort_keys=False)     # steps stay in pipeline order
 
 
 def _proofs(v: Version, removed: list[Removed]) -> list[dict[str, Any]]:
@@ -284,7 +262,7 @@ def _recover(project: Path, ledger: Ledger) -> dict[str, Any] | None:
         for name in (v["tmp"], v["after"]):
             target = project / name
             if target.exists():
-                m = target / "manifest.json"
+                m = manifest_path(target)
                 if name == v["after"] and m.is_file() and \
                         orjson.loads(m.read_bytes()).get("governance", {}).get("run") != j["run"]:
                     continue            # not the folder this run wrote: never delete a release by name alone
@@ -339,8 +317,8 @@ def _forget(project: Path, ledger: Ledger, workers: int | None, progress: bool) 
         hits = find_hits(rel_dir, reqs, hasher, executor, layout=manifest.get("layout"))
         if hits:
             base, n = split_version(rel_dir.name)
-            journal["versions"].append({"release": base, "tmp": f".{base}@v{n + 1}.partial",
-                                        "after": f"{base}@v{n + 1}", "removed": None})
+            after = version_name(base, n + 1)
+            journal["versions"].append({"release": base, "tmp": f".{after}.partial", "after": after, "removed": None})
             _write_journal(journal_path, journal)
             with paused_gc():
                 v = new_version(rel_dir, hits, reqs, head_hash, executor, run)

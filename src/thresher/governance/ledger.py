@@ -24,7 +24,6 @@ import fcntl
 import hashlib
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -32,8 +31,10 @@ from typing import Any, Iterator
 import orjson
 
 from ..errors import InputError, ReleaseError
+from ..paths import is_release
 from ..signing import Signer, check_signature, public_key, read_salt
 from .matchers import MATCHERS, normalize_value
+from .request import HIDING, REMOVING, Request, in_scope  # noqa: F401  (Request: the ledger's public type)
 
 GOV_DIR = "governance"
 LEDGER = "ledger.jsonl"
@@ -41,8 +42,6 @@ GENESIS = "0" * 64
 HASHED = ("email", "account")          # matchers whose values are stored only as salted hashes
 DUE_DAYS = 30
 DECISIONS = {"approve": "approved", "reject": "rejected", "withdraw": "withdrawn"}
-REMOVING = ("approved", "applied")                 # what forget and builds apply
-HIDING = ("pending", "approved", "applied")        # what search and lookup hide
 
 
 def _canonical(entry: dict[str, Any]) -> bytes:
@@ -58,45 +57,6 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-@dataclass
-class Request:
-    """One removal request as the ledger knows it (``value`` is a salted hash for e-mail/account)."""
-
-    id: str
-    matcher: str
-    value: str
-    near_duplicates: bool
-    scope: str
-    received_at: str
-    hash: str
-    status: str = "pending"
-    applied_to: list[str] = field(default_factory=list)
-    due: str = ""
-    reason: str = ""
-    contact: str | None = None
-    broad: bool = False
-    decided_by: str | None = None
-    decided_at: str | None = None
-    decisions: list[str] = field(default_factory=list)     # hashes of the decision events
-
-    def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "matcher": self.matcher, "value": self.value,
-                "near_duplicates": self.near_duplicates, "scope": self.scope,
-                "received_at": self.received_at, "status": self.status, "hash": self.hash,
-                "applied_to": self.applied_to, "due": self.due, "reason": self.reason, "contact": self.contact,
-                "broad": self.broad, "decided_by": self.decided_by, "decided_at": self.decided_at}
-
-    @property
-    def removes(self) -> bool:
-        """Applied by forget and builds (a steward approved it)."""
-        return self.status in REMOVING
-
-    @property
-    def hides(self) -> bool:
-        """Hidden from search and lookup (filed, not rejected or withdrawn)."""
-        return self.status in HIDING
-
-
 def governance_dir(project_dir: str | Path) -> Path:
     return Path(project_dir) / GOV_DIR
 
@@ -110,7 +70,7 @@ class Ledger:
 
     def __init__(self, project_dir: str | Path):
         self.project = Path(project_dir)
-        if self.project.is_file() or (self.project / "manifest.json").is_file():
+        if self.project.is_file() or is_release(self.project):
             raise InputError(f"{self.project}: give the project folder (the parent of a release), not a release")
         self.dir = governance_dir(self.project)
         self.path = self.dir / LEDGER

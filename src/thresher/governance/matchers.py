@@ -16,7 +16,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Iterable
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import numpy as np
 import orjson
@@ -24,6 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InputError
+from ..provenance import (DEFAULT_PORTS, REPO_KEYS, URL_KEYS, doc_repos, doc_url, norm_repo, norm_url,  # noqa: F401
+                          source_fields as _get, url_host)
 
 if TYPE_CHECKING:
     from .ledger import Request
@@ -33,31 +35,7 @@ TEXT_MATCHERS = ("email", "text", "content_hash")
 MIN_SNIPPET_CHARS = 20      # a shorter snippet ("the") would remove half a corpus by accident
 
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-URL_KEYS = ("url", "uri", "warc_url", "link")
-REPO_KEYS = ("repo", "repository", "repo_name", "repo_url", "max_stars_repo_name")
 ACCOUNT_KEYS = ("account", "author", "user", "username", "owner", "login", "committer", "handle")
-DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def norm_url(url: str) -> str:
-    """Lower-case scheme and host, drop the default port and the fragment, empty path -> '/'."""
-    u = urlsplit(url.strip())
-    scheme = u.scheme.lower()
-    host = (u.hostname or "").rstrip(".")
-    netloc = host
-    if u.port and DEFAULT_PORTS.get(scheme) != u.port:
-        netloc = f"{host}:{u.port}"
-    path = u.path or ("/" if netloc else "")
-    return urlunsplit((scheme, netloc, path, u.query, ""))
-
-
-def url_host(url: str) -> str:
-    try:
-        return (urlsplit(url.strip()).hostname or "").rstrip(".")
-    except ValueError:
-        return ""
-
-
 _SPACE = r"[\t-\r\x1c-\x1f\x85\p{Z}]+"      # what str.split() splits on, in RE2 syntax
 
 
@@ -68,17 +46,6 @@ def norm_texts(texts: pa.Array) -> pa.Array:
 
 def norm_text(text: str) -> str:
     return norm_texts(pa.array([text], pa.string()))[0].as_py().strip(" ")
-
-
-def norm_repo(repo: str) -> str:
-    r = repo.strip().lower()
-    r = re.sub(r"^(?:git\+)?(?:https?|ssh|git)://", "", r)
-    r = re.sub(r"^git@([^:]+):", r"\1/", r)
-    r = r.removesuffix("/").removesuffix(".git")
-    parts = [p for p in r.split("/") if p]
-    if len(parts) >= 3 and "." in parts[0]:       # github.com/owner/name -> owner/name
-        parts = parts[1:]
-    return "/".join(parts[:2])
 
 
 def norm_handle(handle: str) -> str:
@@ -130,33 +97,6 @@ def normalize_value(matcher: str, value: str) -> str:
 
 
 # --- what a document offers to the matchers ---------------------------------------------------------
-def _get(source: dict[str, Any], keys: Iterable[str]) -> list[str]:
-    fields = source.get("fields") if isinstance(source.get("fields"), dict) else {}
-    out = []
-    for k in keys:
-        for d in (source, fields):
-            v = d.get(k)
-            if isinstance(v, str) and v:
-                out.append(v)
-    return out
-
-
-def doc_url(source: dict[str, Any]) -> str | None:
-    v = source.get("url")          # the usual case, and the first key _get would look at
-    if isinstance(v, str) and v:
-        return v
-    urls = _get(source, URL_KEYS)
-    return urls[0] if urls else None
-
-
-def doc_repos(source: dict[str, Any]) -> set[str]:
-    repos = {norm_repo(r) for r in _get(source, REPO_KEYS)}
-    url = doc_url(source)
-    if url and url_host(url) in ("github.com", "gitlab.com", "bitbucket.org"):
-        repos.add(norm_repo(url))
-    return {r for r in repos if r and r.count("/") <= 1}
-
-
 def repo_matches(value: str, repos: set[str]) -> bool:
     """``owner/name`` matches that repository, and a repository known only by its name (local code
     corpora name repositories after their folder or archive; removal favours recall); a bare ``name``

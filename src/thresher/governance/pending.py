@@ -9,8 +9,10 @@ from pathlib import Path
 
 import orjson
 
+from ..release import Release
 from .apply import SaltedHasher, find_hits
 from .ledger import Ledger, has_ledger
+from .request import in_scope
 
 
 def removed_ids(release: str | Path) -> dict[str, list[str]]:
@@ -24,12 +26,9 @@ def removed_ids(release: str | Path) -> dict[str, list[str]]:
     cache = release / "index" / f"removed-{head[:32]}.json"
     if cache.exists():
         return orjson.loads(cache.read_bytes())
-    from .forget import in_scope
-    from ..release import Release
-
     manifest = Release(release).manifest
     # pending and approved requests hide what they cover at once; rejected and withdrawn ones do not
-    reqs = [r for r in ledger.requests() if r.hides and in_scope(r, release, manifest)]
+    reqs = [r for r in ledger.requests() if r.hides and in_scope(r.scope, release, manifest.get("name"))]
     out: dict[str, list[str]] = {}
     for fh in find_hits(release, reqs, SaltedHasher(ledger.salt)).values():
         for h in fh.values():

@@ -9,8 +9,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from ..paths import heads
+from ..release import Release
 from .apply import SaltedHasher, find_hits
-from .ledger import Request
+from .request import Request, in_scope
 
 if TYPE_CHECKING:
     from .ledger import Ledger
@@ -50,9 +52,6 @@ def broad_reason(ledger: "Ledger", matcher: str, raw: str, value: str, scope: st
 
 def count_matches(ledger: "Ledger", matcher: str, value: str, scope: str) -> int:
     """The most documents (kept or excluded) the request matches directly in one release of the project."""
-    from ..release import Release
-    from .forget import heads, in_scope
-
     if not ledger.project.is_dir():
         return 0
     hasher = SaltedHasher(ledger.salt)
@@ -61,7 +60,7 @@ def count_matches(ledger: "Ledger", matcher: str, value: str, scope: str) -> int
     most = 0
     for rel in heads(ledger.project):
         manifest = Release(rel).manifest
-        if not in_scope(req, rel, manifest):
+        if not in_scope(req.scope, rel, manifest.get("name")):
             continue
         hits = find_hits(rel, [req], hasher, layout=manifest.get("layout"))
         most = max(most, len({h.id for fh in hits.values() for h in fh.values()}))

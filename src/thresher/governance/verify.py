@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from ..errors import InputError, ReleaseError
 from ..io.writer import file_sha256
 from ..merkle import leaf_hash, root, verify_absence, verify_inclusion
+from ..paths import manifest_path, stats_path
 from ..release import Release
 from ..signing import ALGORITHM, check_signature, custodian_dir, manifest_digest, public_key
 from .ledger import Ledger, has_ledger
@@ -60,7 +61,7 @@ def _check_signed(path: Path, m: dict[str, Any]) -> str:
 
 def _check_files(path: Path, m: dict[str, Any], outputs: dict[str, Any]) -> None:
     """Every published file is covered: shards by the outputs, stats.json by its hash; no temporary file."""
-    stats = path / "stats.json"
+    stats = stats_path(path)
     if "stats_sha256" in m and (not stats.is_file() or file_sha256(stats) != m["stats_sha256"]):
         raise ReleaseError(f"{path}: stats.json does not match the manifest")
     for f in sorted(path.rglob("*")):
@@ -145,7 +146,7 @@ def verify(release: str | Path, receipt: str | Path | None = None) -> dict[str, 
                            "ledger": _check_ledger(path, m, key)}
     parent = m.get("parent")
     if isinstance(parent, dict) and parent.get("path"):
-        pm = (path / parent["path"] / "manifest.json")
+        pm = manifest_path(path / parent["path"])
         if pm.is_file():
             if hashlib.sha256(pm.read_bytes()).hexdigest() != parent["manifest_sha256"]:
                 raise ReleaseError(f"{path}: parent {parent['path']} has a different manifest than the one recorded")

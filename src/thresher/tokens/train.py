@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import ConfigError, InputError
 from ..io.writer import write_json
+from ..paths import stats_path
 from ..release import Release
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<fim_prefix>", "<fim_middle>", "<fim_suffix>", "<fim_pad>", "<pad>"]
@@ -89,7 +90,7 @@ def _doc_language(meta: str | None) -> str:
 def language_bytes(release: Path) -> dict[str, int]:
     """UTF-8 bytes per ``meta.language`` of a release's kept documents (from stats.json when it has them)."""
     rel = Release(release)
-    langs = rel.stats.languages if (release / "stats.json").exists() else {}
+    langs = rel.stats.languages if stats_path(release).exists() else {}
     if langs:
         return {k: int(v["bytes"]) for k, v in sorted(langs.items()) if v["bytes"] > 0}
     out: Counter = Counter()
