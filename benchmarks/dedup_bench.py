@@ -133,13 +133,14 @@ def subset(corpus: Path, work: Path, mb: float | None = None, docs: int | None =
 # -- thresher worker ---------------------------------------------------------------------------------
 def thresher_worker(spec: dict) -> dict:
     from thresher.config import PipelineConfig
-    from thresher.executors import Executor
+    from thresher.executors import LocalExecutor
+    from thresher.paths import global_dir
     from thresher.pipeline import run
     from thresher.release import Release
 
     log: list[tuple[str, float]] = []
 
-    class Timed(Executor):
+    class Timed(LocalExecutor):     # the local pool, timing each map (stage, fit phase)
         def map(self, fn, items, *args, desc="shards", **kw):
             t = time.perf_counter()
             r = super().map(fn, items, *args, desc=desc, **kw)
@@ -155,7 +156,7 @@ def thresher_worker(spec: dict) -> dict:
     fits = {}
     for s in spec["steps"]:
         name = s if isinstance(s, str) else next(iter(s))
-        fits[name] = json.loads((out / ".thresher" / "global" / name / "fit.json").read_text())
+        fits[name] = json.loads((global_dir(out, name) / "fit.json").read_text())
     m = Release(out).manifest
     stats = Release(out).stats
     clusters = {}

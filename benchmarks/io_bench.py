@@ -41,8 +41,9 @@ def floor(corpus: Path) -> float:
 def worker_rss(out: Path) -> float:
     """Largest peak RSS any worker reported in its shard markers (MiB)."""
     import orjson
+    from thresher.paths import markers_dir
 
-    return max(orjson.loads(p.read_bytes()).get("peak_rss_mb", 0) for p in (out / ".thresher" / "done").glob("*.json"))
+    return max(orjson.loads(p.read_bytes()).get("peak_rss_mb", 0) for p in markers_dir(out).glob("*.json"))
 
 
 def passthrough(corpus: Path, workers: int, out: Path) -> tuple[float, float]:

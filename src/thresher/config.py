@@ -10,8 +10,10 @@ import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
+from . import plugins
 from .errors import ConfigError
 from .steps import Step, make_step
+from .steps.base import label_steps
 
 FORMATS = ("warc", "jsonl", "parquet", "text")
 # Input options added after releases were built: at their defaults they stay out of the config hash.
@@ -93,6 +95,8 @@ class PipelineConfig(BaseModel):
     card: dict[str, Any] = Field(default_factory=dict,
                                  description="data card options (target_shares, license, pretty_name)")
     base_dir: str = Field(".", exclude=True, description="relative paths resolve against this folder")
+    plugins: dict[str, dict[str, str]] = Field(default_factory=plugins.registered, exclude=True,
+                                               description="Python registrations (thresher.plugins) the workers need")
 
     @field_validator("steps")
     @classmethod
@@ -129,7 +133,8 @@ class PipelineConfig(BaseModel):
         return self.resolve(self.output.path)
 
     def build_steps(self) -> list[Step]:
-        return [build_step(s, self.base_dir) for s in self.steps]
+        """The pipeline's steps, each with its unique label (``name``, ``name#2`` ...)."""
+        return label_steps([build_step(s, self.base_dir) for s in self.steps])
 
     def recipe(self) -> dict[str, Any]:
         """The config as data (what the hash covers: inputs and steps, not where the output goes)."""

@@ -24,7 +24,6 @@ from .errors import ReleaseError
 from .io.writer import ShardWriter, write_json
 from .release import leaf_table, sorted_tables, write_leaves
 from .paths import data_path, leaves_path, marker_path, shard_name
-from .runner import plan_stages
 
 if TYPE_CHECKING:
     from .config import PipelineConfig
@@ -49,7 +48,8 @@ def repeated_ids(files: list[Path]) -> dict[str, int]:
     return {k: v + 1 for k, v in out.items()}
 
 
-def resolve(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"]) -> None:
+def resolve(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"], final: int) -> None:
+    """Apply ``output.duplicate_ids`` to the data files the last stage (``final``) wrote."""
     files = [leaves_path(out, s.index) for s in shards]
     dups = repeated_ids(files)
     if not dups:
@@ -60,13 +60,12 @@ def resolve(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"]) -> None
         raise ReleaseError(f"{out}: {len(dups)} document ids occur more than once (e.g. '{first}' {dups[first]} times); "
                            "make the input's ids unique or set output.duplicate_ids to suffix or keep_first")
     value_set = pa.array(sorted(dups), pa.string())
-    final = plan_stages(cfg.build_steps(), cfg.output.order == "source")[-1]
     seen: Counter = Counter()
     for s in shards:
         lp = leaves_path(out, s.index)
         if not pc.any(pc.is_in(pq.read_table(lp, columns=["id"])["id"], value_set=value_set)).as_py():
             continue
-        _rewrite(out, cfg, final.index, s.index, set(dups), seen, policy)
+        _rewrite(out, cfg, final, s.index, set(dups), seen, policy)
 
 
 def _rewrite(out: Path, cfg: "PipelineConfig", stage: int, index: int, dups: set[str], seen: Counter,

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import ReleaseError
+from .paths import WORK
 
-LOCK_NAME = ".thresher/lock"
+LOCK_NAME = f"{WORK}/lock"
 GRACE_S = 0.5
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import orjson
 
+from . import plugins
 from .config import PipelineConfig, load_config
 from .errors import ReleaseError
 from .executors import Executor, LocalExecutor
@@ -15,8 +16,9 @@ from .io import ShardSpec, plan_shards
 from .io.writer import write_json
 from .duplicates import resolve as resolve_duplicate_ids
 from .lock import LOCK_NAME, output_lock
+from .paths import global_dir, global_done, is_work_dir, run_state, stage_dir, stage_file
 from .release import child_versions, finalize, input_hash, is_release_or_run
-from .runner import WORK, paused_gc, plan_layout, plan_stages, run_shard, stage_dir, stage_file
+from .runner import paused_gc, plan_layout, plan_stages, run_shard
 from .steps.base import step_label
 
 log = logging.getLogger("thresher")
@@ -25,7 +27,7 @@ log = logging.getLogger("thresher")
 def _clear(out: Path) -> None:
     """--overwrite: delete the release but not the lock this run holds in it."""
     for p in out.iterdir():
-        if p.name == WORK:
+        if is_work_dir(p):
             for q in p.iterdir():
                 if q != out / LOCK_NAME:
                     shutil.rmtree(q) if q.is_dir() and not q.is_symlink() else q.unlink()
@@ -46,18 +48,18 @@ def _check_inputs(out: Path, saved: dict) -> None:
 
 
 def _refuse_foreign(out: Path) -> None:
-    if out.is_dir() and not (out / WORK / "run.json").exists() and any(p.name != WORK for p in out.iterdir()):
+    if out.is_dir() and not run_state(out).exists() and any(not is_work_dir(p) for p in out.iterdir()):
         raise ReleaseError(f"{out}: output folder exists and is not a thresher run; use --overwrite or another path")
 
 
 def _load_plan(out: Path, cfg: PipelineConfig, overwrite: bool) -> tuple[list[ShardSpec], dict[str, str]]:
-    state = out / WORK / "run.json"
+    state = run_state(out)
     kids = child_versions(out)
     if kids:          # versions are immutable: a parent is what its children's receipts prove against
         raise ReleaseError(f"{out}: has a newer version ({kids[-1].name}) and is never rebuilt or overwritten; "
                            "write the build to another path")
     if overwrite and out.exists():
-        if any(p.name != WORK for p in out.iterdir()) and not is_release_or_run(out):
+        if any(not is_work_dir(p) for p in out.iterdir()) and not is_release_or_run(out):
             raise ReleaseError(f"{out}: is not a thresher release; --overwrite only replaces a release")
         _clear(out)
     if state.exists():
@@ -89,6 +91,8 @@ def run(cfg: PipelineConfig | str | Path, workers: int | None = None, progress: 
 def _run(cfg: PipelineConfig, out: Path, workers: int | None, progress: bool | None, overwrite: bool,
          executor: Executor | None) -> Path:
     shards, hashes = _load_plan(out, cfg, overwrite)
+    plugins.restore(cfg.plugins)
+    cfg.plugins = plugins.registered()     # with the registrations made since the config was built
     executor = executor or LocalExecutor(workers, progress)
     steps = cfg.build_steps()
     by_source = cfg.output.order == "source"
@@ -97,10 +101,10 @@ def _run(cfg: PipelineConfig, out: Path, workers: int | None, progress: bool | N
         first = steps[stage.first] if stage.first < stage.last else None
         if first is not None and first.is_global:
             label = step_label(first)
-            done = out / WORK / "global" / f"{label}.done"
+            done = global_done(out, label)
             if not done.exists():
                 prev = [stage_file(out, stage.index - 1, s.index) for s in shards]
-                first.fit(prev, out / WORK / "global" / label, executor)
+                first.fit(prev, global_dir(out, label), executor)
                 done.write_text("ok")
         if stage.final and by_source:
             plan_layout(out, stages, shards)
@@ -110,10 +114,11 @@ def _run(cfg: PipelineConfig, out: Path, workers: int | None, progress: bool | N
                      meanwhile=nxt.prepare if nxt is not None and nxt.is_global else None)
     from .governance.build import apply_ledger   # the project's removal requests, applied as the final step
 
-    apply_ledger(out, cfg, shards, executor)
-    resolve_duplicate_ids(out, cfg, shards)
+    final = stages[-1].index
+    apply_ledger(out, cfg, shards, executor, final)
+    resolve_duplicate_ids(out, cfg, shards, final)
     with paused_gc():
-        finalize(out, cfg, shards, hashes)
+        finalize(out, cfg, shards, len(stages), hashes)
     for stage in stages[:-1]:
         shutil.rmtree(stage_dir(out, stage.index), ignore_errors=True)
     return out

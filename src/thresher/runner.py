@@ -1,10 +1,12 @@
 """The shard runner: one plain function of (shard, config, stage) that every executor calls.
 
-It reads the shard (the input, or the previous stage's shard file), runs the stage's steps batch by
-batch, streams kept documents to the stage's output and dropped ones to ``excluded/``, and only then
-writes its completion marker (stats + output hashes). Outputs appear under their final names by
-rename, so a crash mid-shard leaves nothing a re-run would trust. In a release ordered by source
-(``layout.py``), shard *j* of the last stage reads the *j*-th key range of every file before it.
+A ``Stage`` is a run of steps between two barriers. For one shard it owns its input (the pipeline's
+input, or the previous stage's shard file), its two writers (kept documents to the stage's output,
+dropped ones to ``excluded/``) and one stats recorder. Batch by batch, the input goes through the
+steps, and only when everything is written does the stage write its completion marker (stats +
+output hashes). Outputs appear under their final names by rename, so a crash mid-shard leaves nothing
+a re-run would trust. In a release ordered by source (``layout.py``), shard *j* of the last stage
+reads the *j*-th key range of every file before it, and cuts the earlier stages' drops the same way.
 """
 from __future__ import annotations
 
@@ -23,18 +25,20 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import plugins
 from .config import PipelineConfig
 from .document import Document, content_hash
 from .io import ReaderCounts, ShardSpec, read_shard
 from .io.writer import ShardWriter, drop_columns, json_text, stage_batches, utf8_buffer, write_json
+from .paths import (data_path, excluded_path, excluded_stage_file, global_dir, layout_path, leaves_path, marker_path,
+                    stage_file)
 from .public import public_data, public_excluded
 from .release import leaf_table, write_leaves
-from .paths import (WORK, excluded_path, excluded_stage_file, layout_path, leaves_path, marker_path,
-                    shard_name, stage_dir, stage_file)
 from .stats import Stats
-from .steps.base import StepContext, columnar, step_label
+from .steps.base import Step, StepContext, columnar, step_label
 
 BATCH = 1000
+Piece = tuple[int, int, int | None]      # (shard file, first row, end row or None): what a shard reads
 
 
 @dataclass(frozen=True)
@@ -72,17 +76,6 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _batches(it: Iterator[Document], n: int) -> Iterator[list[Document]]:
-    batch: list[Document] = []
-    for doc in it:
-        batch.append(doc)
-        if len(batch) >= n:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def utf8_len(text: str) -> int:
     # isascii() is O(1) on CPython's compact strings: most text never needs encoding to be measured
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
@@ -92,51 +85,46 @@ def _nbytes(docs: list[Document]) -> int:
     return sum(utf8_len(d.text) for d in docs)
 
 
-Piece = tuple[int, int, int | None]      # (shard file, first row, end row or None): what a shard reads
+class Recorder:
+    """The one stats recorder of a stage on a shard: per-step counts (whichever way a step ran) and,
+    in the final stage, what every kept document adds to the release: its language and bytes (stats)
+    and its Merkle leaf (id, sha256 of the text)."""
 
-
-def _input_batches(spec: ShardSpec, out: Path, stage: Stage, pieces: list[Piece],
-                   reader_counts: Counter) -> Iterator[tuple[int, int, list[Document]]]:
-    """(shard file, index of the batch's first row in it, Documents) for the stage's input."""
-    if stage.index == 0:
-        row = 0
-        for batch in _batches(read_shard(spec, reader_counts), BATCH):
-            yield spec.index, row, batch
-            row += len(batch)
-        return
-    loads = orjson.loads
-    for shard, row, rb in _piece_batches(out, stage, pieces):
-        cols = [rb.column(k).to_pylist() for k in ("id", "text", "source", "meta")]
-        yield shard, row, [Document(i, t, loads(s), loads(m)) for i, t, s, m in zip(*cols)]
-
-
-def _piece_batches(out: Path, stage: Stage, pieces: list[Piece]) -> Iterator[tuple[int, int, pa.RecordBatch]]:
-    """(shard file, index of the batch's first row in it, Arrow batch) of the previous stage's files."""
-    for shard, lo, hi in pieces:
-        row = lo
-        for rb in stage_batches(stage_file(out, stage.index - 1, shard), rows=BATCH, start=lo, stop=hi):
-            yield shard, row, rb
-            row += rb.num_rows
-
-
-class _Final:
-    """What the final stage records of every kept document: its language and bytes (stats) and its
-    Merkle leaf (id, sha256 of the text)."""
-
-    def __init__(self) -> None:
+    def __init__(self, labels: list[str], final: bool, reader: Counter):
+        self.stats = Stats(shards=1 if final else 0)
+        for label in labels:        # every shard lists every step, in pipeline order, even with no input
+            self.stats.step(label)
+        self.final, self.reader = final, reader
         self.leaves: list[tuple[str, str]] = []
         self.docs: Counter = Counter()
         self.bytes: Counter = Counter()
 
-    def add_docs(self, docs: list[Document]) -> None:
+    def step(self, label: str, docs: tuple[int, int], nbytes: tuple[int, int], seconds: float,
+             drops: list[str], ctx: StepContext) -> None:
+        st = self.stats.step(label)
+        st.docs_in += docs[0]
+        st.docs_out += docs[1]
+        st.bytes_in += nbytes[0]
+        st.bytes_out += nbytes[1]
+        st.seconds += seconds
+        for reason in drops:
+            st.drops[reason] += 1
+        for counts in ctx.counters.values():
+            st.counters.update(counts)
+
+    def kept_docs(self, docs: list[Document]) -> None:
+        if not self.final:
+            return
         for d in docs:
             lang = str(d.meta.get("language", "unknown"))
             self.docs[lang] += 1
             self.bytes[lang] += utf8_len(d.text)
             self.leaves.append((d.id, content_hash(d.text)))
 
-    def add_table(self, t: pa.Table) -> None:
+    def kept_table(self, t: pa.Table) -> None:
         """The same from Arrow columns: hashes the UTF-8 bytes in place, no Python strings."""
+        if not self.final:
+            return
         buf, offs = utf8_buffer(t.column("text"))
         data, bounds = memoryview(buf), offs.tolist()
         sha = hashlib.sha256
@@ -147,52 +135,105 @@ class _Final:
             self.bytes[str(lang)] += b - a
             self.leaves.append((doc_id, sha(data[a:b]).hexdigest()))
 
-    def save(self, out: Path, index: int) -> None:
-        write_leaves(leaves_path(out, index), leaf_table([i for i, _ in self.leaves], [h for _, h in self.leaves]))
+    def finish(self, out: Path, index: int) -> Stats:
+        self.stats.reader.update(self.reader)
+        self.stats.losses = self.reader.losses
+        if self.final:
+            self.stats.languages = {k: Counter(docs=n, bytes=self.bytes[k]) for k, n in sorted(self.docs.items())}
+            write_leaves(leaves_path(out, index), leaf_table([i for i, _ in self.leaves], [h for _, h in self.leaves]))
+        return self.stats
 
 
-def _run_docs(spec: ShardSpec, out: Path, stage: Stage, pieces: list[Piece], steps: list, stats: Stats,
-              reader_counts: Counter, kept_w: ShardWriter, drop_w: ShardWriter, final: _Final | None) -> None:
-    """The general loop: Documents in batches through every step of the stage."""
-    workdir = out / WORK / "global"
-    for shard, row, batch in _input_batches(spec, out, stage, pieces, reader_counts):
-        nbytes = _nbytes(batch) if steps else 0
-        for step in steps:
+class StageRun:
+    """One stage on one shard: its input pieces, its steps (with their labels), its writers and its
+    recorder; ``run`` is the one execution path."""
+
+    def __init__(self, spec: ShardSpec, cfg: PipelineConfig, stage: Stage):
+        self.spec, self.stage, self.out = spec, stage, cfg.output_dir()
+        steps = cfg.build_steps()[stage.first:stage.last]
+        self.steps = [(s, step_label(s)) for s in steps]
+        for s, label in self.steps:
+            if getattr(s, "is_global", False):
+                s.load(global_dir(self.out, label))
+        self.reader = ReaderCounts()
+        self.recorder = Recorder([label for _, label in self.steps], stage.final, self.reader)
+        by_source = cfg.output.order == "source"
+        self.layout = orjson.loads(layout_path(self.out).read_bytes()) if by_source and stage.final else None
+        self.pieces: list[Piece] = ([(spec.index, 0, None)] if self.layout is None
+                                    else _pieces(self.layout["cuts"]["data"], spec.index))
+        self.opts = {"compression": cfg.output.compression, "row_group_rows": cfg.output.row_group_rows}
+        self.public_excluded = public_excluded(cfg.output.excluded)
+        # in a release ordered by source, drops wait for the last stage to cut them into ranges
+        self.defer = by_source and not stage.final
+        kept = data_path(self.out, spec.index) if stage.final else stage_file(self.out, stage.index, spec.index)
+        self.kept = ShardWriter(kept, stage=not stage.final, order=by_source, public=public_data, **self.opts)
+        self.dropped = ShardWriter(excluded_stage_file(self.out, stage.index, spec.index) if self.defer else
+                                   excluded_path(self.out, stage.index, spec.index), excluded=True, stage=self.defer,
+                                   order=self.defer, public=self.public_excluded, **self.opts)
+
+    # -- input ----------------------------------------------------------------------------------
+    def tables(self) -> Iterator[tuple[int, int, pa.Table]]:
+        """(shard file, index of the batch's first row in it, Arrow batch) of the previous stage's files."""
+        for shard, lo, hi in self.pieces:
+            row = lo
+            for rb in stage_batches(stage_file(self.out, self.stage.index - 1, shard), rows=BATCH, start=lo, stop=hi):
+                yield shard, row, pa.Table.from_batches([rb])
+                row += rb.num_rows
+
+    def documents(self) -> Iterator[tuple[int, int, list[Document]]]:
+        """(shard file, index of the batch's first row in it, Documents) of the stage's input."""
+        if self.stage.index == 0:
+            row, batch = 0, []
+            for doc in read_shard(self.spec, self.reader):
+                batch.append(doc)
+                if len(batch) >= BATCH:
+                    yield self.spec.index, row, batch
+                    row, batch = row + len(batch), []
+            if batch:
+                yield self.spec.index, row, batch
+            return
+        loads = orjson.loads
+        for shard, row, t in self.tables():
+            cols = [t.column(k).to_pylist() for k in ("id", "text", "source", "meta")]
+            yield shard, row, [Document(i, x, loads(s), loads(m)) for i, x, s, m in zip(*cols)]
+
+    # -- the steps ------------------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        """Every batch through the steps; kept rows to one writer, dropped ones to the other."""
+        s = self.stage
+        if s.index > 0 and len(self.steps) == 1 and columnar(self.steps[0][0]):
+            step, label = self.steps[0]
+            for shard, row, t in self.tables():
+                self._rows(step, label, shard, row, t)
+        else:
+            for shard, row, docs in self.documents():
+                self._docs(shard, row, docs)
+        return self._finish()
+
+    def _docs(self, shard: int, row: int, batch: list[Document]) -> None:
+        nbytes = _nbytes(batch) if self.steps else 0
+        for step, label in self.steps:
             if not batch:
                 break
-            label = step_label(step)
-            st = stats.step(label)
-            st.docs_in += len(batch)
-            st.bytes_in += nbytes
-            ctx = StepContext(shard=shard, row=row, workdir=workdir / label)
+            ctx = StepContext(shard=shard, row=row, workdir=global_dir(self.out, label))
+            n_in, b_in = len(batch), nbytes
             t0 = time.perf_counter()
             batch = step.process(batch, ctx)
-            st.seconds += time.perf_counter() - t0
-            st.docs_out += len(batch)
+            seconds = time.perf_counter() - t0
             nbytes = _nbytes(batch)
-            st.bytes_out += nbytes
-            for d in ctx.dropped:
-                st.drops[d.drop.reason] += 1
-            for counts in ctx.counters.values():
-                st.counters.update(counts)
-            drop_w.write(ctx.dropped)
-        kept_w.write(batch)
-        if final is not None:
-            final.add_docs(batch)
+            self.recorder.step(label, (n_in, len(batch)), (b_in, nbytes), seconds,
+                               [d.drop.reason for d in ctx.dropped], ctx)
+            self.dropped.write(ctx.dropped)
+        self.kept.write(batch)
+        self.recorder.kept_docs(batch)
 
-
-def _run_rows(out: Path, stage: Stage, pieces: list[Piece], step: Any, stats: Stats, kept_w: ShardWriter,
-              drop_w: ShardWriter, final: _Final | None) -> None:
-    """A stage that is one columnar global step (dedup): its row decisions applied to Arrow batches
-    of the previous stage's file. Only the rows it names are parsed; every other row, and every
-    text, goes to the output as the bytes it came in (the release equals that of ``_run_docs``)."""
-    label = step_label(step)
-    st = stats.step(label)
-    for shard, start, rb in _piece_batches(out, stage, pieces):
-        t = pa.Table.from_batches([rb])
+    def _rows(self, step: Step, label: str, shard: int, start: int, t: pa.Table) -> None:
+        """A columnar global step (dedup): its row decisions applied to an Arrow batch. Only the rows
+        it names are parsed; every other row, and every text, goes out as the bytes it came in (the
+        release equals that of the Document path)."""
         n = t.num_rows
         lens = pc.binary_length(t.column("text")).to_numpy(zero_copy_only=False)
-        ctx = StepContext(shard=shard, row=start, workdir=out / WORK / "global" / label)
+        ctx = StepContext(shard=shard, row=start, workdir=global_dir(self.out, label))
         t0 = time.perf_counter()
         decided = step.decide_rows(start, t.column("id").to_pylist(), ctx)
         keep = np.ones(n, dtype=bool)
@@ -207,24 +248,41 @@ def _run_rows(out: Path, stage: Stage, pieces: list[Piece], step: Any, stats: St
                     keep[k] = False
                     drops.append((k, drop))
             t = t.set_column(t.schema.get_field_index("meta"), "meta", pa.array(metas, pa.string()))
-        st.seconds += time.perf_counter() - t0
-        st.docs_in += n
-        st.bytes_in += int(lens.sum())
-        st.docs_out += int(keep.sum())
-        st.bytes_out += int(lens[keep].sum())
-        for counts in ctx.counters.values():
-            st.counters.update(counts)
+        seconds = time.perf_counter() - t0
+        self.recorder.step(label, (n, int(keep.sum())), (int(lens.sum()), int(lens[keep].sum())), seconds,
+                           [d.reason for _, d in drops], ctx)
         if drops:
-            for _, d in drops:
-                st.drops[d.reason] += 1
             gone = t.take(pa.array([k for k, _ in drops], pa.int64()))
+            schema = self.dropped.schema
             for name, col in drop_columns([(step.name, d) for _, d in drops]).items():
-                gone = gone.append_column(drop_w.schema.field(name), pa.array(col, drop_w.schema.field(name).type))
-            drop_w.write_table(gone)
+                gone = gone.append_column(schema.field(name), pa.array(col, schema.field(name).type))
+            self.dropped.write_table(gone)
             t = t.filter(pa.array(keep))
-        kept_w.write_table(t)
-        if final is not None:
-            final.add_table(t)
+        self.kept.write_table(t)
+        self.recorder.kept_table(t)
+
+    # -- the end --------------------------------------------------------------------------------
+    def _finish(self) -> dict[str, Any]:
+        out, index = self.out, self.spec.index
+        kept_rows, kept_sha = self.kept.close()
+        drop_rows, drop_sha = self.dropped.close()
+        outputs: dict[str, dict[str, Any]] = {}
+        if self.layout is not None:
+            outputs.update(_cut_excluded(out, self.stage, self.layout, index,
+                                         {**self.opts, "public": self.public_excluded}))
+        if not self.defer:
+            outputs[str(self.dropped.path.relative_to(out))] = {"rows": drop_rows, "sha256": drop_sha}
+        if self.stage.final:
+            outputs[str(self.kept.path.relative_to(out))] = {"rows": kept_rows, "sha256": kept_sha}
+        stats = self.recorder.finish(out, index)
+        return {"shard": index, "stage": self.stage.index, "stats": stats.to_json(),
+                "outputs": dict(sorted(outputs.items())),
+                "docs": self.reader.get("docs_read", 0), "bytes": self.reader.get("bytes_read", 0),
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+    def abort(self) -> None:
+        self.kept.abort()
+        self.dropped.abort()
 
 
 def run_shard(spec: ShardSpec, cfg: PipelineConfig, stage: Stage) -> dict[str, Any]:
@@ -233,52 +291,14 @@ def run_shard(spec: ShardSpec, cfg: PipelineConfig, stage: Stage) -> dict[str, A
     marker = marker_path(out, stage.index, spec.index)
     if marker.exists():
         return orjson.loads(marker.read_bytes())
-    steps = cfg.build_steps()[stage.first:stage.last]
-    for s in steps:
-        if getattr(s, "is_global", False):
-            s.load(out / WORK / "global" / step_label(s))
-    stats = Stats(shards=1 if stage.final else 0)
-    for s in steps:                # every shard lists every step, in pipeline order, even with no input
-        stats.step(step_label(s))
-    reader_counts = ReaderCounts()
-    by_source = cfg.output.order == "source"
-    layout = orjson.loads(layout_path(out).read_bytes()) if by_source and stage.final else None
-    pieces: list[Piece] = [(spec.index, 0, None)] if layout is None else _pieces(layout["cuts"]["data"], spec.index)
-    opts = {"compression": cfg.output.compression, "row_group_rows": cfg.output.row_group_rows}
-    data_path = out / "data" / f"{shard_name(spec.index)}.parquet" if stage.final else stage_file(out, stage.index, spec.index)
-    kept_w = ShardWriter(data_path, stage=not stage.final, order=by_source, public=public_data, **opts)
-    defer = by_source and not stage.final       # drops wait for the last stage to cut them into ranges
-    drop_w = ShardWriter(excluded_stage_file(out, stage.index, spec.index) if defer else
-                         excluded_path(out, stage.index, spec.index), excluded=True, stage=defer, order=defer,
-                         public=public_excluded(cfg.output.excluded), **opts)
-    final = _Final() if stage.final else None
-    outputs: dict[str, dict[str, Any]] = {}
+    plugins.restore(cfg.plugins)         # a spawned worker learns the planner's registrations
+    work = StageRun(spec, cfg, stage)
     try:
         with paused_gc():
-            if stage.index > 0 and len(steps) == 1 and columnar(steps[0]):
-                _run_rows(out, stage, pieces, steps[0], stats, kept_w, drop_w, final)
-            else:
-                _run_docs(spec, out, stage, pieces, steps, stats, reader_counts, kept_w, drop_w, final)
-            kept_rows, kept_sha = kept_w.close()
-            drop_rows, drop_sha = drop_w.close()
-            if layout is not None:
-                outputs.update(_cut_excluded(out, stage, layout, spec.index,
-                                             {**opts, "public": public_excluded(cfg.output.excluded)}))
+            result = work.run()
     except BaseException:
-        kept_w.abort()
-        drop_w.abort()
+        work.abort()
         raise
-    stats.reader.update(reader_counts)
-    stats.losses = reader_counts.losses
-    if not defer:
-        outputs[str(drop_w.path.relative_to(out))] = {"rows": drop_rows, "sha256": drop_sha}
-    if final is not None:
-        stats.languages = {k: Counter(docs=n, bytes=final.bytes[k]) for k, n in sorted(final.docs.items())}
-        outputs[str(kept_w.path.relative_to(out))] = {"rows": kept_rows, "sha256": kept_sha}
-        final.save(out, spec.index)
-    result = {"shard": spec.index, "stage": stage.index, "stats": stats.to_json(), "outputs": dict(sorted(outputs.items())),
-              "docs": reader_counts.get("docs_read", 0), "bytes": reader_counts.get("bytes_read", 0),
-              "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     write_json(marker, result, sort_keys=False)     # keeps the steps in pipeline order
     return result
 

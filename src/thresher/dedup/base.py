@@ -24,7 +24,7 @@ import pyarrow as pa
 from ..errors import ConfigError, ReleaseError
 from ..io.writer import write_json
 from ..paths import global_dir, release_of
-from ..steps.base import Drop, GlobalStep, StepContext
+from ..steps.base import Drop, GlobalStep, StepContext, step_label
 from .buckets import BucketJob, edge_files, plan_tasks, run_bucket_task
 from .clusters import DecisionJob, build_clusters, decision_rows, load_decisions, run_decision_task
 from .shards import KEEP_RULES, ShardOut
@@ -93,7 +93,7 @@ class DedupStep(GlobalStep):
         timings["store"] = time.perf_counter() - t
         t = time.perf_counter()
         keyed = sum(int(i["keyed"]) for i in infos)
-        tasks = plan_tasks(self.bands, keyed, getattr(executor, "workers", 1))
+        tasks = plan_tasks(self.bands, keyed, executor.workers)
         job = BucketJob(str(workdir), tuple(idx), tuple(offsets[:-1]), self.kind, self.verify(),
                         self.threshold, self.containment())
         binfo = executor.map(run_bucket_task, tasks, job, desc=f"{self.name}: buckets") if keyed else []
@@ -104,7 +104,7 @@ class DedupStep(GlobalStep):
         t = time.perf_counter()
         # a pipeline fits in <release>/.thresher/global/<label>: the clusters table goes to the release
         release = release_of(workdir)
-        djob = DecisionJob(str(workdir), str(release), self.name, tuple(idx), tuple(offsets),
+        djob = DecisionJob(str(workdir), str(release), step_label(self), tuple(idx), tuple(offsets),
                            self.similarity_source(), self.containment())
         dinfo = executor.map(run_decision_task, idx, djob, desc=f"{self.name}: decisions")
         timings["decide"] = time.perf_counter() - t

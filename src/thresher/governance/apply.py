@@ -175,11 +175,9 @@ def _writer_opts(path: Path) -> dict[str, Any]:
             "use_dictionary": dict_cols, "write_statistics": ["id"]}
 
 
-def threads_for(executor: Any) -> int:
-    """Threads to use beside an executor (a Ray executor may not say how many workers it has)."""
-    from ..executors import default_workers
-
-    return int(getattr(executor, "workers", 0) or default_workers())
+def threads_for(executor: Executor) -> int:
+    """Threads to use beside an executor: as many as it has workers."""
+    return max(1, int(executor.workers))
 
 
 def thread_map(fn: Callable[..., Any], items: list[Any], workers: int) -> list[Any]:

@@ -273,7 +273,8 @@ def _recover(project: Path, ledger: Ledger) -> dict[str, Any] | None:
     return None
 
 
-def forget(project_dir: str | Path, workers: int | None = None, progress: bool = False) -> dict[str, Any]:
+def forget(project_dir: str | Path, workers: int | None = None, progress: bool = False,
+           executor: Executor | None = None) -> dict[str, Any]:
     """Apply every approved request of the project's ledger to the newest version of each release.
 
     A transaction: a journal (``governance/forget-journal.json``) names every folder and receipt before
@@ -292,15 +293,14 @@ def forget(project_dir: str | Path, workers: int | None = None, progress: bool =
         recovered = _recover(project, ledger) if interrupted else None
         if recovered is not None:
             return recovered
-        result = _forget(project, ledger, workers, progress)
+        result = _forget(project, ledger, executor or LocalExecutor(workers, progress))
         result["rolled_back"] = interrupted
         return result
 
 
-def _forget(project: Path, ledger: Ledger, workers: int | None, progress: bool) -> dict[str, Any]:
+def _forget(project: Path, ledger: Ledger, executor: Executor) -> dict[str, Any]:
     requests = ledger.requests()
     head_hash = ledger.head
-    executor = LocalExecutor(workers, progress)
     hasher = SaltedHasher(ledger.salt)
     releases = heads(project)
     if not releases:

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from ..errors import InputError, ReleaseError
 from ..io.writer import file_sha256
 from ..merkle import leaf_hash, root, verify_absence, verify_inclusion
-from ..paths import manifest_path, stats_path
+from ..paths import WORK, manifest_path, stats_path
 from ..release import Release
 from ..signing import ALGORITHM, check_signature, custodian_dir, manifest_digest, public_key
 from .ledger import Ledger, has_ledger
@@ -66,7 +66,7 @@ def _check_files(path: Path, m: dict[str, Any], outputs: dict[str, Any]) -> None
         raise ReleaseError(f"{path}: stats.json does not match the manifest")
     for f in sorted(path.rglob("*")):
         rel = f.relative_to(path).as_posix()
-        if rel.startswith(".thresher/"):           # the custodian's work state, never published
+        if rel.startswith(f"{WORK}/"):           # the custodian's work state, never published
             continue
         if f.is_file() and f.name.endswith(TEMPORARY):
             raise ReleaseError(f"{path}: temporary file {rel} inside a release")

@@ -21,6 +21,7 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from typing import Callable, Iterable
 
+from .. import plugins
 from ..errors import ConfigError
 
 NerDetector = Callable[[str, "str | None"], Iterable[tuple[str, int, int]]]
@@ -29,16 +30,22 @@ _REGISTERED: dict[str, NerDetector] = {}
 
 
 def register_ner(name: str, detector: NerDetector) -> None:
-    """Make ``detector`` available to ``pii_redact`` under ``name`` (in this process)."""
+    """Make ``detector`` available to ``pii_redact`` under ``name``: in this process, and, when it can
+    be imported by name (a module-level function), in every worker of a pipeline (thresher.plugins)."""
     if not callable(detector):
         raise ConfigError(f"NER detector '{name}' is not callable")
     _REGISTERED[name] = detector
+    plugins.record("ner", name, detector)
 
 
 def load_ner(name: str) -> NerDetector:
     """A registered detector by name: Python registrations first, then entry points."""
     if name in _REGISTERED:
         return _REGISTERED[name]
+    carried = plugins.lookup("ner", name)      # registered in the process that planned the run
+    if carried is not None:
+        _REGISTERED[name] = carried
+        return carried
     eps = {ep.name: ep for ep in entry_points(group="thresher.pii_ner")}
     if name not in eps:
         known = ", ".join(sorted(set(_REGISTERED) | set(eps))) or "none installed"

@@ -59,11 +59,14 @@ class StepContext:
 
 
 class Step:
-    """Base of every step. Subclasses set ``name`` (the registry key) and ``version``."""
+    """Base of every step. Subclasses set ``name`` (the registry key) and ``version``. ``label`` is
+    the step's identity in a pipeline (``name``, or ``name#2`` for the second step of that name ...):
+    its stats, its fit folder and its clusters table go by it (``step_labels``)."""
 
     name: ClassVar[str] = "step"
     version: ClassVar[int] = 1
     is_global: ClassVar[bool] = False
+    label: str | None = None
 
     @property
     def meta_key(self) -> str:
@@ -201,5 +204,22 @@ class FunctionStep(Step):
         return kept
 
 
-def step_label(step: Step) -> str:
+def step_name(step: Step) -> str:
     return step.step_name if isinstance(step, FunctionStep) else step.name
+
+
+def step_label(step: Step) -> str:
+    """The step's unique label in its pipeline (set by ``label_steps``), else its name."""
+    return step.label or step_name(step)
+
+
+def label_steps(steps: list[Step]) -> list[Step]:
+    """Give every step of a pipeline its unique label: the first of a name is ``name``, the next
+    ``name#2``, ``name#3`` ... (two ``length_filter``s keep separate stats; two ``exact_dedup``s, one by
+    URL and one by text, fit in separate folders)."""
+    seen: Counter = Counter()
+    for s in steps:
+        name = step_name(s)
+        seen[name] += 1
+        s.label = name if seen[name] == 1 else f"{name}#{seen[name]}"
+    return steps

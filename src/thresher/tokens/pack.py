@@ -156,8 +156,10 @@ def data_shards(release: Path, manifest: dict[str, Any]) -> list[tuple[int, str]
 
 
 def tokenize(release: str | Path, tokenizer: str | Path, workers: int | None = None, progress: bool | None = None,
-             valid_fraction: float = VALID_FRACTION, overwrite: bool = False) -> dict[str, Any]:
-    """Pack ``release`` with ``tokenizer`` (a tokenizer.json); returns the manifest's ``tokens`` section."""
+             valid_fraction: float = VALID_FRACTION, overwrite: bool = False,
+             executor: Executor | None = None) -> dict[str, Any]:
+    """Pack ``release`` with ``tokenizer`` (a tokenizer.json); returns the manifest's ``tokens`` section.
+    ``executor``: any ``Executor`` (default: the local pool with ``workers``)."""
     out = Path(release)
     manifest = Release(out).manifest
     kids = child_versions(out)
@@ -190,7 +192,8 @@ def tokenize(release: str | Path, tokenizer: str | Path, workers: int | None = N
         dst.with_name(dst.name + ".tmp").replace(dst)
     items = data_shards(out, manifest)
     t0 = time.perf_counter()
-    results = LocalExecutor(workers, progress).map(pack_shard, items, str(out), settings, desc="tokenize")
+    executor = executor or LocalExecutor(workers, progress)
+    results = executor.map(pack_shard, items, str(out), settings, desc="tokenize")
     seconds = time.perf_counter() - t0
     section = finalize(out, tok, settings, results)
     section["seconds"] = round(seconds, 3)      # not in the manifest: differs from run to run
