@@ -34,7 +34,7 @@ from ..errors import InputError, ReleaseError
 from ..paths import is_release
 from ..signing import Signer, check_signature, public_key, read_salt
 from .matchers import MATCHERS, normalize_value
-from .request import HIDING, REMOVING, Request, in_scope  # noqa: F401  (Request: the ledger's public type)
+from .request import Request
 
 GOV_DIR = "governance"
 LEDGER = "ledger.jsonl"

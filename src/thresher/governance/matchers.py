@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -24,8 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InputError
-from ..provenance import (DEFAULT_PORTS, REPO_KEYS, URL_KEYS, doc_repos, doc_url, norm_repo, norm_url,  # noqa: F401
-                          source_fields as _get, url_host)
+from ..provenance import doc_repos, doc_url, norm_repo, norm_url, source_fields as _get, url_host  # noqa: F401
 
 if TYPE_CHECKING:
     from .ledger import Request
