@@ -8,7 +8,10 @@ import pytest
 import golden_releases as g
 
 
-@pytest.mark.parametrize("name", list(g.PIPELINES))
+SLOW = {"demo", "dedup_docs"}      # a minute each on a loaded 2-core machine
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in g.PIPELINES])
 def test_release_equals_golden(name, tmp_path):
     want = g.load()[name]
     got = g.build(name, tmp_path)
