@@ -6,13 +6,10 @@ import gzip
 from pathlib import Path
 from typing import Optional
 
-import orjson
 import typer
-from rich.table import Table
 
 from ..cli import app, console
 from ..errors import InputError, ReleaseError
-from .plan import _fmt, estimate, parse_size
 
 
 def _measure(path: str) -> tuple[float, float]:
@@ -22,6 +19,8 @@ def _measure(path: str) -> tuple[float, float]:
         ([p] if p.is_file() else sorted(Path(f) for f in glob.glob(path, recursive=True)))
     if not files:
         raise InputError(f"{path}: no input files match")
+    import orjson
+
     total = float(sum(f.stat().st_size for f in files))
     f = files[0]
     if ".jsonl" in f.name or ".json" in f.name:
@@ -58,6 +57,10 @@ def dedup_plan(path: Optional[str] = typer.Argument(None, help="input file, fold
 
     Example: `thresher dedup-plan --size 2TB --workers 64` or `thresher dedup-plan corpus.jsonl`
     """
+    from rich.table import Table
+
+    from .plan import _fmt, estimate, parse_size
+
     if path is None and size is None:
         raise InputError("give an input path or --size")
     if kind not in ("minhash", "exact"):
@@ -84,6 +87,7 @@ def clusters(release: Path = typer.Argument(..., help="release folder"),
     Example: `thresher clusters out/web --step minhash_dedup --top 5`
     """
     import pyarrow.parquet as pq
+    from rich.table import Table
 
     folder = Path(release) / "clusters" / step
     if not folder.is_dir():
