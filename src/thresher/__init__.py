@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .compiled import configure_cache
 from .lazy import exports
+
+configure_cache()        # before numba loads: a read-only install caches kernels in the user's cache dir
 
 __version__ = "0.1.0"
 

@@ -117,7 +117,8 @@ def sorted_tables(files: list[Path], extra: list[str], batch: int = 1 << 16) -> 
                                                                               ("content_hash", "ascending")])
 
 
-def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"], planned: dict[str, str] | None = None) -> None:
+def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"], planned: dict[str, str] | None = None,
+             jit: dict[str, float] | None = None) -> None:
     """stats.json and manifest.json of a finished run. ``planned``: each input's hash when the run was
     planned; an input that changed since then fails the run, naming the file."""
     from .runner import plan_stages
@@ -132,6 +133,7 @@ def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"], planne
     for p in sorted((out / "clusters").rglob("*.parquet")):    # dedup cluster tables are outputs too
         outputs[p.relative_to(out).as_posix()] = {"rows": pq.ParquetFile(p).metadata.num_rows,
                                                   "sha256": file_sha256(p)}
+    stats.jit.update(jit or {})         # kernels compiled in the parent (fits); the shards' are in their markers
     stats_json = stats.to_json()
     write_json(out / "stats.json", stats_json, sort_keys=False)     # steps stay in pipeline order
     leaves = [leaves_path(out, s.index) for s in shards]

@@ -23,6 +23,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .compiled import JitClock
 from .config import PipelineConfig
 from .document import Document, content_hash
 from .io import ReaderCounts, ShardSpec, read_shard
@@ -165,9 +166,9 @@ def _run_docs(spec: ShardSpec, out: Path, stage: Stage, pieces: list[Piece], ste
             st.docs_in += len(batch)
             st.bytes_in += nbytes
             ctx = StepContext(shard=shard, row=row, workdir=workdir / label)
-            t0 = time.perf_counter()
+            t0, j0 = time.perf_counter(), JitClock.total()
             batch = step.process(batch, ctx)
-            st.seconds += time.perf_counter() - t0
+            st.seconds += time.perf_counter() - t0 - (JitClock.total() - j0)    # compiling is not the step's time
             st.docs_out += len(batch)
             nbytes = _nbytes(batch)
             st.bytes_out += nbytes
@@ -193,7 +194,7 @@ def _run_rows(out: Path, stage: Stage, pieces: list[Piece], step: Any, stats: St
         n = t.num_rows
         lens = pc.binary_length(t.column("text")).to_numpy(zero_copy_only=False)
         ctx = StepContext(shard=shard, row=start, workdir=out / WORK / "global" / label)
-        t0 = time.perf_counter()
+        t0, j0 = time.perf_counter(), JitClock.total()
         decided = step.decide_rows(start, t.column("id").to_pylist(), ctx)
         keep = np.ones(n, dtype=bool)
         drops = []
@@ -207,7 +208,7 @@ def _run_rows(out: Path, stage: Stage, pieces: list[Piece], step: Any, stats: St
                     keep[k] = False
                     drops.append((k, drop))
             t = t.set_column(t.schema.get_field_index("meta"), "meta", pa.array(metas, pa.string()))
-        st.seconds += time.perf_counter() - t0
+        st.seconds += time.perf_counter() - t0 - (JitClock.total() - j0)
         st.docs_in += n
         st.bytes_in += int(lens.sum())
         st.docs_out += int(keep.sum())
@@ -233,7 +234,9 @@ def run_shard(spec: ShardSpec, cfg: PipelineConfig, stage: Stage) -> dict[str, A
     marker = marker_path(out, stage.index, spec.index)
     if marker.exists():
         return orjson.loads(marker.read_bytes())
+    jit0 = JitClock.snapshot()
     steps = cfg.build_steps()[stage.first:stage.last]
+    JitClock.install()             # once numba is loaded: compile time is reported apart from the steps'
     for s in steps:
         if getattr(s, "is_global", False):
             s.load(out / WORK / "global" / step_label(s))
@@ -270,6 +273,7 @@ def run_shard(spec: ShardSpec, cfg: PipelineConfig, stage: Stage) -> dict[str, A
         raise
     stats.reader.update(reader_counts)
     stats.losses = reader_counts.losses
+    stats.jit = Counter({k: v - jit0[k] for k, v in JitClock.snapshot().items() if v - jit0[k] > 0})
     if not defer:
         outputs[str(drop_w.path.relative_to(out))] = {"rows": drop_rows, "sha256": drop_sha}
     if final is not None:
