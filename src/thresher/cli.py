@@ -174,6 +174,7 @@ COMMAND_MODULES.append("thresher.crawl.commands")        # issue 26: thresher cr
 COMMAND_MODULES += ["thresher.eval.commands"]     # issue 19: thresher eval
 COMMAND_MODULES += ["thresher.tokens.commands"]      # tokenizer train/report, tokenize
 COMMAND_MODULES.append("thresher.train.commands")   # train, generate, export (torch imported on use)
+COMMAND_MODULES.append("thresher.warmup")            # issue 21: thresher warmup (compile the kernels once)
 
 
 def main() -> None:
