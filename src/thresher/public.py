@@ -45,13 +45,11 @@ def _spans(text: str, windows: list | None = None, scanned: tuple | None = None)
 
 def redact_string(text: str, light: bool = False) -> str:
     """``text`` with personal information (and, unless ``light``, secrets) replaced by ``<TYPE>`` tags."""
+    if not text or (light and "@" not in text):
+        return text             # before importing the detectors: most provenance strings need none
     from .pii import find_pii, redact_text
 
-    if not text:
-        return text
     if light:
-        if "@" not in text:
-            return text
         spans = find_pii(text, LOCATOR_TYPES)
     else:
         spans = _spans(text)
@@ -61,13 +59,13 @@ def redact_string(text: str, light: bool = False) -> str:
 def redact_many(texts: list[str]) -> dict[str, str]:
     """Each distinct text -> its redaction, the compiled scans run once over all of them (10x faster
     than one ``redact_string`` call per short field value)."""
+    uniq = list(dict.fromkeys(t for t in texts if t))
+    if not uniq:
+        return {}               # before importing the detectors (numba, detect-secrets: a second)
     from .pii import redact_text
     from .pii.scan import candidate_windows_batch
     from .pii.secret_rules import scan_texts
 
-    uniq = list(dict.fromkeys(t for t in texts if t))
-    if not uniq:
-        return {}
     out = {}
     for t, w, sc in zip(uniq, candidate_windows_batch(uniq), scan_texts(uniq)):
         # nothing for either detector to look at (no '@', no number-like window, no secret literal,

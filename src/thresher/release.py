@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, Iterator
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import xxhash
 
@@ -256,6 +255,8 @@ class Release:
             files = self.files(kind)
             if not files:
                 continue
+            import pyarrow.dataset as ds     # here: it imports pandas (0.7 s), which no pipeline needs
+
             t = ds.dataset([str(f) for f in files], format="parquet").to_table(filter=pc.field("id") == doc_id)
             if t.num_rows:
                 return kind, t.slice(0, 1).to_pylist()[0]
