@@ -94,9 +94,21 @@ def public_value(value: Any, key: str | None = None, top: bool = True) -> Any:
     return _walk(value, key, top, lambda s, light: redact_string(s, light))
 
 
+def _parse(raw: str | None) -> Any:
+    """A stored source, parsed; None when it publishes as it is: empty, or plain locator values
+    without an '@' (the {"file", "offset"} of a JSONL line), which both walks below would keep."""
+    if not raw or raw == "{}":
+        return None
+    p = orjson.loads(raw)
+    if "@" not in raw and isinstance(p, dict) and all(k in LOCATORS and not isinstance(v, (dict, list))
+                                                       for k, v in p.items()):
+        return None
+    return p
+
+
 def public_sources(sources: list[str | None]) -> list[str | None]:
     """Stored ``source`` JSON strings as they may be published (same key order: sorted); one batch."""
-    parsed = [orjson.loads(s) if s and s != "{}" else None for s in sources]
+    parsed = [_parse(s) for s in sources]
     full: list[str] = []
     for p in parsed:
         if p is not None:
