@@ -126,6 +126,8 @@ def stats(release: Path = typer.Argument(..., help="release folder"),
                   f"{st.seconds:.2f}", reasons)
     console.print(t)
     console.print("reader: " + ", ".join(f"{k}={v:,}" for k, v in sorted(s.reader.items())))
+    if s.jit:        # numba kernels compiled / loaded from the cache: not part of any step's seconds
+        console.print("kernels: " + ", ".join(f"{k}={v:.2f}" for k, v in sorted(s.jit.items())))
     if s.languages:
         top = sorted(s.languages.items(), key=lambda kv: -kv[1]["docs"])[:12]
         console.print("languages: " + ", ".join(f"{k}={v['docs']}" for k, v in top))
