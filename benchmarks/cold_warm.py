@@ -96,6 +96,14 @@ def row(case: str, tool: str, r: dict, mb: float | None = None, peer: dict | Non
             f"{ratio:.2f} | {mbs} | {vs} | {note} |")
 
 
+class _Rows(list):
+    """Table rows, printed as they come (a long run shows what it has)."""
+
+    def append(self, line: str) -> None:
+        super().append(line)
+        print(line, flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--corpus", type=Path, default=Path("/work/bench_corpus/corpus.jsonl"))
@@ -104,6 +112,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3, help="warm runs per case (median shown)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--no-warmup", action="store_true", help="skip `thresher warmup`: first runs compile")
+    ap.add_argument("--keep-cache", action="store_true", help="reuse WORK/numba-cache of an earlier run (with --work)")
     ap.add_argument("--only", default="", help="comma list of cases: help,one,demo,filters,minhash,pass")
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
     a = ap.parse_args()
@@ -112,12 +121,17 @@ def main() -> None:
     work = a.work or Path(tempfile.mkdtemp(prefix="thresher-coldwarm-"))
     work.mkdir(parents=True, exist_ok=True)
     cache = work / "numba-cache"
-    shutil.rmtree(cache, ignore_errors=True)          # a fresh install: no compiled kernel anywhere
+    if not a.keep_cache:
+        shutil.rmtree(cache, ignore_errors=True)      # a fresh install: no compiled kernel anywhere
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache), "PYTHONWARNINGS": "ignore"}
     peer_env = {**os.environ, "PYTHONWARNINGS": "ignore", "TQDM_DISABLE": "1"}
     w = ["-w", str(a.workers)]
-    rows: list[str] = []
-    print(f"load average before: {os.getloadavg()}", file=sys.stderr)
+    rows = _Rows()
+    print(f"\nfresh processes; {a.workers} workers; warm = median of {a.runs}; seconds as wall (CPU user+sys); "
+          f"load average at the start: {tuple(round(x, 1) for x in os.getloadavg())} on {os.cpu_count()} cores "
+          "(shared machine)\n", flush=True)
+    print("| case | tool | first run s | warm s | first/warm | MB/s warm | thresher vs peer warm / first | note |")
+    print("|---|---|---|---|---|---|---|---|", flush=True)
 
     if not a.no_warmup:
         r = timed([str(THRESHER), "warmup"], env)
@@ -176,11 +190,7 @@ def main() -> None:
         rows.append(row(f"JSONL -> Parquet pass-through, {mmb:.0f} MB", "thresher",
                         series([str(THRESHER), "run", str(y), "--overwrite", *w], a.runs, env), mmb, note="target >= 100 MB/s"))
 
-    print(f"\nfresh processes; {a.workers} workers; warm = median of {a.runs}; seconds as wall (CPU user+sys); "
-          f"load average after: {tuple(round(x, 1) for x in os.getloadavg())} on {os.cpu_count()} cores (shared machine)\n")
-    print("| case | tool | first run s | warm s | first/warm | MB/s warm | thresher vs peer warm / first | note |")
-    print("|---|---|---|---|---|---|---|---|")
-    print("\n".join(rows))
+    print(f"\nload average at the end: {tuple(round(x, 1) for x in os.getloadavg())}")
     if not a.work:
         shutil.rmtree(work, ignore_errors=True)
 
