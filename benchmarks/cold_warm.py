@@ -13,8 +13,9 @@ each case once ("first") and ``--runs`` more times ("warm", the median is shown)
 (Gopher repetition -> Gopher quality -> C4 -> FineWeb, the chain of ``parity_datatrove.py``), rensa
 and datasketch for MinHash (``dedup_bench.py``'s peer code: word 5-gram shingles, 112 permutations,
 14 bands, Jaccard >= 0.8 checked on candidates). Every process is timed whole, start-up included:
-wall seconds and CPU seconds (user + sys of the process and its workers), since this machine is
-shared and the wall clock alone is noisy; ratios compare figures of the same run.
+wall seconds and CPU seconds (user + sys of the process and its workers; datatrove's forkserver
+workers are not counted, so its CPU figure is only its main process), since this machine is shared
+and the wall clock alone is noisy; ratios compare wall figures of the same run.
 """
 from __future__ import annotations
 
@@ -161,12 +162,12 @@ def main() -> None:
         y = pipeline_yaml(work / "filters.yaml", "filters", str(fdir / "*.jsonl"), FILTERS, work / "filters-out")
         th = series([str(THRESHER), "run", str(y), "--overwrite", *w], a.runs, env)
         py = py or peer_python("peers")
-        from parity_datatrove import DT_SCRIPT
+        from parity_datatrove import DT_SCRIPT      # logs cleared before each run: datatrove skips completed tasks
         script = work / "dt_filters.py"
         script.write_text(DT_SCRIPT)
         dt_out = work / "dt-out"
         dt = series([str(py), str(script), "pipeline", str(fdir), str(dt_out), "4", str(a.workers), str(work / "dt-logs")],
-                    a.runs, peer_env, before_each=lambda: shutil.rmtree(dt_out, ignore_errors=True))
+                    a.runs, peer_env, before_each=lambda: [shutil.rmtree(p, ignore_errors=True) for p in (dt_out, work / "dt-logs")])
         rows.append(row(f"filters (Gopher rep + quality + C4 + FineWeb), {a.filter_docs:,} docs", "thresher", th, fmb, dt,
                         "target >= 20x warm, >= 10x first"))
         rows.append(row("", "datatrove 0.10.1", dt, fmb))
