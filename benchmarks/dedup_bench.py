@@ -30,8 +30,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-PEERS_VENV = HERE / ".venv-peers"
-PEER_PACKAGES = ["datatrove==0.10.1", "regex", "spacy", "tokenizers", "orjson", "xxhash<4", "rensa==0.5.0", "datasketch==2.0.0", "numpy"]
+sys.path.insert(0, str(HERE))
+from _peers import peer_python, venv_dir  # noqa: E402
+
+PEERS_VENV = venv_dir("peers")       # datatrove 0.10.1, rensa 0.5.0, datasketch 2.0.0 (_peers.PEERS)
 THRESHOLD, NUM_PERM, BANDS, ROWS, NGRAM = 0.8, 112, 14, 8, 5
 WORD = re.compile(r"\w+")
 
@@ -322,14 +324,7 @@ def run_peer(name: str, inp: dict, work: Path, workers: int) -> dict:
 
 
 def ensure_peers() -> None:
-    if (PEERS_VENV / "bin" / "python").exists() and subprocess.run(
-            [str(PEERS_VENV / "bin" / "python"), "-c", "import datatrove.pipeline.dedup, rensa, datasketch, spacy, regex"],
-            capture_output=True).returncode == 0:
-        return
-    print(f"creating {PEERS_VENV} ({', '.join(PEER_PACKAGES)}) ...", file=sys.stderr)
-    subprocess.run([sys.executable, "-m", "venv", str(PEERS_VENV)], check=True)
-    (PEERS_VENV / ".gitignore").write_text("*\n")
-    subprocess.run([str(PEERS_VENV / "bin" / "pip"), "install", "-q", *PEER_PACKAGES], check=True)
+    peer_python("peers")        # _peers.py: created and installed on first use
 
 
 # -- accuracy: exact all-pairs Jaccard >= t (prefix filtering, exact) --------------------------------

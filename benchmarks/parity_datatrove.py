@@ -2,7 +2,7 @@
 """Decision parity and throughput: thresher's quality filters next to datatrove 0.10.1's.
 
 datatrove 0.10.1 (+ spaCy, its English word tokenizer) is installed into
-``benchmarks/.venv-datatrove`` on first use; thresher runs from the current interpreter. Inputs: the
+``benchmarks/.venv-peers`` (``_peers.py``) on first use; thresher runs from the current interpreter. Inputs: the
 common benchmark corpus (split into shard files) and the article-extraction benchmark pages (their
 main text, extracted by resiliparse). Two measurements, both with 2 workers:
 
@@ -32,7 +32,10 @@ from collections import Counter
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-VENV = HERE / ".venv-datatrove"
+sys.path.insert(0, str(HERE))
+from _peers import peer_python, venv_dir  # noqa: E402
+
+VENV = venv_dir("peers")
 FILTERS = ["gopher_repetition", "gopher_quality", "c4_quality", "fineweb_quality"]
 PAGES = Path("/work/shared/data/article_extraction_benchmark")
 
@@ -88,18 +91,9 @@ DT_SCRIPT = textwrap.dedent('''
 
 
 def ensure_venv() -> Path:
-    """The peers' venv (shared with other benchmarks): created if missing, topped up with what the
-    quality filters need (spaCy is datatrove's English word tokenizer)."""
-    py = VENV / "bin" / "python"
-    if not py.exists():
-        print(f"creating {VENV} ...", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    probe = "import spacy, nltk, orjson; from importlib.metadata import version; assert version('datatrove') == '0.10.1'"
-    if subprocess.run([str(py), "-c", probe], capture_output=True).returncode != 0:
-        print(f"installing datatrove 0.10.1 + spaCy into {VENV} ...", file=sys.stderr)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", "datatrove==0.10.1", "spacy", "nltk", "orjson"],
-                       check=True)
-    return py
+    """The peers' venv (``_peers.py``, shared with the other benchmarks): datatrove 0.10.1 + spaCy (its
+    English word tokenizer), installed on first use."""
+    return peer_python("peers")
 
 
 def prepare(corpus: Path, max_mb: float | None, shards: int, work: Path) -> tuple[list[Path], Path, float, float]:

@@ -1,4 +1,16 @@
-"""The command line: a thin layer over the library. Every user error ends as one line ``Error: ...``."""
+"""The command line: a thin layer over the library. Every user error ends as one line ``Error: ...``.
+
+Start-up is part of every command a user types (``thresher --help`` <= 0.5 s, see
+``benchmarks/cold_warm.py``), so the convention for every command module is:
+
+- register it with ONE line appended to ``COMMAND_MODULES`` below; ``main()`` (the ``thresher``
+  script, ``python -m thresher`` and ``python -m thresher.cli``) imports each before parsing;
+- at module level import only the standard library, ``typer``, ``..cli`` and ``..errors``: numpy,
+  pyarrow, numba, pydantic, matplotlib, torch, rich.table/progress and the library modules that pull
+  them in are imported inside the command function that uses them (``tests/test_startup.py`` checks);
+- a package's ``__init__`` exports its names lazily (``thresher.lazy.exports``) so importing
+  ``thresher.X.commands`` does not import all of ``thresher.X``.
+"""
 from __future__ import annotations
 
 import json
@@ -10,7 +22,6 @@ from typing import Optional
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from .errors import ThresherError
 
@@ -104,6 +115,8 @@ def stats(release: Path = typer.Argument(..., help="release folder"),
     if as_json:
         console.print_json(json.dumps(s.to_json()))
         return
+    from rich.table import Table
+
     t = Table(title=f"{release}: {rel.manifest['documents']:,} documents")
     for col in ("step", "docs in", "docs out", "MB in", "MB out", "seconds", "top drop reasons"):
         t.add_column(col, justify="left" if col in ("step", "top drop reasons") else "right")
@@ -113,6 +126,8 @@ def stats(release: Path = typer.Argument(..., help="release folder"),
                   f"{st.seconds:.2f}", reasons)
     console.print(t)
     console.print("reader: " + ", ".join(f"{k}={v:,}" for k, v in sorted(s.reader.items())))
+    if s.jit:        # numba kernels compiled / loaded from the cache: not part of any step's seconds
+        console.print("kernels: " + ", ".join(f"{k}={v:.2f}" for k, v in sorted(s.jit.items())))
     if s.languages:
         top = sorted(s.languages.items(), key=lambda kv: -kv[1]["docs"])[:12]
         console.print("languages: " + ", ".join(f"{k}={v['docs']}" for k, v in top))
@@ -135,6 +150,8 @@ def steps():
 
     Example: `thresher steps`
     """
+    from rich.table import Table
+
     from .steps import registry, step_class, step_options
 
     t = Table(title="steps (entry-point group thresher.steps)")
@@ -159,6 +176,7 @@ COMMAND_MODULES.append("thresher.crawl.commands")        # issue 26: thresher cr
 COMMAND_MODULES += ["thresher.eval.commands"]     # issue 19: thresher eval
 COMMAND_MODULES += ["thresher.tokens.commands"]      # tokenizer train/report, tokenize
 COMMAND_MODULES.append("thresher.train.commands")   # train, generate, export (torch imported on use)
+COMMAND_MODULES.append("thresher.warmup")            # issue 21: thresher warmup (compile the kernels once)
 
 
 def main() -> None:
@@ -189,4 +207,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # `python -m thresher.cli` runs this file as __main__; the command modules register on the app of
+    # the module `thresher.cli`, so run that one's main (else only the commands above would exist)
+    from thresher.cli import main as _main
+
+    _main()

@@ -7,22 +7,27 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-import numpy as np
-import orjson
-import pyarrow.parquet as pq
 import typer
 
 from .cli import app, console
 from .errors import ConfigError
-from .release import Release
 from .text.packs import SHIPPED, lid_threshold, load_packs, pack_key
+
+if TYPE_CHECKING:       # numpy, pyarrow and the release load when a command needs them (fast start-up)
+    import numpy as np
+
+    from .release import Release
 
 
 def release_scores(release: Release, key: str) -> np.ndarray:
     """``meta.language_score`` of every document of ``release`` (kept and excluded) whose
     language + script is ``key`` (``srp_Cyrl``; a bare language matches any script)."""
+    import numpy as np
+    import orjson
+    import pyarrow.parquet as pq
+
     scores: list[float] = []
     for kind in ("data", "excluded"):
         for path in release.files(kind):
@@ -44,6 +49,10 @@ def calibrate(release: str | Path, language: str, base: str = SHIPPED) -> dict[s
     lang, _, script = key.partition("_")
     if len(lang) != 3 or not lang.isalpha() or (script and (len(script) != 4 or not script.istitle())):
         raise ConfigError(f"--language {language!r}: expected ISO 639-3 [+ _ + ISO 15924], e.g. srp_Latn")
+    import numpy as np
+
+    from .release import Release
+
     rel = Release(release)
     scores = release_scores(rel, key)
     if scores.size == 0:

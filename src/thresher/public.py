@@ -46,13 +46,11 @@ def _spans(text: str, windows: list | None = None, scanned: tuple | None = None)
 
 def redact_string(text: str, light: bool = False) -> str:
     """``text`` with personal information (and, unless ``light``, secrets) replaced by ``<TYPE>`` tags."""
+    if not text or (light and "@" not in text):
+        return text             # before importing the detectors: most provenance strings need none
     from .pii import find_pii, redact_text
 
-    if not text:
-        return text
     if light:
-        if "@" not in text:
-            return text
         spans = find_pii(text, LOCATOR_TYPES)
     else:
         spans = _spans(text)
@@ -62,13 +60,13 @@ def redact_string(text: str, light: bool = False) -> str:
 def redact_many(texts: list[str]) -> dict[str, str]:
     """Each distinct text -> its redaction, the compiled scans run once over all of them (10x faster
     than one ``redact_string`` call per short field value)."""
+    uniq = list(dict.fromkeys(t for t in texts if t))
+    if not uniq:
+        return {}               # before importing the detectors (numba, detect-secrets: a second)
     from .pii import redact_text
     from .pii.scan import candidate_windows_batch
     from .pii.secret_rules import scan_texts
 
-    uniq = list(dict.fromkeys(t for t in texts if t))
-    if not uniq:
-        return {}
     out = {}
     for t, w, sc in zip(uniq, candidate_windows_batch(uniq), scan_texts(uniq)):
         # nothing for either detector to look at (no '@', no number-like window, no secret literal,
@@ -97,9 +95,21 @@ def public_value(value: Any, key: str | None = None, top: bool = True) -> Any:
     return _walk(value, key, top, lambda s, light: redact_string(s, light))
 
 
+def _parse(raw: str | None) -> Any:
+    """A stored source, parsed; None when it publishes as it is: empty, or plain locator values
+    without an '@' (the {"file", "offset"} of a JSONL line), which both walks below would keep."""
+    if not raw or raw == "{}":
+        return None
+    p = orjson.loads(raw)
+    if "@" not in raw and isinstance(p, dict) and all(k in LOCATORS and not isinstance(v, (dict, list))
+                                                       for k, v in p.items()):
+        return None
+    return p
+
+
 def public_sources(sources: list[str | None]) -> list[str | None]:
     """Stored ``source`` JSON strings as they may be published (same key order: sorted); one batch."""
-    parsed = [orjson.loads(s) if s and s != "{}" else None for s in sources]
+    parsed = [_parse(s) for s in sources]
     full: list[str] = []
     for p in parsed:
         if p is not None:

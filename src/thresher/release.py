@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, Iterator
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import xxhash
 
@@ -119,7 +118,7 @@ def sorted_tables(files: list[Path], extra: list[str], batch: int = 1 << 16) -> 
 
 
 def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"], stages: int,
-             planned: dict[str, str] | None = None) -> None:
+             planned: dict[str, str] | None = None, jit: dict[str, float] | None = None) -> None:
     """stats.json and manifest.json of a finished run of ``stages`` stages. ``planned``: each input's
     hash when the run was planned; an input that changed since then fails the run, naming the file."""
     stats, outputs = Stats(), {}
@@ -131,6 +130,7 @@ def finalize(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"], stages
     for p in sorted(clusters_dir(out).rglob("*.parquet")):    # dedup cluster tables are outputs too
         outputs[p.relative_to(out).as_posix()] = {"rows": pq.ParquetFile(p).metadata.num_rows,
                                                   "sha256": file_sha256(p)}
+    stats.jit.update(jit or {})         # kernels compiled in the parent (fits); the shards' are in their markers
     stats_json = stats.to_json()
     write_json(stats_path(out), stats_json, sort_keys=False)     # steps stay in pipeline order
     leaves = [leaves_path(out, s.index) for s in shards]
@@ -253,6 +253,8 @@ class Release:
             files = self.files(kind)
             if not files:
                 continue
+            import pyarrow.dataset as ds     # here: it imports pandas (0.7 s), which no pipeline needs
+
             t = ds.dataset([str(f) for f in files], format="parquet").to_table(filter=pc.field("id") == doc_id)
             if t.num_rows:
                 return kind, t.slice(0, 1).to_pylist()[0]

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import plugins
+from .compiled import JitClock
 from .config import PipelineConfig
 from .document import Document, content_hash
 from .io import ReaderCounts, ShardSpec, read_shard
@@ -150,6 +151,8 @@ class StageRun:
 
     def __init__(self, spec: ShardSpec, cfg: PipelineConfig, stage: Stage):
         self.spec, self.stage, self.out = spec, stage, cfg.output_dir()
+        self.jit0 = JitClock.snapshot()
+        JitClock.install()             # once numba is loaded: compile time is reported apart from the steps'
         steps = cfg.build_steps()[stage.first:stage.last]
         self.steps = [(s, step_label(s)) for s in steps]
         for s, label in self.steps:
@@ -217,9 +220,9 @@ class StageRun:
                 break
             ctx = StepContext(shard=shard, row=row, workdir=global_dir(self.out, label))
             n_in, b_in = len(batch), nbytes
-            t0 = time.perf_counter()
+            t0, j0 = time.perf_counter(), JitClock.total()
             batch = step.process(batch, ctx)
-            seconds = time.perf_counter() - t0
+            seconds = time.perf_counter() - t0 - (JitClock.total() - j0)    # compiling is not the step's time
             nbytes = _nbytes(batch)
             self.recorder.step(label, (n_in, len(batch)), (b_in, nbytes), seconds,
                                [d.drop.reason for d in ctx.dropped], ctx)
@@ -234,7 +237,7 @@ class StageRun:
         n = t.num_rows
         lens = pc.binary_length(t.column("text")).to_numpy(zero_copy_only=False)
         ctx = StepContext(shard=shard, row=start, workdir=global_dir(self.out, label))
-        t0 = time.perf_counter()
+        t0, j0 = time.perf_counter(), JitClock.total()
         decided = step.decide_rows(start, t.column("id").to_pylist(), ctx)
         keep = np.ones(n, dtype=bool)
         drops = []
@@ -248,7 +251,7 @@ class StageRun:
                     keep[k] = False
                     drops.append((k, drop))
             t = t.set_column(t.schema.get_field_index("meta"), "meta", pa.array(metas, pa.string()))
-        seconds = time.perf_counter() - t0
+        seconds = time.perf_counter() - t0 - (JitClock.total() - j0)
         self.recorder.step(label, (n, int(keep.sum())), (int(lens.sum()), int(lens[keep].sum())), seconds,
                            [d.reason for _, d in drops], ctx)
         if drops:
@@ -275,6 +278,7 @@ class StageRun:
         if self.stage.final:
             outputs[str(self.kept.path.relative_to(out))] = {"rows": kept_rows, "sha256": kept_sha}
         stats = self.recorder.finish(out, index)
+        stats.jit = Counter({k: v - self.jit0[k] for k, v in JitClock.snapshot().items() if v - self.jit0[k] > 0})
         return {"shard": index, "stage": self.stage.index, "stats": stats.to_json(),
                 "outputs": dict(sorted(outputs.items())),
                 "docs": self.reader.get("docs_read", 0), "bytes": self.reader.get("bytes_read", 0),

@@ -44,6 +44,7 @@ class Stats:
     languages: dict[str, Counter] = field(default_factory=dict)  # lang -> {docs, bytes}
     shards: int = 0
     losses: list[dict[str, Any]] = field(default_factory=list)   # what readers could not read: file, offset, reason
+    jit: Counter = field(default_factory=Counter)   # compile_seconds, load_seconds of numba kernels (thresher.compiled)
 
     def step(self, key: str) -> StepStats:
         if key not in self.steps:
@@ -58,7 +59,9 @@ class Stats:
         for k, v in other.languages.items():
             langs[k] = langs.get(k, Counter()) + v
         losses = self.losses + other.losses if other.losses else self.losses
-        return Stats(steps, self.reader + other.reader, langs, self.shards + other.shards, losses[:MAX_LOSSES])
+        jit = Counter(self.jit)
+        jit.update(other.jit)          # update, not +: keeps float sums exactly as added
+        return Stats(steps, self.reader + other.reader, langs, self.shards + other.shards, losses[:MAX_LOSSES], jit)
 
     def __radd__(self, other: Any) -> "Stats":
         return self if other == 0 else self.__add__(other)   # lets sum() start from 0
@@ -69,6 +72,8 @@ class Stats:
                "languages": {k: dict(v) for k, v in sorted(self.languages.items())}}
         if self.losses:            # only when something was lost: a clean run's stats.json is unchanged
             out["losses"] = sorted(self.losses, key=lambda x: (x["file"], x["offset"], x["reason"]))
+        if self.jit:               # seconds numba spent compiling / loading kernels, never counted in a step's time
+            out["jit"] = {k: round(v, 6) for k, v in sorted(self.jit.items())}
         return out
 
     @classmethod
@@ -76,4 +81,4 @@ class Stats:
         return cls({k: StepStats.from_json(v) for k, v in d.get("steps", {}).items()},
                    Counter(d.get("reader", {})),
                    {k: Counter(v) for k, v in d.get("languages", {}).items()}, d.get("shards", 0),
-                   list(d.get("losses", [])))
+                   list(d.get("losses", [])), Counter(d.get("jit", {})))

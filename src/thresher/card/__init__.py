@@ -11,16 +11,17 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from ..errors import ConfigError
-from ..release import Release
-from .changes import parent_changes
-from .facts import Facts, collect
-from .figures import FIGURES, draw_all
-from .render import context, render
+from ..lazy import exports
 
-__all__ = ["FIGURES", "Facts", "card_options", "collect", "write_card"]
+if TYPE_CHECKING:
+    from ..release import Release
+
+# matplotlib, jinja2 and pyarrow load when a card is written, not when the CLI starts
+__getattr__, __dir__, _lazy = exports(__name__, {"FIGURES": ".figures", "Facts": ".facts", "collect": ".facts"})
+__all__ = sorted(_lazy + ["card_options", "write_card"])
 
 DEFAULT_LICENSE = "unknown"   # the Hub's own value for "not stated"; the card asks a person to fill it in
 
@@ -53,6 +54,12 @@ def write_card(release: str | Path | Release, *, target_shares: Mapping[str, flo
     ``target_shares`` (language -> share of bytes) and ``license`` default to the ``card:`` options
     of the pipeline config, if any. Figures without data are not drawn; the card says why.
     """
+    from ..release import Release
+    from .changes import parent_changes
+    from .facts import collect
+    from .figures import draw_all
+    from .render import context, render
+
     rel = release if isinstance(release, Release) else Release(release)
     opts = card_options(rel.manifest)
     targets = check_targets(target_shares if target_shares is not None else opts.get("target_shares") or {})

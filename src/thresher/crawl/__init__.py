@@ -4,8 +4,9 @@
 ``out/warc/*.warc.gz`` (request, response and metadata records), ``out/crawl.log.jsonl`` and
 ``out/sites.json``; ``input: {format: warc}`` then reads the pages with their ``source["rights"]``.
 """
-from .crawler import CrawlConfig, crawl, read_seeds
-from .register import classify as classify_register
-from .rights import AI_AGENTS
+from ..lazy import exports
 
-__all__ = ["AI_AGENTS", "CrawlConfig", "classify_register", "crawl", "read_seeds"]
+__getattr__, __dir__, __all__ = exports(__name__, {
+    "CrawlConfig": ".crawler", "crawl": ".crawler", "read_seeds": ".crawler", "AI_AGENTS": ".rights",
+    "classify_register": ".register:classify"})
+

@@ -6,10 +6,8 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..cli import app, console
-from .crawler import CrawlConfig, crawl, read_seeds
 
 
 @app.command("crawl")
@@ -35,6 +33,10 @@ def crawl_cmd(seeds: Path = typer.Argument(..., help="seed file: one site URL pe
 
     Example: `thresher crawl seeds.txt -o crawl/ --max-pages 50 --depth 2 --contact me@example.org`
     """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .crawler import CrawlConfig, crawl, read_seeds
+
     cfg = CrawlConfig(contact=contact or os.environ.get("THRESHER_CRAWL_CONTACT", ""), max_pages=max_pages,
                       depth=depth, delay=delay, polite=not no_delay, workers=workers, timeout=timeout,
                       retries=retries, max_bytes=int(max_mb * 2**20), sitemaps=sitemaps, terms=terms)

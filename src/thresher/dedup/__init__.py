@@ -2,7 +2,7 @@
 resumable stages with files in between, so memory stays bounded whatever the corpus size."""
 from __future__ import annotations
 
-from .exact import ExactDedup
-from .minhash import MinhashDedup, estimated_jaccard, signatures
+from ..lazy import exports
 
-__all__ = ["ExactDedup", "MinhashDedup", "estimated_jaccard", "signatures"]
+__getattr__, __dir__, __all__ = exports(__name__, {
+    "ExactDedup": ".exact", "MinhashDedup": ".minhash", "estimated_jaccard": ".minhash", "signatures": ".minhash"})

@@ -6,14 +6,11 @@ import gzip
 from pathlib import Path
 from typing import Optional
 
-import orjson
 import typer
-from rich.table import Table
 
 from ..cli import app, console
 from ..errors import InputError, ReleaseError
 from ..paths import clusters_dir
-from .plan import _fmt, estimate, parse_size
 
 
 def _measure(path: str) -> tuple[float, float]:
@@ -23,6 +20,8 @@ def _measure(path: str) -> tuple[float, float]:
         ([p] if p.is_file() else sorted(Path(f) for f in glob.glob(path, recursive=True)))
     if not files:
         raise InputError(f"{path}: no input files match")
+    import orjson
+
     total = float(sum(f.stat().st_size for f in files))
     f = files[0]
     if ".jsonl" in f.name or ".json" in f.name:
@@ -59,6 +58,10 @@ def dedup_plan(path: Optional[str] = typer.Argument(None, help="input file, fold
 
     Example: `thresher dedup-plan --size 2TB --workers 64` or `thresher dedup-plan corpus.jsonl`
     """
+    from rich.table import Table
+
+    from .plan import _fmt, estimate, parse_size
+
     if path is None and size is None:
         raise InputError("give an input path or --size")
     if kind not in ("minhash", "exact"):
@@ -85,6 +88,7 @@ def clusters(release: Path = typer.Argument(..., help="release folder"),
     Example: `thresher clusters out/web --step minhash_dedup --top 5`
     """
     import pyarrow.parquet as pq
+    from rich.table import Table
 
     folder = clusters_dir(Path(release), step)
     if not folder.is_dir():

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
 from ..cli import app, console
 from ..errors import ConfigError
-from ..io.writer import write_json
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 
 def _progress() -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                     console=console, transient=True)
 
@@ -72,6 +74,10 @@ def _bpb(model, data, output, split, context, stride, max_docs, grid, device):
         task = bar.add_task(f"scoring {len(docs):,} documents", total=None)
         rep = bits_per_byte(lm, docs, context, stride, progress=lambda t: bar.advance(task, t))
     rep.update(data=info, energy=meter.report())
+    from rich.table import Table
+
+    from ..io.writer import write_json
+
     write_json(output / "bpb.json", rep)
     t = Table(title=f"{lm.name} on {data}: bits per byte (lower is better)")
     for col in ("group", "docs", "tokens", "model", "gzip -9", "zstd -19", "xz -9"):

@@ -8,13 +8,9 @@
 
 Every new build applies the ledger of its project as its final step (``governance.build``).
 """
-from .forget import forget, heads, project_releases
-from .ledger import Ledger, Request
-from .lookup import lookup
-from .matchers import MATCHERS
-from .pending import removed_ids
-from .search import build_index, search
-from .verify import check_receipt, verify
+from ..lazy import exports
 
-__all__ = ["Ledger", "MATCHERS", "Request", "build_index", "check_receipt", "forget", "heads", "lookup",
-           "project_releases", "removed_ids", "search", "verify"]
+__getattr__, __dir__, __all__ = exports(__name__, {
+    "forget": ".forget", "heads": ".forget", "project_releases": ".forget", "Ledger": ".ledger", "Request": ".ledger",
+    "lookup": ".lookup", "MATCHERS": ".matchers", "removed_ids": ".pending", "build_index": ".search",
+    "search": ".search", "check_receipt": ".verify", "verify": ".verify"})

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from ..cli import app, console
 from ..errors import InputError
@@ -117,6 +116,8 @@ def request_list(project: Path = typer.Argument(..., help="project folder"),
     if as_json:
         console.print_json(json.dumps(reqs))
         return
+    from rich.table import Table
+
     t = Table(title=f"{project}: {len(reqs)} removal requests")
     for col in ("id", "matcher", "value", "near-dups", "scope", "received", "due", "status", "decided by", "applied to"):
         t.add_column(col)

@@ -24,9 +24,10 @@ import json
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 from ..errors import ConfigError
 
@@ -77,6 +78,8 @@ def find_pack(meta: dict[str, Any], source: str = SHIPPED) -> tuple[str, dict[st
 
 def lid_threshold(scores: list[float] | np.ndarray) -> float:
     """FineWeb-2's language-score threshold: median - standard deviation, clamped to [0.3, 0.9]."""
+    import numpy as np        # here, not at the top: `thresher languages` starts without numpy
+
     x = np.asarray(scores, dtype=np.float64)
     if x.size == 0:
         return LID_CLAMP[0]

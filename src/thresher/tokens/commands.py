@@ -5,8 +5,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from pydantic import ValidationError
-from rich.table import Table
 
 from ..cli import WORKERS, app, console
 from ..errors import InputError
@@ -32,6 +30,8 @@ def tokenizer_train(release: Path = typer.Argument(..., help="release folder"),
 
     Example: `thresher tokenizer train out/demo -o tok/ --vocab 32000 --alpha 0.3`
     """
+    from pydantic import ValidationError
+
     from .train import TokenizerConfig, load_tokenizer_config, train
 
     cfg = load_tokenizer_config(config) if config else TokenizerConfig()
@@ -79,6 +79,8 @@ def tokenizer_report(tokenizer: Path = typer.Argument(..., help="tokenizer.json"
         print(markdown_table(rep))
         print(f"json: {files['json']}\nfigure: {files['png']}")
         return
+    from rich.table import Table
+
     t = Table(title=f"tokens per word (per char for spaceless scripts); parity vs {rep['reference'] or '-'}")
     t.add_column("language")
     for n in names:

@@ -1,0 +1,95 @@
+"""The compiled (numba) kernels' on-disk cache and the time spent compiling them.
+
+Every kernel is ``@njit(cache=True)``: compiled once per installation, then loaded from disk in
+milliseconds. ``thresher warmup`` (run by ``make setup``) compiles them all ahead of a user's first
+pipeline. Where the cache lives (``configure_cache``, called by ``thresher/__init__`` before numba
+loads): ``$NUMBA_CACHE_DIR`` when set; else ``$THRESHER_CACHE_DIR/numba``; else numba's default,
+``__pycache__`` beside the sources, when the install is writable; else (a read-only or shared
+install) ``$XDG_CACHE_HOME/thresher/numba`` (``~/.cache/thresher/numba``), one per user. Run
+``thresher warmup`` once as the user (or with ``NUMBA_CACHE_DIR`` pointing at a shared writable folder)
+to fill it.
+
+``JitClock`` measures, in one process, the seconds numba spent compiling (a cache miss) and loading
+kernels from the cache; the runner takes them out of the step that triggered them and reports
+them as ``jit`` in ``stats.json``, so a first run's compile time is never a step's time.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+
+def cache_dir(package_dir: Path, env: dict[str, str] | os._Environ = os.environ) -> str | None:
+    """The folder to give numba as NUMBA_CACHE_DIR, or None for numba's default (in the source tree)."""
+    if env.get("NUMBA_CACHE_DIR"):
+        return env["NUMBA_CACHE_DIR"]
+    if env.get("THRESHER_CACHE_DIR"):
+        return str(Path(env["THRESHER_CACHE_DIR"]) / "numba")
+    if os.access(package_dir, os.W_OK):
+        return None
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return str(Path(base) / "thresher" / "numba")
+
+
+def configure_cache() -> None:
+    """Point numba's cache at ``cache_dir`` (before numba is imported; if it already is, reload its config)."""
+    d = cache_dir(Path(__file__).resolve().parent)
+    if d is None or os.environ.get("NUMBA_CACHE_DIR") == d:
+        return
+    os.environ["NUMBA_CACHE_DIR"] = d
+    if "numba" in sys.modules:
+        from numba.core import config
+
+        config.reload_config()
+
+
+class JitClock:
+    """Seconds spent in numba's compiler lock (loading kernels from the cache, or compiling) and,
+    of those, compiling, in this process. Nested events (a kernel compiling its callees) count once."""
+
+    compile_seconds = 0.0
+    load_seconds = 0.0       # compiler-lock time that was not compiling: cache loads, type dispatch
+    _installed = False
+
+    @classmethod
+    def install(cls) -> None:
+        """Listen to numba's events; a no-op until a kernel module has imported numba (a pipeline
+        without kernels never pays numba's import)."""
+        if cls._installed or "numba" not in sys.modules:
+            return
+        from numba.core import event
+
+        class _Outermost(event.Listener):
+            def __init__(self, on_done):
+                self.depth, self.t0, self.on_done = 0, 0.0, on_done
+
+            def on_start(self, ev):
+                if self.depth == 0:
+                    self.t0 = time.perf_counter()
+                self.depth += 1
+
+            def on_end(self, ev):
+                self.depth -= 1
+                if self.depth == 0:
+                    self.on_done(time.perf_counter() - self.t0)
+
+        def lock_done(dt: float) -> None:
+            cls.load_seconds += dt          # compile time is moved out below
+
+        def compile_done(dt: float) -> None:
+            cls.compile_seconds += dt
+            cls.load_seconds -= dt
+
+        event.register("numba:compiler_lock", _Outermost(lock_done))
+        event.register("numba:compile", _Outermost(compile_done))
+        cls._installed = True
+
+    @classmethod
+    def total(cls) -> float:
+        return cls.compile_seconds + cls.load_seconds
+
+    @classmethod
+    def snapshot(cls) -> dict[str, float]:
+        return {"compile_seconds": cls.compile_seconds, "load_seconds": cls.load_seconds}
