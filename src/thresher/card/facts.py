@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import ReleaseError
+from ..progress import Progress
 from ..release import Release
 from ..text.packs import pack_key
 from ..stats import StepStats
@@ -239,10 +240,14 @@ def collect(release: Release) -> Facts:
     first: str | None = None
     last: str | None = None
     removed: list[tuple[str, str]] = []      # (id, file in an ancestor) of rows a removal request took out
-    for kind in ("data", "excluded"):
-        hist = facts.lengths["kept" if kind == "data" else "excluded"]
-        for path in release.files(kind):
+    files = [(kind, path) for kind in ("data", "excluded") for path in release.files(kind)]
+    bar = Progress("card: reading the release", total=len(files), unit="files")
+    with bar:
+        for kind, path in files:
+            hist = facts.lengths["kept" if kind == "data" else "excluded"]
+            bar.advance()
             for chars, nbytes, sources, metas, extra in _rows(path, ["text", "source", "meta", "step", "reason", "id"]):
+                bar.advance(0, docs=len(metas), nbytes=int(nbytes.sum()))
                 langs = [doc_language(m) for m in metas]
                 steps = extra.get("step") or [UNKNOWN] * len(sources)
                 if kind == "data":

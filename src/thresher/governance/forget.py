@@ -167,7 +167,12 @@ def new_version(src: Path, hits: Hits, requests: list[Request], ledger_head: str
             t_before, before_pairs, t_after, after_pairs = _trees([old_leaves[r] for r in data_rels], gone_ids)
             predicted = {rel: _without_ids(old_leaves[rel], [x.id for x in hits[rel].values()])
                          for rel in data_rels if rel in hits}
-            results = [f.result() for f in futures]
+            with Progress(f"forget {src.name}: rewriting", total=len(futures), unit="files",
+                          enabled=getattr(executor, "progress", None)) as bar:
+                results = []
+                for f in futures:
+                    results.append(f.result())
+                    bar.advance()
     finally:
         sys.setswitchinterval(old_switch)
     if t_before.root != manifest["merkle"]["root"]:
@@ -295,7 +300,7 @@ def _recover(project: Path, ledger: Ledger) -> dict[str, Any] | None:
     return None
 
 
-def forget(project_dir: str | Path, workers: int | None = None, progress: bool = False) -> dict[str, Any]:
+def forget(project_dir: str | Path, workers: int | None = None, progress: bool | None = False) -> dict[str, Any]:
     """Apply every approved request of the project's ledger to the newest version of each release.
 
     A transaction: a journal (``governance/forget-journal.json``) names every folder and receipt before
@@ -319,7 +324,7 @@ def forget(project_dir: str | Path, workers: int | None = None, progress: bool =
         return result
 
 
-def _forget(project: Path, ledger: Ledger, workers: int | None, progress: bool) -> dict[str, Any]:
+def _forget(project: Path, ledger: Ledger, workers: int | None, progress: bool | None) -> dict[str, Any]:
     requests = ledger.requests()
     head_hash = ledger.head
     executor = LocalExecutor(workers, progress)
