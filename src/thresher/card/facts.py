@@ -130,8 +130,9 @@ class Facts:
         out: dict[str, Counter] = {}
         for name in self.pipeline_steps:
             st = self.steps[name]
+            # ``pii:EMAIL`` only: ``pii:EMAIL:urd`` is the same occurrences again, per language
             c = Counter({k: v for k, v in st.counters.items() if k.split(":", 1)[0].lower() in PII_PREFIXES
-                         and ":" in k and v})
+                         and k.count(":") == 1 and v})
             if c:
                 out[name] = c
         return out
