@@ -63,6 +63,7 @@ class ShardWriter:
         self.order = order and stage        # a stage file with the source key, sorted by it when closed
         if self.order:
             self.schema = self.schema.append(pa.field(KEY, pa.string()))
+        self.input_schema = self.schema       # what write() builds; write_table derives the filter columns
         if not stage:           # a published shard: top-level columns to filter on (io/columns.py)
             for f in FILTER_FIELDS:
                 self.schema = self.schema.append(f)
@@ -91,7 +92,7 @@ class ShardWriter:
             cols.update(drop_columns([(it.step, it.drop) for it in items]))
         if self.order:
             cols[KEY] = order_keys(docs)
-        self.write_table(pa.table(cols, schema=self.schema))
+        self.write_table(pa.table(cols, schema=self.input_schema))
 
     def write_table(self, table: pa.Table) -> None:
         if not table.num_rows:
