@@ -75,7 +75,7 @@ def _config(tmp: Path, out: Path, limit: int | None = None) -> PipelineConfig:
         src.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _records()), encoding="utf-8")
     return PipelineConfig(name="first-hour", input=InputConfig(path=str(src), format="jsonl"),
                           steps=[Gold(), LengthFilter(min_chars=50)], output=OutputConfig(path=str(out)),
-                          limit=limit)
+                          **({"limit": limit} if limit else {}))
 
 
 @pytest.fixture(scope="module")
@@ -166,9 +166,12 @@ def test_run_limit_takes_the_first_documents(tmp_path: Path) -> None:
 
 
 def test_workers_zero_is_rejected(tmp_path: Path) -> None:
-    p = subprocess.run(CLI + ["run", str(tmp_path / "x.yaml"), "-w", "0"], capture_output=True, text=True,
+    y = tmp_path / "x.yaml"
+    y.write_text(f"name: w0\ninput: {{path: '{SAMPLE}', format: jsonl}}\noutput: {{path: '{tmp_path / 'out'}'}}\n")
+    p = subprocess.run(CLI + ["run", str(y), "-w", "0"], capture_output=True, text=True,
                        env={**os.environ, "COLUMNS": "200"}, timeout=120)
     assert p.returncode == 2 and "Invalid value for '--workers' / '-w'" in p.stderr, p.stderr
+    assert not (tmp_path / "out").exists()
 
 
 # --- progress off a terminal ------------------------------------------------------------------------
