@@ -382,3 +382,32 @@ def test_card_counts_sections_and_no_local_path(tmp_path: Path) -> None:
     inst = card.split("### Data instances")[1].split("```json")[1].split("```")[0]
     assert json.loads(inst)["id"] == first
     assert "## Citation" in card and "@misc{first_hour_" in card
+
+
+def test_web_search_marks_the_query_words(rel: Path) -> None:
+    import time
+    import urllib.parse
+    import urllib.request
+
+    from thresher.governance import build_index
+
+    build_index(rel)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(CLI + ["serve", str(rel), "--port", str(port)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/search?q=" + urllib.parse.quote("人权")
+        for _ in range(300):
+            try:
+                body = urllib.request.urlopen(url, timeout=5).read().decode("utf-8")
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("the server did not answer")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert "udhr-cmn_hans" in body and "<mark>人权</mark>" in body
