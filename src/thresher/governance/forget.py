@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 from ..errors import InputError, ReleaseError
 from ..executors import Executor, LocalExecutor
 from ..io.writer import file_sha256, link_or_copy, write_json
+from ..progress import Progress
 from ..merkle import MerkleTree, absence_proof
 from ..paths import WORK
 from ..release import LEAF_ORDER, Release, read_leaves, write_leaves, write_signed_manifest
