@@ -102,6 +102,8 @@ def main() -> None:
     ap.add_argument("--mirrors", type=int, default=25, help="copies of the 20-page manual (pages ~ 20 x N)")
     ap.add_argument("--frontier", type=int, default=100_000, help="URLs queued for the RSS measurement")
     args = ap.parse_args()
+    from _inputs import require_inputs  # benchmarks/_inputs.py: a clear error when an input is missing
+    require_inputs(args)
     peer_py = ensure_venv()
     work = Path(tempfile.mkdtemp(prefix="crawl-bench-"))
     rows = []

@@ -429,6 +429,8 @@ def main() -> None:
     ap.add_argument("--thresher-run", help=argparse.SUPPRESS)
     ap.add_argument("--peer", nargs="+", help=argparse.SUPPRESS)
     a = ap.parse_args()
+    from _inputs import require_inputs  # benchmarks/_inputs.py: a clear error when an input is missing
+    require_inputs(a)
     if a.thresher_run:
         print(json.dumps(thresher_worker(json.loads(a.thresher_run))))
         return

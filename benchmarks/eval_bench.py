@@ -196,6 +196,8 @@ def main() -> None:
     ap.add_argument("--torch-threads", type=int, default=1, help="torch threads for both (1: least contention "
                     "on a shared machine)")
     args = ap.parse_args()
+    from _inputs import require_inputs  # benchmarks/_inputs.py: a clear error when an input is missing
+    require_inputs(args)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (shared, noisy: compare ratios "

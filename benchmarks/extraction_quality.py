@@ -58,6 +58,8 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=Path("/work/shared/data/article_extraction_benchmark"))
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
+    from _inputs import require_inputs  # benchmarks/_inputs.py: a clear error when an input is missing
+    require_inputs(args)
     gold = json.loads((args.data / "ground-truth.json").read_text("utf-8"))
     pages = []
     for key, rec in sorted(gold.items()):

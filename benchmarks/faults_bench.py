@@ -95,6 +95,8 @@ def main() -> None:
     ap.add_argument("--baseline", default="61c401a", help="git commit of the readers to compare with")
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
+    from _inputs import require_inputs  # benchmarks/_inputs.py: a clear error when an input is missing
+    require_inputs(args)
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         base = tmp / "baseline"

@@ -158,6 +158,8 @@ def main() -> None:
     ap.add_argument("--extra-steps", default="",
                     help="comma-separated steps added after length_filter, e.g. language_id,secrets_redact")
     args = ap.parse_args()
+    from _inputs import require_inputs  # benchmarks/_inputs.py: a clear error when an input is missing
+    require_inputs(args)
     wait_for_corpus(args.corpus)
     work = args.work
     work.mkdir(parents=True, exist_ok=True)

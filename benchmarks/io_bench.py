@@ -63,6 +63,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
     a = ap.parse_args()
+    from _inputs import require_inputs  # benchmarks/_inputs.py: a clear error when an input is missing
+    require_inputs(a)
     corpus = ensure_corpus(a.corpus, a.mb)
     mb = corpus.stat().st_size / 1e6
     tmp = Path(tempfile.mkdtemp(prefix="io-bench-"))

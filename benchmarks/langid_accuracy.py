@@ -112,6 +112,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--all-rows", action="store_true", help="print languages only one detector supports too")
     args = ap.parse_args()
+    from _inputs import require_inputs  # benchmarks/_inputs.py: a clear error when an input is missing
+    require_inputs(args)
     cld, lid = supported()
     both = cld & lid
     names = iso_codes()["names"]

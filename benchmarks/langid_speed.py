@@ -112,6 +112,8 @@ def main() -> None:
     ap.add_argument("--baseline-src", type=Path, help="another thresher checkout's src/ (e.g. the commit before "
                     "this step was compiled), run as one more tool for a before/after ratio")
     args = ap.parse_args()
+    from _inputs import require_inputs  # benchmarks/_inputs.py: a clear error when an input is missing
+    require_inputs(args)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "docs.jsonl"
         sample(args.corpus, args.docs, args.every, path)

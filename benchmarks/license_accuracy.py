@@ -108,6 +108,8 @@ def main() -> None:
     ap.add_argument("--drop-unknown", action="store_true",
                     help="run examples/code.yaml as is (files without a detected license are dropped early)")
     args = ap.parse_args()
+    from _inputs import require_inputs  # benchmarks/_inputs.py: a clear error when an input is missing
+    require_inputs(args)
     base = Path(args.fixtures)
 
     ok, n, misses = fixtures_accuracy(base)

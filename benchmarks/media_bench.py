@@ -214,6 +214,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--parts", default="text,ocr,asr", help="which measurements, comma-separated")
     args = ap.parse_args()
+    from _inputs import require_inputs  # benchmarks/_inputs.py: a clear error when an input is missing
+    require_inputs(args)
     peer_py = ensure_venv()
     import pypdfium2
     import tesserocr

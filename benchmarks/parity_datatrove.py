@@ -175,6 +175,8 @@ def main() -> None:
     ap.add_argument("--dt-runs", type=int, default=1, help="datatrove chain runs (median; ~4 min each on 200 MB)")
     ap.add_argument("--examples", type=int, default=3, help="disagreeing ids to print per filter")
     args = ap.parse_args()
+    from _inputs import require_inputs  # benchmarks/_inputs.py: a clear error when an input is missing
+    require_inputs(args)
     if not args.corpus.exists():
         sys.exit(f"{args.corpus} missing: build it with python3 /work/shared/bench/build_corpus.py")
     py = ensure_venv()

@@ -314,6 +314,8 @@ def main() -> None:
     ap.add_argument("--peer-mb", type=float, default=20.0, help="MB of corpus text for the peers' speed")
     ap.add_argument("--skip-speed", action="store_true")
     args = ap.parse_args()
+    from _inputs import require_inputs  # benchmarks/_inputs.py: a clear error when an input is missing
+    require_inputs(args)
     tmp = Path(tempfile.mkdtemp(prefix="pii-acc-"))
     dt_py = venv_python(".venv-datatrove", "datatrove==0.10.1 regex", "datatrove.pipeline.formatters")
     pr_py = venv_python(".venv-presidio", "presidio-analyzer", "presidio_analyzer")

@@ -85,6 +85,8 @@ def main() -> None:
     ap.add_argument("--per-region", type=int, default=40)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    from _inputs import require_inputs  # benchmarks/_inputs.py: a clear error when an input is missing
+    require_inputs(args)
     rng = random.Random(args.seed)
     paras = paragraphs()
     cases = []      # (region, form, cue?, text, start, end, url)

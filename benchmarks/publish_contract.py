@@ -64,6 +64,8 @@ def main() -> None:
     ap.add_argument("--mb", type=int, default=40)
     ap.add_argument("--runs", type=int, default=3)
     a = ap.parse_args()
+    from _inputs import require_inputs  # benchmarks/_inputs.py: a clear error when an input is missing
+    require_inputs(a)
     rows = []
     for fields in (False, True):
         src = sample(a.corpus, a.work, a.mb, fields)

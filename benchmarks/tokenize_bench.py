@@ -185,6 +185,8 @@ def main() -> None:
                     help="also run datatrove's MegatronDocumentTokenizer")
     ap.add_argument("--shard-mb", type=float, default=24, help="input shard size of the release (default: 9 shards)")
     args = ap.parse_args()
+    from _inputs import require_inputs  # benchmarks/_inputs.py: a clear error when an input is missing
+    require_inputs(args)
     if not args.corpus.exists():
         sys.exit(f"{args.corpus} missing: build it with python3 /work/shared/bench/build_corpus.py")
     py = ensure_venv()

@@ -194,6 +194,8 @@ def main() -> None:
     p.add_argument("--release")
     p.add_argument("--out")
     a = p.parse_args()
+    from _inputs import require_inputs  # benchmarks/_inputs.py: a clear error when an input is missing
+    require_inputs(a)
     if a.worker:
         fn = {"train": worker_train, "decode": worker_decode, "extrapolate": worker_extrapolate}[a.worker]
         print(json.dumps(fn(a)))

@@ -102,10 +102,14 @@ def test_release_loads_in_pyarrow_duckdb_and_datasets(tmp_path):
     url = con.execute(f"select json_extract_string(source, '$.uri') from read_parquet('{out}/data/*.parquet') "
                       "where source like '%iana.org%' limit 1").fetchone()[0]
     assert url == "http://www.iana.org/"
+    assert con.execute(f"select url from read_parquet('{out}/data/*.parquet') where url = 'http://www.iana.org/'"
+                       ).fetchone()[0] == url
     datasets = pytest.importorskip("datasets")
     ds = datasets.load_dataset("parquet", data_files=str(out / "data" / "*.parquet"), split="train",
                                cache_dir=str(tmp_path / "hf"))
-    assert len(ds) == n and set(ds.column_names) == {"id", "text", "source", "meta"}
+    # the full source/meta JSON, and top-level columns to filter on (io/columns.py)
+    assert len(ds) == n and set(ds.column_names) == {"id", "text", "source", "meta", "language", "script", "url",
+                                                     "repo", "path", "license"}
 
 
 def test_kill_9_then_rerun_equals_uninterrupted_run(tmp_path):

@@ -30,22 +30,26 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_
                        "Example: `thresher demo` then `thresher stats thresher-demo`.")
 console = Console()
 
-WORKERS = typer.Option(None, "--workers", "-w", help="worker processes (default: one per core)")
+WORKERS = typer.Option(None, "--workers", "-w", min=1, help="worker processes (default: one per core)")
 
 
 @app.command()
 def run(pipeline: Path = typer.Argument(..., help="pipeline YAML"),
         output: Optional[str] = typer.Option(None, "--output", "-o", help="release folder (overrides output.path)"),
         workers: Optional[int] = WORKERS,
-        overwrite: bool = typer.Option(False, help="delete an existing release at the output path first")):
+        overwrite: bool = typer.Option(False, help="delete an existing release at the output path first"),
+        limit: Optional[int] = typer.Option(None, "--limit", min=1, help="only the first N documents (a trial run)")):
     """Run a pipeline. A re-run into the same folder resumes: finished shards are skipped.
 
-    Example: `thresher run examples/web.yaml -o out/web --workers 2`
+    Example: `thresher run examples/web.yaml -o out/web --workers 2` (try it first: `--limit 100 -o out/try`)
     """
     from .config import load_config
     from .pipeline import run as run_pipeline
 
-    out = run_pipeline(load_config(pipeline, output), workers=workers, overwrite=overwrite)
+    cfg = load_config(pipeline, output)
+    if limit is not None:
+        cfg.limit = limit
+    out = run_pipeline(cfg, workers=workers, overwrite=overwrite)
     _report(out)
 
 
@@ -145,28 +149,17 @@ def why(release: Path = typer.Argument(..., help="release folder"), doc_id: str 
 
 
 @app.command()
-def steps():
-    """List every registered step with its options and defaults.
+def steps(name: Optional[str] = typer.Argument(None, help="one step: its full description and options")):
+    """List every registered step with its options and defaults; `thresher steps NAME` describes one.
 
-    Example: `thresher steps`
+    Example: `thresher steps` or `thresher steps gopher_quality`
     """
     from rich.table import Table
 
     from .steps import registry, step_class, step_options
+    from .steps_help import print_step, print_steps
 
-    t = Table(title="steps (entry-point group thresher.steps)")
-    for col in ("step", "kind", "options (default)", "what it does"):
-        t.add_column(col)
-    for name in sorted(registry()):
-        try:
-            cls = step_class(name)
-        except ImportError as e:    # a broken plugin must not hide the other steps
-            t.add_row(name, "?", "", f"unavailable: {e}")
-            continue
-        kind = next((b.__name__.lower() for b in cls.__mro__[1:] if b.__module__.endswith("steps.base")), "step")
-        opts = "\n".join(f"{o}: {typ} = {d!r}" for o, typ, d in step_options(cls))
-        t.add_row(name, "global" if cls.is_global else kind, opts, (cls.__doc__ or "").strip().split("\n")[0])
-    console.print(t)
+    print_step(name) if name else print_steps()
 
 
 # Commands of other areas register themselves on `app` when imported.
@@ -177,6 +170,7 @@ COMMAND_MODULES += ["thresher.eval.commands"]     # issue 19: thresher eval
 COMMAND_MODULES += ["thresher.tokens.commands"]      # tokenizer train/report, tokenize
 COMMAND_MODULES.append("thresher.train.commands")   # train, generate, export (torch imported on use)
 COMMAND_MODULES.append("thresher.warmup")            # issue 21: thresher warmup (compile the kernels once)
+COMMAND_MODULES.append("thresher.head")     # issue 20: thresher head
 
 
 def main() -> None:

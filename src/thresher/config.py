@@ -97,6 +97,8 @@ class PipelineConfig(BaseModel):
     base_dir: str = Field(".", exclude=True, description="relative paths resolve against this folder")
     plugins: dict[str, dict[str, str]] = Field(default_factory=plugins.registered, exclude=True,
                                                description="Python registrations (thresher.plugins) the workers need")
+    limit: int | None = Field(None, ge=1, description="read only the first N documents of the inputs (a trial "
+                              "run: `thresher run PIPELINE --limit N`)")
 
     @field_validator("steps")
     @classmethod
@@ -139,6 +141,8 @@ class PipelineConfig(BaseModel):
     def recipe(self) -> dict[str, Any]:
         """The config as data (what the hash covers: inputs and steps, not where the output goes)."""
         d = self.model_dump(mode="json", exclude={"output", "steps"})
+        if d.get("limit") is None:         # unset, the hash is what it was before the option existed
+            d.pop("limit", None)
         for inp in d["input"] if isinstance(d["input"], list) else [d["input"]]:
             for k, v in INPUT_DEFAULTS.items():          # at their defaults, the hash is what it was before
                 if k in inp and inp[k] == v:
@@ -160,7 +164,7 @@ class PipelineConfig(BaseModel):
     def to_yaml(self) -> str:
         d = self.model_dump(mode="json", exclude={"steps"})
         d["steps"] = [_step_entry(s) for s in self.steps]
-        keys = ("name", "input", "steps", "output") + (("card",) if self.card else ())
+        keys = ("name", "input", "steps", "output") + (("card",) if self.card else ()) + (("limit",) if self.limit else ())
         return yaml.safe_dump({k: d[k] for k in keys}, sort_keys=False)
 
 

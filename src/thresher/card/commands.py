@@ -42,6 +42,24 @@ def card(release: Path = typer.Argument(..., help="release folder"),
     console.print(f"  browse:  thresher serve {release}")
 
 
+def check_port(host: str, port: int) -> None:
+    """An InputError when ``host:port`` cannot be listened on (in use, or not an address of this machine)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        raise ConfigError(f"--host {host}: not an address of this machine ({e.strerror})") from None
+    family, _, _, _, addr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)     # as uvicorn does
+        try:
+            s.bind(addr)
+        except OSError as e:
+            raise ConfigError(f"{host}:{port}: cannot listen there ({e.strerror}); "
+                              f"pick another port with --port") from None
+
+
 @app.command()
 def serve(release: Path = typer.Argument(..., help="release folder"),
           port: int = typer.Option(8000, "--port", "-p", help="port on 127.0.0.1"),
@@ -61,6 +79,7 @@ def serve(release: Path = typer.Argument(..., help="release folder"),
 
     from ..web.app import LOCAL_HOSTS
 
+    check_port(host, port)       # before the card and index are built, and before saying "Serving"
     names = LOCAL_HOSTS + tuple(allow_host) + ((host,) if host not in ("0.0.0.0", "::") else ())
     web_app = create_app(release, hosts=names)   # forms refuse any other Host (DNS rebinding)
     console.print(f"[bold green]Serving[/] {release} at http://{host}:{port}/  (Ctrl+C to stop)")

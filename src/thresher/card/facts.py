@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from ..errors import ReleaseError
 from ..paths import is_release
+from ..progress import Progress
 from ..release import Release
 from ..text.packs import pack_key
 from ..stats import StepStats
@@ -130,8 +131,9 @@ class Facts:
         out: dict[str, Counter] = {}
         for name in self.pipeline_steps:
             st = self.steps[name]
+            # ``pii:EMAIL`` only: ``pii:EMAIL:urd`` is the same occurrences again, per language
             c = Counter({k: v for k, v in st.counters.items() if k.split(":", 1)[0].lower() in PII_PREFIXES
-                         and ":" in k and v})
+                         and k.count(":") == 1 and v})
             if c:
                 out[name] = c
         return out
@@ -240,10 +242,14 @@ def collect(release: Release) -> Facts:
     first: str | None = None
     last: str | None = None
     removed: list[tuple[str, str]] = []      # (id, file in an ancestor) of rows a removal request took out
-    for kind in ("data", "excluded"):
-        hist = facts.lengths["kept" if kind == "data" else "excluded"]
-        for path in release.files(kind):
+    files = [(kind, path) for kind in ("data", "excluded") for path in release.files(kind)]
+    bar = Progress("card: reading the release", total=len(files), unit="files")
+    with bar:
+        for kind, path in files:
+            hist = facts.lengths["kept" if kind == "data" else "excluded"]
+            bar.advance()
             for chars, nbytes, sources, metas, extra in _rows(path, ["text", "source", "meta", "step", "reason", "id"]):
+                bar.advance(0, docs=len(metas), nbytes=int(nbytes.sum()))
                 langs = [doc_language(m) for m in metas]
                 steps = extra.get("step") or [UNKNOWN] * len(sources)
                 if kind == "data":

@@ -63,6 +63,13 @@ def languages(facts: Facts) -> Figure | str:
     return fig
 
 
+def language_points(series: list[int], steps: list[str]) -> list[tuple[str, int]]:
+    """The per-language line of the funnel figure: (label, documents). ``series`` is documents entering
+    each step and, last, those kept (``language_funnel``); point 0 is what was read and point i + 1 what
+    is still in after step i, so each drop shows at the step that made it."""
+    return list(zip(["read"] + [f"after {s}" for s in steps], series))
+
+
 def funnel(facts: Facts) -> Figure | str:
     steps = facts.pipeline_steps
     if not steps:
@@ -89,8 +96,10 @@ def funnel(facts: Facts) -> Figure | str:
         xs = np.arange(len(steps) + 1)
         for lang, series in per.items():
             if series[0]:
-                ax2.plot(xs, [v / series[0] for v in series], marker="o", ms=3, label=lang)
-        ax2.set_xticks(xs, steps + ["kept"], rotation=30, ha="right", fontsize=8)
+                points = language_points(series, steps)
+                ax2.plot(xs, [v / series[0] for _, v in points], marker="o", ms=3, label=lang)
+        ax2.set_xticks(xs, [label for label, _ in language_points([0] * (len(steps) + 1), steps)],
+                       rotation=30, ha="right", fontsize=8)
         ax2.set_ylim(0, 1.05)
         ax2.set_ylabel("share of the language's documents still in")
         ax2.set_title("Per language (top 8)", fontsize=10)

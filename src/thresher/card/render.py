@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from functools import lru_cache
 from datetime import datetime, timezone
 from importlib.resources import files
 from typing import Any
@@ -24,15 +25,28 @@ MAX_ROWS = 30
 
 
 def hub_language(code: str) -> str | None:
-    """The ISO 639 code the Hub's ``language:`` list accepts: ``cmn_Hans`` -> ``cmn``, ``pt-BR`` -> ``pt``."""
+    """The ISO 639 code the Hub's ``language:`` list takes: ``cmn_Hans`` -> ``cmn``, ``pt-BR`` -> ``pt``,
+    ``zho`` -> ``zh`` (two letters where ISO 639-1 has a code)."""
     base = re.split(r"[_\-]", code.strip())[0].lower()
+    base = _alpha2().get(base, base)
     return base if re.fullmatch(r"[a-z]{2,3}", base) and base not in ("und", "unk", "zxx", "mul") else None
 
 
+@lru_cache(maxsize=1)
+def _alpha2() -> dict[str, str]:
+    """ISO 639-3 -> ISO 639-1 (BCP-47 takes the two-letter code where one exists)."""
+    import json
+
+    table = json.loads((files("thresher") / "data" / "iso_codes.json").read_text(encoding="utf-8"))
+    return {a3: a2 for a2, a3 in table["alpha2_to_alpha3"].items()}
+
+
 def bcp47(code: str) -> str:
-    """A readable BCP-47 tag: ``cmn_hans`` -> ``cmn-Hans``, ``por_br`` -> ``por-BR``."""
+    """A BCP-47 tag: ``zho`` -> ``zh``, ``cmn_hans`` -> ``cmn-Hans``, ``por_br`` -> ``pt-BR`` (the
+    two-letter ISO 639-1 code where one exists, as BCP-47 requires)."""
     parts = re.split(r"[_\-]", code)
-    out = [parts[0].lower()]
+    base = parts[0].lower()
+    out = [_alpha2().get(base, base)]
     for p in parts[1:]:
         out.append(p.title() if len(p) == 4 else p.upper() if len(p) == 2 else p)
     return "-".join(out)
@@ -97,12 +111,127 @@ def _funnel(facts: Facts) -> list[dict[str, Any]]:
     for name in facts.pipeline_steps:
         st = facts.steps[name]
         reasons = st.drops or facts.reasons.get(name, Counter())
-        rows.append({"step": name, "in": st.docs_in, "out": st.docs_out, "dropped": st.docs_in - st.docs_out,
+        dropped = st.docs_in - st.docs_out
+        rows.append({"step": name, "in": st.docs_in, "out": st.docs_out, "dropped": dropped,
                      "mb_in": mb(st.bytes_in), "mb_out": mb(st.bytes_out), "seconds": f"{st.seconds:.2f}",
-                     "reasons": ", ".join(f"{r}={n:,}" for r, n in reasons.most_common(6)),
+                     "reasons": ", ".join(f"{r}={n:,}" for r, n in reasons.most_common(6)) if dropped or st.drops else "",
                      "counters": ", ".join(f"{k}={v:,}" for k, v in sorted(st.counters.items())
                                            if ":" not in k) or ""})
     return rows
+
+
+def _per_language(facts: Facts, known: list[str], steps: list[str]) -> dict[str, list[int]]:
+    """Per language, documents entering each step and kept: the top languages, the rest summed, the
+    documents without a language (dropped before language ID, or none found), and the total from
+    stats.json, so every column adds up to the funnel above."""
+    if not known or not steps:
+        return {}
+    langs = list(facts.languages) + [lang for c in facts.lang_drops.values() for lang in c]
+    langs = sorted({lang for lang in langs if lang != UNKNOWN})
+    series = language_funnel(facts, langs + [UNKNOWN])
+    top = [lang for lang in known[:MAX_ROWS] if lang in series]
+    out = {lang: series[lang] for lang in top}
+    rest = [lang for lang in langs if lang not in out]
+    if rest:
+        out[f"{len(rest)} other languages"] = [sum(v) for v in zip(*(series[lang] for lang in rest))]
+    if any(series[UNKNOWN]):
+        out["(no language)"] = series[UNKNOWN]
+    out["all documents"] = [facts.steps[s].docs_in for s in steps] + [facts.steps[steps[-1]].docs_out]
+    return out
+
+
+FIELDS = {
+    "id": "stable id, from the source's own id or a hash of its locator",
+    "text": "the document's text, after the pipeline's modifiers (extraction, redaction)",
+    "source": "JSON: provenance (file and offset, URL, record digest, date, repository and path ...)",
+    "meta": "JSON: what the steps wrote (language and scores, quality signals, PII spans as offsets, clusters)",
+    "language": "`meta.language` (ISO 639-3), null where no language-ID step ran",
+    "script": "`meta.script` (ISO 15924)",
+    "url": "the web address it came from, null for other sources",
+    "repo": "code: the repository it came from",
+    "path": "code: the file's path inside the repository",
+    "license": "code: the license found (SPDX id), null where none was looked for",
+    "step": "excluded only: the step that dropped it",
+    "reason": "excluded only: why (the rule)",
+    "score": "excluded only: the measured value",
+    "threshold": "excluded only: the threshold it crossed",
+}
+EXAMPLE_CHARS = 400
+
+
+def _fields(facts: Facts) -> list[dict[str, str]]:
+    """The columns of the data shards as written, with their Arrow types, for the card's fields table."""
+    import pyarrow.parquet as pq
+
+    out = []
+    for kind in ("data", "excluded"):
+        shards = sorted((facts.path / kind).glob("*.parquet"))
+        if not shards:
+            continue
+        for f in pq.ParquetFile(shards[0]).schema_arrow:
+            if not any(r["field"] == f.name for r in out):
+                out.append({"field": f.name, "type": str(f.type), "what": FIELDS.get(f.name, "")})
+    return out
+
+
+def _example(facts: Facts) -> str | None:
+    """The first kept document as JSON, its text cut to EXAMPLE_CHARS, long meta values shortened."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    shards = sorted((facts.path / "data").glob("*.parquet"))
+    for f in shards:
+        pf = pq.ParquetFile(f)
+        if not pf.metadata.num_rows:
+            continue
+        row = next(pf.iter_batches(batch_size=1)).to_pylist()[0]
+        text = row.get("text") or ""
+        row["text"] = text[:EXAMPLE_CHARS] + (f"… ({len(text):,} characters)" if len(text) > EXAMPLE_CHARS else "")
+        for k in ("source", "meta"):
+            try:
+                row[k] = _shorten(json.loads(row[k] or "{}"))
+            except ValueError:
+                pass
+        return json.dumps(row, ensure_ascii=False, indent=2, default=str)
+    return None
+
+
+def _shorten(v: Any, depth: int = 0) -> Any:
+    if isinstance(v, str) and len(v) > 120:
+        return v[:117] + "..."
+    if isinstance(v, list):
+        return [_shorten(x, depth + 1) for x in v[:5]] + (["..."] if len(v) > 5 else [])
+    if isinstance(v, dict):
+        return {k: (_shorten(x, depth + 1) if depth < 3 else "...") for k, x in list(v.items())[:20]}
+    return v
+
+
+def _summary(facts: Facts, name: str, langs: list[dict[str, Any]]) -> str:
+    """The Hub template's summary, in numbers from the run."""
+    known = [r for r in langs if r["code"] != UNKNOWN]
+    kinds = ", ".join(f"{k} ({n:,})" for k, n in facts.source_kinds.most_common()) or "its inputs"
+    steps = facts.pipeline_steps
+    s = (f"{name} is a pre-training text corpus of {facts.kept_docs:,} documents ({facts.kept_bytes / 1e6:,.1f} MB "
+         f"of UTF-8 text)")
+    if known:
+        top = ", ".join(f"{r['code']} {100 * r['share']:.0f}%" for r in known[:5])
+        s += f" in {len(known)} language{'s' if len(known) != 1 else ''} (by bytes: {top}{', …' if len(known) > 5 else ''})"
+    s += f", from sources of kind {kinds}."
+    read = facts.reader.get("docs_read", 0)
+    if steps:
+        s += (f" Of {read:,} documents read, {facts.excluded_docs:,} were excluded by a {len(steps)}-step pipeline "
+              f"({', '.join(steps[:8])}{', …' if len(steps) > 8 else ''}), each with its reason in `excluded/`.")
+    return s
+
+
+def _citation(facts: Facts, name: str, m: dict[str, Any]) -> str:
+    key = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "dataset"
+    year = str(m.get("created", ""))[:4] or datetime.now(timezone.utc).strftime("%Y")
+    root = m.get("merkle", {}).get("root", "?")
+    return (f"@misc{{{key}_{year},\n  title  = {{{name}}},\n  author = {{TODO(human): the people who built it}},\n"
+            f"  year   = {{{year}}},\n  note   = {{{facts.kept_docs:,} documents; built with thresher; "
+            f"Merkle root {root}}}\n}}")
 
 
 def _shortfall(facts: Facts, targets: dict[str, float]) -> list[dict[str, Any]]:
@@ -161,7 +290,7 @@ def context(facts: Facts, figures: dict[str, str], *, license: str, targets: dic
     langs = _languages(facts)
     known = [r["code"] for r in langs if r["code"] != UNKNOWN]
     steps = facts.pipeline_steps
-    per_lang = language_funnel(facts, known[:MAX_ROWS]) if known and steps else {}
+    per_lang = _per_language(facts, known, steps)
     outputs = list(m.get("outputs", {}).items())
     lengths = {k: {"exact": h.exact, "n": h.n, "mean": h.mean, "min": h.lo, "p10": h.quantile(0.1),
                    "p50": h.quantile(0.5), "p90": h.quantile(0.9), "max": h.hi}
@@ -190,6 +319,8 @@ def context(facts: Facts, figures: dict[str, str], *, license: str, targets: dic
         "registers": register_rows(facts.registers), "sites": site_rows(facts.sites),
         "media": media.context(facts.modalities, facts.confidence),
         "data_shards": sum(1 for k, _ in outputs if k.startswith("data/")),
+        "summary": _summary(facts, name, langs), "example": _example(facts), "fields": _fields(facts),
+        "citation": _citation(facts, name, m),
     }
 
 

@@ -49,7 +49,7 @@ def _measure(path: str) -> tuple[float, float]:
 def dedup_plan(path: Optional[str] = typer.Argument(None, help="input file, folder or glob to size (optional)"),
                size: Optional[str] = typer.Option(None, "--size", help="text size instead of a path, e.g. 200MB, 1.5TB"),
                avg_doc: Optional[float] = typer.Option(None, "--avg-doc-bytes", help="mean document size (default: sampled, or 2000)"),
-               workers: int = typer.Option(2, "--workers", "-w"),
+               workers: int = typer.Option(2, "--workers", "-w", min=1),
                kind: str = typer.Option("minhash", help="minhash | exact"),
                num_perm: int = typer.Option(112), bands: int = typer.Option(14),
                verify: bool = typer.Option(True, help="exact verification of candidate pairs (keeps shingle sets on disk)"),

@@ -39,7 +39,7 @@ def eval_cmd(model: Optional[str] = typer.Argument(None, help="hf:PATH (local tr
              max_new_tokens: int = typer.Option(512, "--max-new-tokens"),
              k: str = typer.Option("1,10,100", "--k", help="pass@k to report (those every problem has samples for)"),
              timeout: float = typer.Option(3.0, help="seconds per program"),
-             workers: Optional[int] = typer.Option(None, "--workers", "-w", help="programs run at once (default: 2 x cores)"),
+             workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, help="programs run at once (default: 2 x cores)"),
              isolation: str = typer.Option("bwrap", help="bwrap (namespaces; default) | process (WEAKER: no namespaces; recorded)"),
              grid_intensity: Optional[float] = typer.Option(None, "--grid-intensity", help="gCO2eq/kWh (default 475, world average)"),
              device: str = typer.Option("cpu", help="torch device for the model")):

@@ -14,7 +14,7 @@ from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 @runtime_checkable
 class Executor(Protocol):
     workers: int
-    progress: bool
+    progress: bool | None
 
     def map(self, fn: Callable[..., Any], items: Sequence[Any], *args: Any, desc: str = "shards",
             meanwhile: Callable[[], Any] | None = None) -> list[Any]:

@@ -12,9 +12,9 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Callable, Sequence
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..lock import die_with_parent
+from ..progress import Progress
 
 
 def default_workers() -> int:
@@ -26,7 +26,7 @@ class LocalExecutor:
 
     def __init__(self, workers: int | None = None, progress: bool | None = None):
         self.workers = max(1, workers or default_workers())
-        self.progress = sys.stderr.isatty() if progress is None else progress
+        self.progress = progress       # None: a bar on a terminal, log lines otherwise (thresher.progress)
 
     def map(self, fn: Callable[..., Any], items: Sequence[Any], *args: Any, desc: str = "shards",
             meanwhile: Callable[[], Any] | None = None) -> list[Any]:
@@ -70,31 +70,13 @@ def _preload() -> None:
     pa.array([""])
 
 
-class _Bar:
-    """Shards done, docs/s and MB/s (from the ``docs``/``bytes`` keys of the results, when present)."""
+class _Bar(Progress):
+    """Shards done, docs/s and MB/s (from the ``docs``/``bytes``/``tokens`` keys of the results, when
+    present): a bar on a terminal, log lines otherwise (``thresher.progress``)."""
 
-    def __init__(self, desc: str, total: int, enabled: bool):
-        self.enabled, self.docs, self.bytes, self.t0 = enabled, 0, 0, time.perf_counter()
-        self.tokens = 0
-        self.p = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                          TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), transient=False,
-                          disable=not enabled)
-        self.task = self.p.add_task(desc, total=total, rate="")
+    def __init__(self, desc: str, total: int, enabled: bool | None):
+        super().__init__(desc, total=total, unit="shards", enabled=enabled)
 
-    def __enter__(self) -> "_Bar":
-        self.p.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.p.stop()
-
-    def advance(self, result: Any) -> None:
-        if isinstance(result, dict):
-            self.docs += result.get("docs", 0)
-            self.bytes += result.get("bytes", 0)
-            self.tokens += result.get("tokens", 0)
-        dt = max(time.perf_counter() - self.t0, 1e-9)
-        rate = f"{self.docs / dt:,.0f} docs/s {self.bytes / dt / 1e6:,.1f} MB/s"
-        if self.tokens:         # a tokenize run's shards report their tokens
-            rate += f" {self.tokens / dt:,.0f} tokens/s"
-        self.p.update(self.task, advance=1, rate=rate)
+    def advance(self, result: Any = None) -> None:       # type: ignore[override]
+        r = result if isinstance(result, dict) else {}
+        super().advance(1, docs=r.get("docs", 0), nbytes=r.get("bytes", 0), tokens=r.get("tokens", 0))

@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from ..executors import Executor, LocalExecutor
 from ..io.writer import EXCLUDED_SCHEMA, file_sha256
+from ..progress import Progress
 from ..layout import may_hold
 from ..release import leaf_table
 from .matchers import Compiled
@@ -113,7 +114,8 @@ def find_hits(release: Path, requests: list[Request], hasher: SaltedHasher,
     if not requests or not files:
         return {}
     scan = may_hold(files, requests, layout)
-    found = thread_map(lambda rel: _match_file(rel, release, requests, hasher), scan, threads_for(executor))
+    found = thread_map(lambda rel: _match_file(rel, release, requests, hasher), scan, threads_for(executor),
+                       desc=f"{Path(release).name}: matching requests", progress=getattr(executor, "progress", None))
     hits: Hits = {rel: h for rel, h in zip(scan, found) if h}
     near = [r.id for r in requests if r.near_duplicates]
     if near and any(r in h.why for fh in hits.values() for h in fh.values() for r in near):
@@ -180,13 +182,24 @@ def threads_for(executor: Executor) -> int:
     return max(1, int(executor.workers))
 
 
-def thread_map(fn: Callable[..., Any], items: list[Any], workers: int) -> list[Any]:
+def thread_map(fn: Callable[..., Any], items: list[Any], workers: int, desc: str | None = None,
+               progress: bool | None = None) -> list[Any]:
     """Map in threads: Parquet decoding, zstd and the Arrow string kernels release the GIL, so threads
-    use every core without a process pool's start-up and pickling (seconds on a 200 MB release)."""
-    if workers <= 1 or len(items) <= 1:
-        return [fn(it) for it in items]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(fn, items))
+    use every core without a process pool's start-up and pickling (seconds on a 200 MB release).
+    With ``desc``, a progress bar (log lines off a terminal) counts the files done."""
+    with Progress(desc or "", total=len(items), unit="files", enabled=False if desc is None else progress) as bar:
+        if workers <= 1 or len(items) <= 1:
+            out = []
+            for it in items:
+                out.append(fn(it))
+                bar.advance()
+            return out
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            out = []
+            for r in pool.map(fn, items):
+                out.append(r)
+                bar.advance()
+            return out
 
 
 def rewrite_file(src: Path, dst: Path, rel: str, hits: dict[int, Hit],

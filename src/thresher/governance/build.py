@@ -107,4 +107,4 @@ def apply_ledger(out: Path, cfg: "PipelineConfig", shards: list["ShardSpec"], ex
 def _update_marker(path: Path, fn) -> None:
     m = orjson.loads(path.read_bytes())
     fn(m)
-    write_json(path, m)
+    write_json(path, m, sort_keys=False)        # the steps stay in pipeline order (stats.json is built from it)

@@ -120,7 +120,7 @@ def request_list(project: Path = typer.Argument(..., help="project folder"),
 
     t = Table(title=f"{project}: {len(reqs)} removal requests")
     for col in ("id", "matcher", "value", "near-dups", "scope", "received", "due", "status", "decided by", "applied to"):
-        t.add_column(col)
+        t.add_column(col, no_wrap=col in ("id", "matcher"))     # ids are copied: never cut or wrapped
     for r in reqs:
         v = r["value"] if len(r["value"]) <= 48 else r["value"][:45] + "..."
         t.add_row(r["id"], r["matcher"], v, "yes" if r["near_duplicates"] else "", r["scope"], r["received_at"],
@@ -131,14 +131,14 @@ def request_list(project: Path = typer.Argument(..., help="project folder"),
 
 @app.command()
 def forget(project: Path = typer.Argument(..., help="project folder"),
-           workers: Optional[int] = typer.Option(None, "--workers", "-w", help="worker processes")):
+           workers: Optional[int] = typer.Option(None, "--workers", "-w", min=1, help="worker processes")):
     """Apply the removal requests to every release of a project: new versions + receipts.
 
     Example: `thresher forget out` then `thresher verify out/demo@v2 --receipt out/governance/receipts/req-00001-1.json`
     """
     from .forget import forget as run_forget
 
-    res = run_forget(project, workers=workers)
+    res = run_forget(project, workers=workers, progress=None)
     if res.get("recovered"):
         console.print("[yellow]completed an interrupted forget (recorded in the ledger before it stopped)[/]")
     if res.get("rolled_back"):
@@ -177,6 +177,9 @@ def lookup(release: Path = typer.Argument(..., help="release folder"),
            url: Optional[str] = typer.Option(None, "--url"), url_prefix: Optional[str] = typer.Option(None, "--url-prefix"),
            domain: Optional[str] = typer.Option(None, "--domain"), email: Optional[str] = typer.Option(None, "--email"),
            text: Optional[str] = typer.Option(None, "--text"),
+           repo: Optional[str] = typer.Option(None, "--repo", help="a code repository (owner/name or URL)"),
+           account: Optional[str] = typer.Option(None, "--account", help="a code-hosting account (compared hashed)"),
+           content_hash: Optional[str] = typer.Option(None, "--content-hash", help="sha256 of a document's text"),
            as_json: bool = typer.Option(False, "--json", help="print the full answer as JSON")):
     """Am I in it? Counts and ids of matching documents, and a pre-filled removal request.
 
@@ -184,7 +187,8 @@ def lookup(release: Path = typer.Argument(..., help="release folder"),
     """
     from .lookup import lookup as run_lookup
 
-    r = run_lookup(release, url=url, domain=domain, email=email, text=text, url_prefix=url_prefix)
+    r = run_lookup(release, url=url, domain=domain, email=email, text=text, url_prefix=url_prefix, repo=repo,
+                   account=account, content_hash=content_hash, progress=None)
     if as_json:
         console.print_json(json.dumps(r))
         return
@@ -196,12 +200,12 @@ def lookup(release: Path = typer.Argument(..., help="release folder"),
             line += f", {m['near_duplicates']['count']} near-duplicates"
         console.print(line, markup=False, highlight=False)
         for i in m["ids"][:10]:
-            console.print(f"  {i}", markup=False, highlight=False)
+            print(f"  {i}", flush=True)            # whole ids, never wrapped (they are copied)
     if r["already_requested"]:
         console.print(f"{len(r['already_requested'])} of them are already covered by filed requests.")
     console.print("To request removal:" if r["total"] else "Nothing found. To block it from future builds anyway:")
-    for c in r["request"]["commands"]:
-        console.print(f"  {c}", markup=False, highlight=False)
+    for c in r["request"]["commands"]:       # one line, never wrapped or cut: it is copied and pasted
+        print(f"  {c}", flush=True)
 
 
 @app.command()
@@ -225,6 +229,8 @@ def search(release: Path = typer.Argument(..., help="release folder"), query: st
 
     Example: `thresher search out/demo "root zone"`
     """
+    from rich.text import Text
+
     from .search import search as run_search
 
     hits = run_search(release, query, k)
@@ -235,5 +241,8 @@ def search(release: Path = typer.Argument(..., help="release folder"), query: st
         console.print("no results")
     for n, h in enumerate(hits, 1):
         console.print(f"[bold]{n}. {h['id']}[/]  score {h['score']:.3f}  {h['url'] or ''}", highlight=False)
-        console.print(h["snippet"], markup=False, highlight=False)
+        snip = Text(h["snippet"])
+        for a, b in h.get("highlights", []):
+            snip.stylize("bold reverse", a, b)      # the query's words
+        console.print(snip, highlight=False)
         console.print()

@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 from ..errors import InputError, ReleaseError
 from ..executors import Executor, LocalExecutor
 from ..io.writer import file_sha256, link_or_copy, write_json
+from ..progress import Progress
 from ..merkle import MerkleTree, absence_proof
 from ..paths import (complete_path, heads, leaves_of, manifest_path, project_releases, split_version,  # noqa: F401
                      stats_path, version_name)
@@ -145,7 +146,12 @@ def new_version(src: Path, hits: Hits, requests: list[Request], ledger_head: str
             t_before, before_pairs, t_after, after_pairs = _trees([old_leaves[r] for r in data_rels], gone_ids)
             predicted = {rel: _without_ids(old_leaves[rel], [x.id for x in hits[rel].values()])
                          for rel in data_rels if rel in hits}
-            results = [f.result() for f in futures]
+            with Progress(f"forget {src.name}: rewriting", total=len(futures), unit="files",
+                          enabled=getattr(executor, "progress", None)) as bar:
+                results = []
+                for f in futures:
+                    results.append(f.result())
+                    bar.advance()
     finally:
         sys.setswitchinterval(old_switch)
     if t_before.root != manifest["merkle"]["root"]:
@@ -273,7 +279,7 @@ def _recover(project: Path, ledger: Ledger) -> dict[str, Any] | None:
     return None
 
 
-def forget(project_dir: str | Path, workers: int | None = None, progress: bool = False,
+def forget(project_dir: str | Path, workers: int | None = None, progress: bool | None = False,
            executor: Executor | None = None) -> dict[str, Any]:
     """Apply every approved request of the project's ledger to the newest version of each release.
 

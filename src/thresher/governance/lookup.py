@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..executors import Executor, LocalExecutor
+from ..progress import Progress
 from ..release import Release
 from .apply import SaltedHasher, find_hits, release_files
 from .ledger import HASHED, Ledger, Request, has_ledger
@@ -25,35 +26,48 @@ from .pending import removed_ids
 MAX_IDS = 100
 
 
-def _near_text(release: Path, text: str, files: list[str]) -> dict[str, float]:
+def _near_text(release: Path, text: str, files: list[str], progress: bool | None = False) -> dict[str, float]:
     """Ids of documents that copy or quote ``text`` (MinHash containment), with their scores."""
-    import pyarrow.parquet as pq
-
-    from ..io.writer import file_sha256
-    from .neardup import MIN_SHINGLES, shard_signatures, signatures, similar
+    from .neardup import signatures
 
     qsig, qsize = signatures([text])
     out: dict[str, float] = {}
-    for rel in files:
-        sig, size = shard_signatures(release, rel, file_sha256(release / rel))
-        mask, score = similar(qsig[0], int(qsize[0]), sig, size, min_quoted=MIN_SHINGLES)
-        if mask.any():
-            ids = pq.ParquetFile(release / rel).read(columns=["id"]).column("id").to_pylist()
-            for k in np.flatnonzero(mask):
-                out[ids[int(k)]] = round(float(score[int(k)]), 4)
+    with Progress(f"{release.name}: near-duplicates of the text", total=len(files), unit="shards",
+                  enabled=progress) as bar:
+        for rel in files:
+            out.update(_near_file(release, rel, qsig[0], int(qsize[0])))
+            bar.advance()
+    return out
+
+
+def _near_file(release: Path, rel: str, q: np.ndarray, qsize: int) -> dict[str, float]:
+    import pyarrow.parquet as pq
+
+    from ..io.writer import file_sha256
+    from .neardup import MIN_SHINGLES, shard_signatures, similar
+
+    out: dict[str, float] = {}
+    sig, size = shard_signatures(release, rel, file_sha256(release / rel))
+    mask, score = similar(q, qsize, sig, size, min_quoted=MIN_SHINGLES)
+    if mask.any():
+        ids = pq.ParquetFile(release / rel).read(columns=["id"]).column("id").to_pylist()
+        for k in np.flatnonzero(mask):
+            out[ids[int(k)]] = round(float(score[int(k)]), 4)
     return out
 
 
 def lookup(release: str | Path, url: str | None = None, domain: str | None = None, email: str | None = None,
            text: str | None = None, url_prefix: str | None = None, near_duplicates: bool = True,
-           workers: int | None = None) -> dict[str, Any]:
+           workers: int | None = None, repo: str | None = None, account: str | None = None,
+           content_hash: str | None = None, progress: bool | None = False) -> dict[str, Any]:
     """Counts and ids of the documents each given value covers, and the request to file for them."""
     path = Path(release)
     Release(path)                                   # a clear error when this is not a release
     project = path.resolve().parent
     salt = Ledger(project).salt if has_ledger(project) else bytes.fromhex(secrets.token_hex(32))
     hasher = SaltedHasher(salt)
-    asked = {"url": url, "url_prefix": url_prefix, "domain": domain, "email": email, "text": text}
+    asked = {"url": url, "url_prefix": url_prefix, "domain": domain, "email": email, "text": text, "repo": repo,
+             "account": account, "content_hash": content_hash}
     reqs = []
     for matcher, value in asked.items():
         if value:
@@ -62,9 +76,10 @@ def lookup(release: str | Path, url: str | None = None, domain: str | None = Non
                                 "", ""))
     if not reqs:
         from ..errors import InputError
-        raise InputError("lookup: give at least one of --url, --url-prefix, --domain, --email, --text")
+        raise InputError("lookup: give at least one of --url, --url-prefix, --domain, --email, --text, --repo, "
+                         "--account, --content-hash")
     files = release_files(path)
-    hits = find_hits(path, reqs, hasher, LocalExecutor(workers, False), files=files)
+    hits = find_hits(path, reqs, hasher, LocalExecutor(workers, progress), files=files)
     covered = removed_ids(path)
     results = []
     all_ids: set[str] = set()
@@ -76,7 +91,7 @@ def lookup(release: str | Path, url: str | None = None, domain: str | None = Non
                                  "count": len(data), "ids": data[:MAX_IDS], "in_excluded": len(excl),
                                  "excluded_ids": excl[:MAX_IDS]}
         if matcher == "text" and near_duplicates:
-            near = _near_text(path, text or "", [f for f in files if f.startswith("data/")])
+            near = _near_text(path, text or "", [f for f in files if f.startswith("data/")], progress)
             near_ids = sorted(set(near) - set(data))
             entry["near_duplicates"] = {"count": len(near_ids), "ids": near_ids[:MAX_IDS],
                                         "scores": {i: near[i] for i in near_ids[:MAX_IDS]}}

@@ -23,17 +23,21 @@ from ..merkle import leaf_hash, root, verify_absence, verify_inclusion
 from ..paths import WORK, manifest_path, stats_path
 from ..release import Release
 from ..signing import ALGORITHM, check_signature, custodian_dir, manifest_digest, public_key
+from ..progress import Progress
 from .ledger import Ledger, has_ledger
 from .parts import verify_parts
 
 
 def _leaves(files: list[Path]) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
-    for f in files:
-        for b in pq.ParquetFile(f).iter_batches(batch_size=8192, columns=["id", "text"]):
-            pairs.extend(zip(b.column("id").to_pylist(),
-                             (hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest()
-                              for t in b.column("text").to_pylist())))
+    with Progress("verify: hashing documents", total=len(files), unit="shards") as bar:
+        for f in files:
+            for b in pq.ParquetFile(f).iter_batches(batch_size=8192, columns=["id", "text"]):
+                pairs.extend(zip(b.column("id").to_pylist(),
+                                 (hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest()
+                                  for t in b.column("text").to_pylist())))
+                bar.advance(0, docs=b.num_rows, nbytes=b.column("text").nbytes)
+            bar.advance()
     pairs.sort()
     return pairs
 

@@ -6,6 +6,7 @@ import codecs
 import glob
 import importlib
 import io
+import itertools
 import logging
 import os
 import re
@@ -109,7 +110,24 @@ def plan_shards(cfg: "PipelineConfig") -> list[ShardSpec]:
                            "max_member_bytes": int(inp.max_member_mb * 2**20), **spec.get("options", {})}
                 shards.append(ShardSpec(len(shards), inp.format, spec["files"], str(root),
                                         spec.get("start", 0), spec.get("end"), options))
-    return shards
+    return shards if cfg.limit is None else limit_shards(shards, cfg.limit)
+
+
+def limit_shards(shards: list[ShardSpec], limit: int) -> list[ShardSpec]:
+    """The shards that hold the first ``limit`` documents, in order: the last one reads only the rest
+    (``options["limit"]``). Counting reads at most ``limit`` documents again."""
+    out: list[ShardSpec] = []
+    left = limit
+    for spec in shards:
+        n = sum(1 for _ in itertools.islice(read_shard(spec, Counter()), left))
+        if n == 0:
+            continue
+        out.append(ShardSpec(len(out), spec.format, spec.files, spec.root, spec.start, spec.end,
+                             {**spec.options, "limit": n} if n == left else spec.options))
+        left -= n
+        if left == 0:
+            break
+    return out
 
 
 def read_shard(spec: ShardSpec, counters: Counter) -> Iterator["Document"]:
@@ -118,7 +136,9 @@ def read_shard(spec: ShardSpec, counters: Counter) -> Iterator["Document"]:
     import pyarrow as pa
 
     try:
-        yield from reader(spec.format).read(spec, counters)
+        docs = reader(spec.format).read(spec, counters)
+        limit = spec.options.get("limit")
+        yield from docs if limit is None else itertools.islice(docs, limit)
     except (OSError, EOFError, ValueError, pa.ArrowException) as e:
         if isinstance(e, ThresherError):
             raise

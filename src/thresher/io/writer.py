@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from ..document import Document
 from ..layout import KEY, order_keys
+from .columns import FILTER_FIELDS, FILTER_NAMES, add_filter_columns
 from ..steps.base import Dropped
 
 DATA_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("source", pa.string()),
@@ -62,6 +63,10 @@ class ShardWriter:
         self.order = order and stage        # a stage file with the source key, sorted by it when closed
         if self.order:
             self.schema = self.schema.append(pa.field(KEY, pa.string()))
+        self.input_schema = self.schema       # what write() builds; write_table derives the filter columns
+        if not stage:           # a published shard: top-level columns to filter on (io/columns.py)
+            for f in FILTER_FIELDS:
+                self.schema = self.schema.append(f)
         self.row_group_rows = row_group_rows
         self.pending: list[pa.Table] = []
         self.pending_rows = 0
@@ -87,19 +92,21 @@ class ShardWriter:
             cols.update(drop_columns([(it.step, it.drop) for it in items]))
         if self.order:
             cols[KEY] = order_keys(docs)
-        self.write_table(pa.table(cols, schema=self.schema))
+        self.write_table(pa.table(cols, schema=self.input_schema))
 
     def write_table(self, table: pa.Table) -> None:
         if not table.num_rows:
             return
-        if table.schema.names != self.schema.names:     # the key column of a stage file goes, or is put last
-            table = table.select(self.schema.names)
         if self.stage:          # never published: batches go out as they come, no copy into row groups
+            if table.schema.names != self.schema.names:     # the key column of a stage file goes, or is put last
+                table = table.select(self.schema.names)
             self.writer.write_table(table)
             self.count += table.num_rows
             return
+        table = table.select([n for n in self.schema.names if n not in FILTER_NAMES])
         if self.public is not None:
             table = self.public(table)
+        table = add_filter_columns(table).select(self.schema.names)     # from the published meta/source
         self.pending.append(table)
         self.pending_rows += table.num_rows
         if self.pending_rows >= self.row_group_rows:

@@ -47,9 +47,27 @@ def step_options(cls: type[Step]) -> list[tuple[str, str, Any]]:
     """(option, type, default) for ``thresher steps``."""
     out = []
     for name, f in _options_model(cls).model_fields.items():
-        ann = getattr(f.annotation, "__name__", None) or str(f.annotation).replace("typing.", "")
-        out.append((name, ann, "required" if f.is_required() else f.default))
+        out.append((name, type_name(f.annotation), "required" if f.is_required() else f.default))
     return out
+
+
+def type_name(ann: Any) -> str:
+    """An option's type as a user reads it: ``int``, ``float | None``, ``one of 'a', 'b'`` (a Literal)."""
+    import types
+    import typing
+
+    origin = typing.get_origin(ann)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(ann))
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(type_name(a) for a in typing.get_args(ann))
+    if ann is type(None):
+        return "None"
+    if origin is not None:
+        args = typing.get_args(ann)
+        base = getattr(origin, "__name__", str(origin))
+        return f"{base}[{', '.join(type_name(a) for a in args)}]" if args else base
+    return getattr(ann, "__name__", None) or str(ann).replace("typing.", "")
 
 
 def make_step(name: str, options: dict[str, Any] | None = None) -> Step:

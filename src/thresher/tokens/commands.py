@@ -112,7 +112,7 @@ def tokenize(release: Path = typer.Argument(..., help="release folder"),
     """
     from .pack import tokenize as run_tokenize
 
-    s = run_tokenize(release, tokenizer, workers=workers, progress=console.is_terminal,
+    s = run_tokenize(release, tokenizer, workers=workers, progress=None,   # a bar, or log lines off a terminal
                      valid_fraction=valid_fraction, overwrite=overwrite)
     total = sum(s["tokens"].values())
     rate = f", {total / s['seconds']:,.0f} tokens/s" if s.get("seconds") else " (already packed)"

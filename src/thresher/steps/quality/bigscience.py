@@ -18,9 +18,12 @@ from ...errors import ConfigError
 from ...text.charclass import BIGSCI_SPECIAL, HAN, MARK, SEA, SPACE, char_flags, lower_map
 from ...text.hashset import Table, count_key, mask_for, mix64, slot_of
 from ...text.spacy_rules import FNV_OFFSET, FNV_PRIME, fnv_finish, key_table, lookup, str_key
+from ...text import flagged
 from ...text.stopwords import load_flagged_words, load_stopwords, read_word_file
 from ..base import Drop
-from .bigscience_params import AUGMENTATION, params_for
+from .bigscience_params import _TABLE as _BIGSCIENCE_TABLE, AUGMENTATION, params_for
+
+BIGSCIENCE_LANGS = frozenset(_BIGSCIENCE_TABLE) - {"default"}
 from .common import QualityStep, packed, ratio
 
 BASE = np.uint64(0x100000001B3)
@@ -186,6 +189,8 @@ class BigScienceQuality(QualityStep):
     Parameters come per language (ISO 639-3, from ``meta["language"]`` or the ``language`` option)
     from BigScience's table; ``params`` overrides them, e.g. ``{eng: {stopwords_min: 0.25}}``.
     ``stopwords_file``/``flagged_words_file`` replace the shipped lists for every language.
+    ``flagged_ngrams`` (default on): in Chinese, Japanese and Thai, flagged terms are counted as
+    substrings (``thresher.text.flagged``), as whitespace words never isolate them; off is BigScience's rule.
     """
 
     name = "bigscience_quality"
@@ -193,8 +198,9 @@ class BigScienceQuality(QualityStep):
 
     def __init__(self, language: str | None = None, params: dict[str, dict[str, float]] | None = None,
                  stopwords_file: str | None = None, flagged_words_file: str | None = None,
-                 check_language_score: bool = True, drop: bool = True):
+                 check_language_score: bool = True, drop: bool = True, flagged_ngrams: bool = True):
         self.language = language
+        self.flagged_ngrams = flagged_ngrams
         self.params = params or {}
         for lang, p in self.params.items():
             bad = set(p) - set(params_for(None))
@@ -234,16 +240,25 @@ class BigScienceQuality(QualityStep):
             bigscience_kernel(cps, offsets, char_flags(), lower_map(), int(p["character_repetition_length"]),
                               int(p["word_repetition_length"]), aug_n, ord(join) if join else -1, stop_tab, flag_tab,
                               *self._table.args(), out)
+            ngram = self.flagged_ngrams and self._flag_override is None and bool(flagged.terms(lang))
+            if ngram and lang not in BIGSCIENCE_LANGS:       # no BigScience row: the measured n-gram threshold
+                p = {**p, "flagged_words_max": flagged.NGRAM_FLAGGED_MAX[lang]}
+                if self.params:
+                    p.update(self.params.get(lang, {}))
             for i, doc, row in zip(idx, sub, out.tolist()):
                 nw, nstop, nflag, nspecial, _, mass, wtot, wrep, nlen = row
+                hits = flagged.count(doc.text, lang) if ngram else None
+                if hits is not None:        # unsegmented script: listed terms counted as substrings
+                    nflag = hits
                 res[i] = {
                     "language": lang, "n_words": nw,
                     "char_repetition_ratio": mass / 1e9, "word_repetition_ratio": ratio(wrep, wtot),
                     "special_characters_ratio": ratio(nspecial, nlen),
                     "stopwords_ratio": min(1.0, ratio(nstop, nw)) if has_stop else None,
-                    "flagged_words_ratio": min(1.0, ratio(nflag, nw)) if has_flag else None,
+                    "flagged_words_ratio": min(1.0, ratio(nflag, nw)) if has_flag or hits is not None else None,
                     "language_score": doc.meta.get("language_score"),
                     "_params": p,
+                    **({"flagged_hits": hits} if hits is not None else {}),
                 }
         return res
 
@@ -261,6 +276,8 @@ class BigScienceQuality(QualityStep):
                   ("flagged_words_ratio", "flagged_words_max", "bigscience_flagged_words", 1))
         for sig, par, rule, sign in checks:
             v = s[sig]
+            if sig == "flagged_words_ratio" and s.get("flagged_hits", flagged.MIN_HITS) < flagged.MIN_HITS:
+                continue        # one or two hits in an unsegmented text: a quoted curse, not a flagged page
             if v is not None and (v > p[par] if sign > 0 else v < p[par]):
                 return Drop(rule, v, p[par])
         score = s["language_score"]
