@@ -159,7 +159,7 @@ def steps(name: Optional[str] = typer.Argument(None, help="one step: its full de
     from .steps import registry, step_class, step_options
     from .steps_help import print_step, print_steps
 
-    print_step(name) if name else print_steps()
+    print_step(name, console) if name else print_steps(console)
 
 
 # Commands of other areas register themselves on `app` when imported.

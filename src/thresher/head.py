@@ -15,14 +15,10 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
 import typer
 
 from .cli import app, console
 from .errors import InputError
-from .io.columns import FILTER_NAMES, add_filter_columns
-from .release import Release
 
 PREVIEW = 300
 
@@ -65,6 +61,9 @@ def head(release: str | Path, n: int = 5, where: list[tuple[str, str]] | None = 
     """The first ``n`` documents (in shard order) of ``data/`` (or ``excluded/``) that match every
     ``where`` pair: rows with the top-level columns, ``meta`` and ``source`` parsed, and ``token_count``
     when the release has been tokenized."""
+    from .io.columns import FILTER_NAMES
+    from .release import Release
+
     rel = Release(release)
     where = list(where or [])
     if reason is not None:
@@ -91,6 +90,11 @@ def head(release: str | Path, n: int = 5, where: list[tuple[str, str]] | None = 
 
 
 def _rows(files: list[Path]) -> Iterator[dict[str, Any]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .io.columns import FILTER_NAMES, add_filter_columns
+
     for f in files:
         for b in pq.ParquetFile(f).iter_batches(batch_size=512):
             t = pa.Table.from_batches([b])
@@ -103,6 +107,8 @@ def _rows(files: list[Path]) -> Iterator[dict[str, Any]]:
 
 
 def _token_counts(path: Path) -> dict[str, int] | None:
+    import pyarrow.parquet as pq
+
     from .tokens.paths import index_file
 
     f = index_file(path)

@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .cli import console
 from .steps import registry, step_class, step_options
 
 
@@ -26,7 +25,7 @@ def _opts(cls: type) -> str:
                      for o, typ, d in step_options(cls))
 
 
-def print_steps() -> None:
+def print_steps(console: Console) -> None:
     names = sorted(registry())
     t = Table(title="steps (entry-point group thresher.steps); `thresher steps NAME` for one")
     t.add_column("step", no_wrap=True, min_width=max(map(len, names), default=4))
@@ -40,15 +39,15 @@ def print_steps() -> None:
             t.add_row(Text(name), "?", "", Text(f"unavailable: {e}"))
             continue
         t.add_row(Text(name), _kind(cls), Text(_opts(cls)), Text((cls.__doc__ or "").strip().split("\n")[0]))
-    _out().print(t)
+    _out(console).print(t)
 
 
-def _out() -> Console:
+def _out(console: Console) -> Console:
     """The terminal's console; piped or redirected, a wide one (nothing folded at a default 80 columns)."""
     return console if console.is_terminal else Console(width=max(console.width, 200), soft_wrap=False)
 
 
-def print_step(name: str) -> None:
+def print_step(name: str, console: Console) -> None:
     cls = step_class(name)          # an unknown name is a ConfigError listing the known ones
     console.print(Text(f"{name} ({_kind(cls)} step, {cls.__module__}.{cls.__name__})", style="bold"))
     console.print(Text(inspect.cleandoc(cls.__doc__ or "(no description)")))
