@@ -26,15 +26,19 @@ WORKERS = typer.Option(None, "--workers", "-w", help="worker processes (default:
 def run(pipeline: Path = typer.Argument(..., help="pipeline YAML"),
         output: Optional[str] = typer.Option(None, "--output", "-o", help="release folder (overrides output.path)"),
         workers: Optional[int] = WORKERS,
-        overwrite: bool = typer.Option(False, help="delete an existing release at the output path first")):
+        overwrite: bool = typer.Option(False, help="delete an existing release at the output path first"),
+        executor: Optional[str] = typer.Option(None, "--executor", help="local (default) or ray (overrides executor.kind)"),
+        ray_address: Optional[str] = typer.Option(None, "--ray-address", help="ray: auto (default), HOST:PORT or local")):
     """Run a pipeline. A re-run into the same folder resumes: finished shards are skipped.
 
     Example: `thresher run examples/web.yaml -o out/web --workers 2`
+    (on a Ray cluster: `thresher run examples/web.yaml -o /shared/web --executor ray --ray-address auto`)
     """
-    from .config import load_config
+    from .config import load_config, with_executor
     from .pipeline import run as run_pipeline
 
-    out = run_pipeline(load_config(pipeline, output), workers=workers, overwrite=overwrite)
+    cfg = with_executor(load_config(pipeline, output), executor, ray_address)
+    out = run_pipeline(cfg, workers=workers, overwrite=overwrite)
     _report(out)
 
 

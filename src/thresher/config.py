@@ -81,6 +81,19 @@ class OutputConfig(BaseModel):
                              "(trace), or also its text through the PII and secrets redaction (redacted)")
 
 
+class ExecutorConfig(BaseModel):
+    """Where the shards run: ``local`` (a process pool) or ``ray`` (thresher.executors.ray)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["local", "ray"] = "local"
+    address: str | None = Field("auto", description="ray: auto (a running cluster), HOST:PORT, ray://HOST:PORT, or local")
+    workers: int | None = Field(None, gt=0, description="local: worker processes; ray: tasks planned per fit (default: the cluster's CPUs)")
+    cpus: float = Field(1.0, gt=0, description="ray: CPUs reserved per task")
+    memory_mb: int | None = Field(None, gt=0, description="ray: memory reserved per task")
+    retries: int = Field(3, ge=0, description="ray: further tries of a task whose worker died or that failed")
+
+
 class PipelineConfig(BaseModel):
     """A pipeline: inputs, an ordered list of steps, and where the release goes."""
 
@@ -92,6 +105,7 @@ class PipelineConfig(BaseModel):
     output: OutputConfig
     card: dict[str, Any] = Field(default_factory=dict,
                                  description="data card options (target_shares, license, pretty_name)")
+    executor: ExecutorConfig | None = Field(None, description="where shards run (not part of the config hash)")
     base_dir: str = Field(".", exclude=True, description="relative paths resolve against this folder")
 
     @field_validator("steps")
@@ -133,7 +147,7 @@ class PipelineConfig(BaseModel):
 
     def recipe(self) -> dict[str, Any]:
         """The config as data (what the hash covers: inputs and steps, not where the output goes)."""
-        d = self.model_dump(mode="json", exclude={"output", "steps"})
+        d = self.model_dump(mode="json", exclude={"output", "steps", "executor"})
         for inp in d["input"] if isinstance(d["input"], list) else [d["input"]]:
             for k, v in INPUT_DEFAULTS.items():          # at their defaults, the hash is what it was before
                 if k in inp and inp[k] == v:
@@ -156,6 +170,7 @@ class PipelineConfig(BaseModel):
         d = self.model_dump(mode="json", exclude={"steps"})
         d["steps"] = [_step_entry(s) for s in self.steps]
         keys = ("name", "input", "steps", "output") + (("card",) if self.card else ())
+        keys += ("executor",) if self.executor is not None else ()
         return yaml.safe_dump({k: d[k] for k in keys}, sort_keys=False)
 
 
@@ -240,4 +255,19 @@ def load_config(path: str | Path, output: str | None = None) -> PipelineConfig:
             build_step(s, cfg.base_dir)
         except ConfigError as e:
             raise ConfigError(f"{path}:{_line_of(lines, ('steps', i)) or '?'}: {e}") from None
+    return cfg
+
+
+def with_executor(cfg: PipelineConfig, kind: str | None = None, address: str | None = None) -> PipelineConfig:
+    """The config with ``--executor`` / ``--ray-address`` from the command line over its ``executor:``."""
+    if kind is None and address is None:
+        return cfg
+    spec = cfg.executor.model_dump() if cfg.executor is not None else {}
+    spec["kind"] = kind or ("ray" if address else spec.get("kind", "local"))
+    if address is not None:
+        spec["address"] = address
+    try:
+        cfg.executor = ExecutorConfig(**spec)
+    except pydantic.ValidationError as e:
+        raise ConfigError(f"--executor: {e.errors()[0]['msg']}") from None
     return cfg

@@ -112,3 +112,11 @@ def release_of(workdir: Path) -> Path:
 
 def clusters_path(out: Path, label: str, index: int) -> Path:
     return Path(out) / "clusters" / label / f"{shard_name(index)}.parquet"
+
+
+PUSHED = "pushed.json"
+
+
+def pushed_path(out: Path) -> Path:
+    """What thresher.storage uploaded from this local mirror of a remote release: (size, mtime) per file."""
+    return work_dir(out) / PUSHED

@@ -10,7 +10,7 @@ import orjson
 
 from .config import PipelineConfig, load_config
 from .errors import ReleaseError
-from .executors import Executor, LocalExecutor
+from .executors import Executor, make_executor
 from .io import ShardSpec, plan_shards
 from .io.writer import write_json
 from .duplicates import resolve as resolve_duplicate_ids
@@ -18,6 +18,7 @@ from .lock import LOCK_NAME, output_lock
 from .release import child_versions, finalize, input_hash, is_release_or_run
 from .runner import WORK, paused_gc, plan_layout, plan_stages, run_shard, stage_dir, stage_file
 from .steps.base import step_label
+from .storage import publish, stage_config
 
 log = logging.getLogger("thresher")
 
@@ -79,17 +80,20 @@ def run(cfg: PipelineConfig | str | Path, workers: int | None = None, progress: 
     """Run a pipeline (a config or a YAML path) and return the release folder."""
     if not isinstance(cfg, PipelineConfig):
         cfg = load_config(cfg)
+    cfg, remote = stage_config(cfg)     # storage.py: remote inputs pulled, a remote output run in its mirror
     out = cfg.output_dir()
     if not overwrite:
         _refuse_foreign(out)         # before the lock file is made in someone else's folder
     with output_lock(out):
-        return _run(cfg, out, workers, progress, overwrite, executor)
+        out = _run(cfg, out, workers, progress, overwrite, executor)
+    publish(out, remote)                # storage.py: one put per file, the completion marker last
+    return out
 
 
 def _run(cfg: PipelineConfig, out: Path, workers: int | None, progress: bool | None, overwrite: bool,
          executor: Executor | None) -> Path:
     shards, hashes = _load_plan(out, cfg, overwrite)
-    executor = executor or LocalExecutor(workers, progress)
+    executor = executor or make_executor(cfg.executor, workers, progress)    # executor: in the YAML, or local
     steps = cfg.build_steps()
     by_source = cfg.output.order == "source"
     stages = plan_stages(steps, by_source)
