@@ -12,7 +12,7 @@ import time
 from importlib.resources import files
 from pathlib import Path
 
-import cloudpickle
+from ray import cloudpickle
 import orjson
 import pytest
 import ray

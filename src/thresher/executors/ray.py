@@ -49,6 +49,11 @@ def _cause(err: BaseException) -> str:
     return f"{type(err).__name__}: {first}"[:400] if first else type(err).__name__
 
 
+def _call(fn: Callable[..., Any], item: Any, *args: Any) -> Any:
+    """The task Ray runs: ``fn`` (any picklable callable, builtins too) on one item."""
+    return fn(item, *args)
+
+
 class RayExecutor:
     """Ray tasks (``Executor`` protocol). ``address``: ``auto`` (a running cluster: ``ray start --head``),
     ``ray://host:10001``, ``HOST:6379``, or ``local``/None to start a private instance in this process.
@@ -91,10 +96,10 @@ class RayExecutor:
         opts: dict[str, Any] = {"num_cpus": self.cpus, "max_retries": self.retries, "retry_exceptions": True}
         if self.memory_mb:
             opts["memory"] = int(self.memory_mb * 2**20)
-        task = ray.remote(**opts)(fn)
-        shared = [ray.put(a) for a in args]          # the config etc. shipped once, not once per task
+        task = ray.remote(**opts)(_call).options(name=getattr(fn, "__name__", "task"))
+        shared = [ray.put(a) for a in (fn, *args)]   # the function, the config ... shipped once, not per task
         with _Bar(desc, len(items), self.progress) as bar:
-            pending = {task.remote(item, *shared): i for i, item in enumerate(items)}
+            pending = {task.remote(shared[0], item, *shared[1:]): i for i, item in enumerate(items)}
             try:
                 if meanwhile is not None:
                     meanwhile()
