@@ -33,9 +33,9 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])     # Ray workers ge
 
 @pytest.fixture(scope="module")
 def cluster():
-    """A private Ray instance on the loopback interface; the tests' drivers connect to its address."""
-    ray.init(num_cpus=2, _node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False,
-             configure_logging=False)
+    """A private Ray instance of this machine (2 CPUs; Ray 2.60 names it by the host's own address and
+    requires its session token); the tests' drivers connect to its address."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield ray.get_runtime_context().gcs_address
     ray.shutdown()
 
@@ -97,6 +97,7 @@ def test_killed_worker_is_retried_and_release_identical(cluster, local_dedup, tm
     assert release_files(out) == local_dedup
 
 
+@pytest.mark.slow
 def test_killed_driver_resumes_on_rerun(cluster, local_dedup, tmp_path):
     out = tmp_path / "r"
     yaml_path = tmp_path / "dedup.yaml"

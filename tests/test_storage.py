@@ -72,7 +72,10 @@ def test_s3_round_trip_run_verify_forget(s3, tmp_path):
     assert any(k.startswith("data/part-") for k in keys) and any(k.startswith("clusters/") for k in keys)
     assert not any(k.endswith((".tmp", ".part", "lock", "pushed.json")) for k in keys)
     # the same release as a local run of the same inputs, byte for byte
-    local = run(PipelineConfig(name="udhr", input={"path": str(FIX / "udhr-*.jsonl.gz"), "format": "jsonl"},
+    (tmp_path / "in").mkdir()           # provenance names the file by its folder: the same "in/" as on S3
+    for p in FIX.glob("udhr-*.jsonl.gz"):
+        (tmp_path / "in" / p.name).write_bytes(p.read_bytes())
+    local = run(PipelineConfig(name="udhr", input={"path": str(tmp_path / "in" / "udhr-*.jsonl.gz"), "format": "jsonl"},
                                steps=["exact_dedup", "minhash_dedup"], output={"path": str(tmp_path / "local")}))
     for k in keys:
         if k.startswith(("data/", "excluded/", "clusters/")):

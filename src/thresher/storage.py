@@ -138,9 +138,9 @@ def _upload_order(rel: str) -> tuple[int, str]:
 def push(local: Path, url: str) -> int:
     """Make the remote folder hold exactly the files under ``local``: each new or changed file in one
     put under its final name (data first, per-shard markers after what they vouch for, manifests
-    last), then the remote files ``local`` no longer has removed, then, for every release folder (one
-    with a manifest), its ``.thresher/complete`` marker, which is taken away first while the release
-    changes. What this mirror already pushed unchanged (``.thresher/pushed.json``) is not put again."""
+    last), then the files a release folder (one with a manifest) no longer has removed from it, then
+    each release folder's ``.thresher/complete`` marker, which is taken away first while it changes.
+    Lock files stay local. What this mirror already pushed unchanged (``.thresher/pushed.json``) is not put again."""
     import orjson
 
     fs, root = filesystem(url)
@@ -150,7 +150,7 @@ def push(local: Path, url: str) -> int:
     record = orjson.loads(record_path.read_bytes()) if record_path.is_file() else {}
     rels = sorted((p.relative_to(local).as_posix() for p in local.rglob("*") if p.is_file() and not p.is_symlink()
                    and not p.name.endswith((".tmp", ".part"))), key=_upload_order)
-    rels = [r for r in rels if not r.endswith((f"{WORK}/lock", done, f"{WORK}/{PUSHED}"))]
+    rels = [r for r in rels if not r.endswith((done, f"{WORK}/{PUSHED}", "lock", ".lock"))]     # locks stay here
     releases = sorted({r[:-len(MANIFEST)] for r in rels if r == MANIFEST or r.endswith("/" + MANIFEST)})
     n = 0
     try:
@@ -169,7 +169,8 @@ def push(local: Path, url: str) -> int:
             n += 1
             if n % 64 == 0:
                 write_json(record_path, record)
-        stale = sorted(r for r in remote - set(rels) if not r.endswith(done))
+        stale = sorted(r for r in remote - set(rels) if not r.endswith(done)      # inside a pushed release only
+                       and any(r.startswith(prefix) for prefix in releases))
         if stale:
             fs.rm([f"{root}/{r}" for r in stale])
         for prefix in releases:         # one put each, last
