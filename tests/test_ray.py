@@ -18,7 +18,7 @@ import pytest
 import ray
 
 from thresher.config import PipelineConfig, load_config, with_executor
-from thresher.executors import LocalExecutor, make_executor
+from thresher.executors import Executor, LocalExecutor, make_executor
 from thresher.executors.ray import RayExecutor, TaskFailed
 from thresher.io import ShardSpec
 from thresher.paths import markers_dir
@@ -74,7 +74,7 @@ def test_demo_release_identical_to_local(cluster, tmp_path):
 
 def test_dedup_release_identical_to_local(cluster, local_dedup, tmp_path):
     ex = make_executor({"kind": "ray", "address": cluster, "cpus": 1, "memory_mb": 256})
-    assert isinstance(ex, RayExecutor) and ex.workers == 2
+    assert isinstance(ex, RayExecutor) and isinstance(ex, Executor) and ex.workers == 2
     assert release_files(run(dedup_config(tmp_path / "r"), executor=ex)) == local_dedup
 
 
@@ -134,7 +134,7 @@ def test_task_that_keeps_failing_names_its_shard_and_input(cluster):
     assert "(input in/part-" in msg and "failed after 2 tries: RuntimeError: disk full while writing" in msg
 
 
-def test_cli_unknown_cluster_is_one_line(tmp_path):
+def test_cli_unknown_executor_is_one_line(tmp_path):
     yaml_path = tmp_path / "dedup.yaml"
     yaml_path.write_text(dedup_config(tmp_path / "r").to_yaml())
     r = subprocess.run([sys.executable, "-c", "from thresher.cli import main; main()", "run", str(yaml_path),

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 
 from .errors import ConfigError
 from .steps import Step, make_step
+from .storage import is_remote
 
 FORMATS = ("warc", "jsonl", "parquet", "text")
 # Input options added after releases were built: at their defaults they stay out of the config hash.
@@ -239,7 +240,7 @@ def load_config(path: str | Path, output: str | None = None) -> PipelineConfig:
         raise ConfigError(f"{path}: a pipeline must be a mapping with name, input, steps, output")
     lines = _lines(node) if node is not None else {}
     if output is not None:
-        data.setdefault("output", {})["path"] = str(Path(output).resolve())
+        data.setdefault("output", {})["path"] = output if is_remote(output) else str(Path(output).resolve())
     try:
         cfg = PipelineConfig(**data, base_dir=str(path.parent.resolve()))
     except pydantic.ValidationError as e:

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, ReleaseError
-from .io.writer import write_json
 from .paths import MANIFEST, PUSHED, WORK, pushed_path
 
 _URL = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*)://(.+)$")
@@ -73,6 +72,16 @@ def filesystem(url: str) -> tuple[Any, str]:
         return fsspec.core.url_to_fs(url)
     except (ImportError, ValueError) as e:
         raise InputError(f"{url}: {str(e).splitlines()[0]}") from None
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Atomic (temp + rename) JSON: this module's own records, kept off the io layer."""
+    import orjson
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    os.replace(tmp, path)
 
 
 def _has_glob(s: str) -> bool:
