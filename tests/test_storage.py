@@ -112,3 +112,37 @@ def test_s3_round_trip_run_verify_forget(s3, tmp_path):
     s3.rm_file(f"{BUCKET}/proj/udhr@v2/.thresher/complete")
     r = cli("verify", f"s3://{BUCKET}/proj/udhr@v2", mirror=tmp_path / "m5")
     assert r.returncode == 1 and r.stderr.count("\n") == 1 and "upload incomplete" in r.stderr
+
+
+def test_push_puts_each_file_once_markers_then_manifest_then_complete(tmp_path, monkeypatch):
+    """Order of the puts (fsspec's in-memory filesystem, recorded): data, shard markers, manifest,
+    complete; a second push puts nothing unchanged; a changed release loses `complete` while it
+    changes and gets its stale files removed; files outside a release folder are never removed."""
+    import fsspec
+
+    monkeypatch.setenv("THRESHER_MIRROR", str(tmp_path / "mirror"))
+    rel = tmp_path / "rel"
+    for name, body in {"data/part-00000.parquet": b"d0", "data/part-00001.parquet": b"d1", "stats.json": b"{}",
+                       ".thresher/done/s0-part-00000.json": b"{}", "manifest.json": b"{}",
+                       ".thresher/lock": b"pid", ".thresher/complete": b"ok"}.items():
+        (rel / name).parent.mkdir(parents=True, exist_ok=True)
+        (rel / name).write_bytes(body)
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/bucket/other/keep.txt", b"not ours")
+    puts: list[str] = []
+    real_open = fs.open             # every write (put_file too) opens the object for writing once
+    monkeypatch.setattr(fs, "open", lambda p, mode="rb", **kw: (puts.append(p.split("/rel/")[1]) if "w" in mode else None,
+                                                               real_open(p, mode, **kw))[1])
+    monkeypatch.setattr("thresher.storage.filesystem", lambda url: (fs, "/" + url.split("://", 1)[1]))
+    assert push(rel, "memory://bucket/rel") == 6
+    assert puts[:2] == ["data/part-00000.parquet", "data/part-00001.parquet"] and "stats.json" in puts[:3]
+    assert puts[3:] == [".thresher/done/s0-part-00000.json", "manifest.json", ".thresher/complete"]
+    assert not fs.exists("/bucket/rel/.thresher/lock") and not fs.exists("/bucket/rel/.thresher/pushed.json")
+    puts.clear()
+    assert push(rel, "memory://bucket/rel") == 0 and puts == []          # nothing changed: nothing put
+    puts.clear()
+    (rel / "data" / "part-00001.parquet").unlink()
+    (rel / "manifest.json").write_bytes(b'{"v": 2}')
+    push(rel, "memory://bucket/rel")
+    assert puts == ["manifest.json", ".thresher/complete"]
+    assert not fs.exists("/bucket/rel/data/part-00001.parquet") and fs.exists("/bucket/other/keep.txt")
