@@ -54,6 +54,17 @@ def _call(fn: Callable[..., Any], item: Any, *args: Any) -> Any:
     return fn(item, *args)
 
 
+def _warm() -> None:
+    """What every task of a run imports first (pyarrow, the readers and steps, the dedup kernels)."""
+    import pyarrow as pa
+
+    from .. import io, steps  # noqa: F401
+    from ..dedup import pairs
+
+    pa.array([""])
+    pairs.warmup()
+
+
 class RayExecutor:
     """Ray tasks (``Executor`` protocol). ``address``: ``auto`` (a running cluster: ``ray start --head``),
     ``ray://host:10001``, ``HOST:6379``, or ``local``/None to start a private instance in this process.
@@ -83,6 +94,10 @@ class RayExecutor:
         total = ray.cluster_resources().get("CPU", 1.0)
         self.workers = max(1, int(workers or total // self.cpus))
         self.progress = sys.stderr.isatty() if progress is None else progress
+        # the local pool's workers inherit the imports by fork; Ray's start fresh for every job: warm
+        # one per CPU now (imports, numba kernels from their cache) while the driver plans the shards
+        warm = ray.remote(num_cpus=self.cpus, max_retries=0)(_warm)
+        self._warming = [warm.remote() for _ in range(max(1, int(total // self.cpus)))]
 
     def map(self, fn: Callable[..., Any], items: Sequence[Any], *args: Any, desc: str = "shards",
             meanwhile: Callable[[], Any] | None = None) -> list[Any]:
