@@ -38,15 +38,18 @@ def run(pipeline: Path = typer.Argument(..., help="pipeline YAML"),
         output: Optional[str] = typer.Option(None, "--output", "-o", help="release folder (overrides output.path)"),
         workers: Optional[int] = WORKERS,
         overwrite: bool = typer.Option(False, help="delete an existing release at the output path first"),
-        limit: Optional[int] = typer.Option(None, "--limit", min=1, help="only the first N documents (a trial run)")):
+        limit: Optional[int] = typer.Option(None, "--limit", min=1, help="only the first N documents (a trial run)"),
+        executor: Optional[str] = typer.Option(None, "--executor", help="local (default) or ray (overrides executor.kind)"),
+        ray_address: Optional[str] = typer.Option(None, "--ray-address", help="ray: auto (default), HOST:PORT or local")):
     """Run a pipeline. A re-run into the same folder resumes: finished shards are skipped.
 
     Example: `thresher run examples/web.yaml -o out/web --workers 2` (try it first: `--limit 100 -o out/try`)
+    (on a Ray cluster: `thresher run examples/web.yaml -o /shared/web --executor ray --ray-address auto`)
     """
-    from .config import load_config
+    from .config import load_config, with_executor
     from .pipeline import run as run_pipeline
 
-    cfg = load_config(pipeline, output)
+    cfg = with_executor(load_config(pipeline, output), executor, ray_address)
     if limit is not None:
         cfg.limit = limit
     out = run_pipeline(cfg, workers=workers, overwrite=overwrite)

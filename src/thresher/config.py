@@ -14,6 +14,7 @@ from . import plugins
 from .errors import ConfigError
 from .steps import Step, make_step
 from .steps.base import label_steps
+from .storage import is_remote
 
 FORMATS = ("warc", "jsonl", "parquet", "text")
 # Input options added after releases were built: at their defaults they stay out of the config hash.
@@ -83,6 +84,19 @@ class OutputConfig(BaseModel):
                              "(trace), or also its text through the PII and secrets redaction (redacted)")
 
 
+class ExecutorConfig(BaseModel):
+    """Where the shards run: ``local`` (a process pool) or ``ray`` (thresher.executors.ray)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["local", "ray"] = "local"
+    address: str | None = Field("auto", description="ray: auto (a running cluster), HOST:PORT, ray://HOST:PORT, or local")
+    workers: int | None = Field(None, gt=0, description="local: worker processes; ray: tasks planned per fit (default: the cluster's CPUs)")
+    cpus: float = Field(1.0, gt=0, description="ray: CPUs reserved per task")
+    memory_mb: int | None = Field(None, gt=0, description="ray: memory reserved per task")
+    retries: int = Field(3, ge=0, description="ray: further tries of a task whose worker died or that failed")
+
+
 class PipelineConfig(BaseModel):
     """A pipeline: inputs, an ordered list of steps, and where the release goes."""
 
@@ -94,6 +108,7 @@ class PipelineConfig(BaseModel):
     output: OutputConfig
     card: dict[str, Any] = Field(default_factory=dict,
                                  description="data card options (target_shares, license, pretty_name)")
+    executor: ExecutorConfig | None = Field(None, description="where shards run (not part of the config hash)")
     base_dir: str = Field(".", exclude=True, description="relative paths resolve against this folder")
     plugins: dict[str, dict[str, str]] = Field(default_factory=plugins.registered, exclude=True,
                                                description="Python registrations (thresher.plugins) the workers need")
@@ -140,7 +155,7 @@ class PipelineConfig(BaseModel):
 
     def recipe(self) -> dict[str, Any]:
         """The config as data (what the hash covers: inputs and steps, not where the output goes)."""
-        d = self.model_dump(mode="json", exclude={"output", "steps"})
+        d = self.model_dump(mode="json", exclude={"output", "steps", "executor"})
         if d.get("limit") is None:         # unset, the hash is what it was before the option existed
             d.pop("limit", None)
         for inp in d["input"] if isinstance(d["input"], list) else [d["input"]]:
@@ -165,6 +180,7 @@ class PipelineConfig(BaseModel):
         d = self.model_dump(mode="json", exclude={"steps"})
         d["steps"] = [_step_entry(s) for s in self.steps]
         keys = ("name", "input", "steps", "output") + (("card",) if self.card else ()) + (("limit",) if self.limit else ())
+        keys += ("executor",) if self.executor is not None else ()
         return yaml.safe_dump({k: d[k] for k in keys}, sort_keys=False)
 
 
@@ -233,7 +249,7 @@ def load_config(path: str | Path, output: str | None = None) -> PipelineConfig:
         raise ConfigError(f"{path}: a pipeline must be a mapping with name, input, steps, output")
     lines = _lines(node) if node is not None else {}
     if output is not None:
-        data.setdefault("output", {})["path"] = str(Path(output).resolve())
+        data.setdefault("output", {})["path"] = output if is_remote(output) else str(Path(output).resolve())
     try:
         cfg = PipelineConfig(**data, base_dir=str(path.parent.resolve()))
     except pydantic.ValidationError as e:
@@ -249,4 +265,19 @@ def load_config(path: str | Path, output: str | None = None) -> PipelineConfig:
             build_step(s, cfg.base_dir)
         except ConfigError as e:
             raise ConfigError(f"{path}:{_line_of(lines, ('steps', i)) or '?'}: {e}") from None
+    return cfg
+
+
+def with_executor(cfg: PipelineConfig, kind: str | None = None, address: str | None = None) -> PipelineConfig:
+    """The config with ``--executor`` / ``--ray-address`` from the command line over its ``executor:``."""
+    if kind is None and address is None:
+        return cfg
+    spec = cfg.executor.model_dump() if cfg.executor is not None else {}
+    spec["kind"] = kind or ("ray" if address else spec.get("kind", "local"))
+    if address is not None:
+        spec["address"] = address
+    try:
+        cfg.executor = ExecutorConfig(**spec)
+    except pydantic.ValidationError as e:
+        raise ConfigError(f"--executor: {e.errors()[0]['msg']}") from None
     return cfg

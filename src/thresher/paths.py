@@ -180,3 +180,12 @@ def heads(project: Path) -> list[Path]:
         if base not in best or n > best[base][0]:
             best[base] = (n, p)
     return [p for _, p in sorted(best.values(), key=lambda t: t[1].name)]
+
+
+
+PUSHED = "pushed.json"
+
+
+def pushed_path(out: Path) -> Path:
+    """What thresher.storage uploaded from this local mirror of a remote release: (size, mtime) per file."""
+    return work_dir(out) / PUSHED

@@ -12,7 +12,7 @@ from . import plugins
 from .compiled import JitClock
 from .config import PipelineConfig, load_config
 from .errors import ReleaseError
-from .executors import Executor, LocalExecutor
+from .executors import Executor, make_executor
 from .io import ShardSpec, plan_shards
 from .io.writer import write_json
 from .duplicates import resolve as resolve_duplicate_ids
@@ -21,6 +21,7 @@ from .paths import global_dir, global_done, is_work_dir, run_state, stage_dir, s
 from .release import child_versions, finalize, input_hash, is_release_or_run
 from .runner import paused_gc, plan_layout, plan_stages, run_shard
 from .steps.base import step_label
+from .storage import publish, stage_config
 
 log = logging.getLogger("thresher")
 
@@ -101,11 +102,14 @@ def run(cfg: PipelineConfig | str | Path, workers: int | None = None, progress: 
     """Run a pipeline (a config or a YAML path) and return the release folder."""
     if not isinstance(cfg, PipelineConfig):
         cfg = load_config(cfg)
+    cfg, remote = stage_config(cfg)     # storage.py: remote inputs pulled, a remote output run in its mirror
     out = cfg.output_dir()
     if not overwrite:
         _refuse_foreign(out)         # before the lock file is made in someone else's folder
     with output_lock(out):
-        return _run(cfg, out, workers, progress, overwrite, executor)
+        out = _run(cfg, out, workers, progress, overwrite, executor)
+    publish(out, remote)                # storage.py: one put per file, the completion marker last
+    return out
 
 
 def _run(cfg: PipelineConfig, out: Path, workers: int | None, progress: bool | None, overwrite: bool,
@@ -113,7 +117,7 @@ def _run(cfg: PipelineConfig, out: Path, workers: int | None, progress: bool | N
     shards, hashes = _load_plan(out, cfg, overwrite)
     plugins.restore(cfg.plugins)
     cfg.plugins = plugins.registered()     # with the registrations made since the config was built
-    executor = executor or LocalExecutor(workers, progress)
+    executor = executor or make_executor(cfg.executor, workers, progress)    # executor: in the YAML, or local
     steps = cfg.build_steps()
     by_source = cfg.output.order == "source"
     stages = plan_stages(steps, by_source)

@@ -136,9 +136,12 @@ def forget(project: Path = typer.Argument(..., help="project folder"),
 
     Example: `thresher forget out` then `thresher verify out/demo@v2 --receipt out/governance/receipts/req-00001-1.json`
     """
+    from ..storage import local_release, push_back
     from .forget import forget as run_forget
 
-    res = run_forget(project, workers=workers, progress=None)
+    local = local_release(project)                 # s3://... : pulled into its mirror, pushed back below
+    res = run_forget(local, workers=workers, progress=None)
+    push_back(project, local)
     if res.get("recovered"):
         console.print("[yellow]completed an interrupted forget (recorded in the ledger before it stopped)[/]")
     if res.get("rolled_back"):
@@ -158,9 +161,10 @@ def verify(release: Path = typer.Argument(..., help="release folder"),
 
     Example: `thresher verify out/demo@v2 --receipt out/governance/receipts/req-00001-1.json`
     """
+    from ..storage import local_release
     from .verify import verify as run_verify
 
-    r = run_verify(release, receipt)
+    r = run_verify(local_release(release), local_release(receipt) if receipt else None)   # s3://...: pulled first
     console.print(f"[bold green]OK[/] {release}: {r['shards']} shards, {r['documents']:,} documents, "
                   f"Merkle root {r['merkle_root']}" + (f", parent {r['parent']}" if r["parent"] else ""))
     for name, part in r.get("parts", {}).items():       # token shards ... (governance/parts.py)
