@@ -211,6 +211,7 @@ def _match(step: "DedupStep", old: Index, new: _Kept, workdir: Path, shards: lis
     """For every new kept document near (or equal to) an old one: (new global doc, old index doc, sim).
     Keep-first across versions: the earliest old document it matches (the old copy is never dropped)."""
     nd, od = _candidates(old, new, step.kind == "exact")
+    sims = np.ones(nd.shape[0])
     if nd.size:
         sims = _similarities(step, old, workdir, shards, offsets, nd, od)
         ok = sims >= step.threshold - 1e-12 if step.kind == "minhash" else np.ones(nd.shape[0], bool)
