@@ -1,23 +1,27 @@
 """The persistent dedup index of a release: what a later ``thresher update`` deduplicates new documents
 against, without reading the old documents again.
 
-For every dedup step (``LABEL``) of a build, ``RELEASE/.thresher/dedup-index/LABEL/`` holds, for the
-documents that step kept (its cluster representatives and its singletons):
+For every dedup step (``LABEL``) of a build, ``RELEASE/.thresher/dedup-index/LABEL/`` holds one segment
+per version (``seg-NNNN/``), each with the keys of the documents that step saw in that version, its
+kept documents and the duplicates it dropped (so a new document that is near a dropped copy joins that
+copy's cluster, as union-find does in a build of everything at once):
 
-    meta.json      the step's kind and key settings (an update refuses an index made with others)
-    ids.parquet    row r: index document r's ``id`` and the ``version`` (release folder) that added it
-    keys.npy       uint64 [bands, n]: every band key (exact: the high 64 bits of the xxh3-128 hash),
-                   each band row sorted; docs.npy beside it (int64, index document of each key)
-    lo.npy         exact only: the low 64 bits, aligned with keys.npy (a match needs all 128 bits)
-    sets.bin       MinHash with verification: the documents' shingle sets (uint32), offs.npy (int64)
-    sig.bin        MinHash without verification: the signatures (uint64 [n, num_perm]), counts.npy
+    meta.json      the step's kind and key settings (an update refuses an index made with others), the segments
+    seg-NNNN/ids.parquet  row r: ``id`` and ``rep`` (the index number of the kept document of its cluster)
+    seg-NNNN/keys.npy     uint64 [bands, n]: every band key (exact: the high 64 bits of the xxh3-128 hash),
+                          each band row sorted; docs.npy beside it (int64, index number of each key)
+    seg-NNNN/lo.npy       exact only: the low 64 bits, aligned with keys.npy (a match needs all 128 bits)
+    seg-NNNN/sets.bin     MinHash with verification: shingle sets (uint32), offs.npy (int64, local rows)
+    seg-NNNN/sig.bin      MinHash without verification: signatures (uint64 [n, num_perm]), counts.npy
 
-:func:`after_fit` is called by ``DedupStep.fit`` once the fit has decided, while its per-shard runs are
-still on disk. In a build it writes the index of the kept documents. In the staging folder of an update
-(``paths.update_state`` names the parent release) it first matches the documents this fit kept against
-the parent's index (the same band keys and the same similarity check as a fit), turns every match into
-a drop with ``duplicate_of`` pointing at the old document (and redirects the new documents clustered
-under it), rewrites those decision files, and writes the parent's index extended by what is still kept.
+A new version's index hard-links the old segments and adds one, so an update costs what its new
+documents cost. :func:`after_fit` is called by ``DedupStep.fit`` once the fit has decided, while its
+per-shard runs are still on disk. In a build it writes the first segment. In the staging folder of an
+update (``paths.update_state`` names the parent release) it first matches the new documents against
+the parent's index (the same band keys and the same similarity check as a fit), turns every new cluster
+that touches an old one into drops with ``duplicate_of`` the old cluster's kept document (keep-first
+across versions: the old copy is never dropped), rewrites those decision files, and writes the index:
+the parent's segments plus the new one.
 """
 from __future__ import annotations
 
@@ -34,7 +38,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..errors import ReleaseError
-from ..io.writer import write_json
+from ..io.writer import link_or_copy, write_json
 from ..paths import dedup_index_dir, is_release_workdir, release_of, update_state
 from .clusters import DECISION_SCHEMA, cluster_id, decisions_path, load_decisions
 from .shards import ShardOut
@@ -55,21 +59,15 @@ def _similarity_source(step: "DedupStep") -> str:
     return step.similarity_source() if step.kind == "minhash" else "one"
 
 
-class Index:
-    """Read access to one step's index in a release (arrays memory-mapped)."""
+class Segment:
+    """One version's part of an index (arrays memory-mapped; ``first``: its first index number)."""
 
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.meta = orjson.loads((self.path / "meta.json").read_bytes())
-        self.n = int(self.meta["documents"])
+    def __init__(self, path: Path, first: int, n: int, num_perm: int | None):
+        self.path, self.first, self.n, self.num_perm = Path(path), first, n, num_perm
         self.keys = np.load(self.path / "keys.npy", mmap_mode="r")
         self.docs = np.load(self.path / "docs.npy", mmap_mode="r")
 
-    @staticmethod
-    def exists(path: Path) -> bool:
-        return (Path(path) / "meta.json").is_file()
-
-    def ids(self) -> pa.Table:
+    def table(self) -> pa.Table:
         return pq.read_table(self.path / "ids.parquet")
 
     def lo(self) -> np.ndarray:
@@ -82,10 +80,34 @@ class Index:
 
     def signatures(self) -> tuple[np.ndarray, np.ndarray]:
         counts = np.load(self.path / "counts.npy")
-        p = int(self.meta["params"]["num_perm"])
+        p = int(self.num_perm or 1)
         sig = np.memmap(self.path / "sig.bin", dtype=np.uint64, mode="r", shape=(self.n, p)) if self.n \
             else np.zeros((0, p), np.uint64)
         return sig, counts
+
+
+class Index:
+    """Read access to one step's index in a release: its segments, in version order."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.meta = orjson.loads((self.path / "meta.json").read_bytes())
+        self.n = int(self.meta["documents"])
+        perm = self.meta["params"].get("num_perm")
+        self.segments = [Segment(self.path / s["dir"], s["first"], s["documents"], perm) for s in self.meta["segments"]]
+        self._table: pa.Table | None = None
+
+    @staticmethod
+    def exists(path: Path) -> bool:
+        return (Path(path) / "meta.json").is_file()
+
+    def table(self) -> pa.Table:
+        """(id, rep) of every index document, in index order."""
+        if self._table is None:
+            ts = [s.table() for s in self.segments]
+            self._table = pa.concat_tables(ts) if ts else pa.table({"id": pa.array([], pa.string()),
+                                                                     "rep": pa.array([], pa.int64())})
+        return self._table
 
 
 # -- collecting what a fit kept ------------------------------------------------------------------------
@@ -96,7 +118,7 @@ class _Kept:
         self.keys: list[list[np.ndarray]] = [[] for _ in range(bands)]
         self.docs: list[list[np.ndarray]] = [[] for _ in range(bands)]
         self.lo: list[np.ndarray] = []
-        self.kept: list[np.ndarray] = []        # global indices of the kept, keyed documents (ascending)
+        self.kept: list[np.ndarray] = []        # per shard, global indices of its (kept) keyed documents
 
     def band(self, b: int) -> tuple[np.ndarray, np.ndarray]:
         k, d = self.keys[b], self.docs[b]
@@ -153,27 +175,26 @@ def _cross_similarity(sa, oa, sb, ob, a, b, containment):     # pragma: no cover
 
 
 def _candidates(old: Index, new: _Kept, exact: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(new global document, old index document) pairs that share a band key (exact: all 128 bits)."""
+    """(new global document, old index number) pairs that share a band key (exact: all 128 bits)."""
     news, olds = [], []
-    lo_old = old.lo()[0] if exact and old.n else None
-    for b in range(old.keys.shape[0]):
-        keys, docs = new.band(b)
-        ok = np.asarray(old.keys[b])
-        left, right = np.searchsorted(ok, keys, "left"), np.searchsorted(ok, keys, "right")
-        cnt = right - left
-        total = int(cnt.sum())
-        if not total:
-            continue
-        starts = np.repeat(left, cnt)
-        within = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-        pos = starts + within
-        nd = np.repeat(docs, cnt)
-        od = np.asarray(old.docs[b])[pos]
-        if lo_old is not None:
-            same = np.repeat(np.concatenate(new.lo) if new.lo else np.zeros(0, np.uint64), cnt) == lo_old[pos]
-            nd, od = nd[same], od[same]
-        news.append(nd)
-        olds.append(od)
+    lo_new = np.concatenate(new.lo) if new.lo else np.zeros(0, np.uint64)
+    for seg in old.segments:
+        lo_old = seg.lo()[0] if exact and seg.n else None
+        for b in range(seg.keys.shape[0]):
+            keys, docs = new.band(b)
+            ok = np.asarray(seg.keys[b])
+            left, right = np.searchsorted(ok, keys, "left"), np.searchsorted(ok, keys, "right")
+            cnt = right - left
+            total = int(cnt.sum())
+            if not total:
+                continue
+            pos = np.repeat(left, cnt) + (np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+            nd, od = np.repeat(docs, cnt), np.asarray(seg.docs[b])[pos]
+            if lo_old is not None:
+                same = np.repeat(lo_new, cnt) == lo_old[pos]
+                nd, od = nd[same], od[same]
+            news.append(nd)
+            olds.append(od)
     if not news:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     pairs = np.unique(np.stack([np.concatenate(news), np.concatenate(olds)], axis=1), axis=0)
@@ -184,43 +205,52 @@ def _similarities(step: "DedupStep", old: Index, workdir: Path, shards: list[int
                   nd: np.ndarray, od: np.ndarray) -> np.ndarray:
     source = _similarity_source(step)
     containment = step.containment()
-    if source == "sets":
-        sa, oa = np.load(workdir / "store" / "sets.npy", mmap_mode="r"), np.load(workdir / "store" / "offs.npy")
-        sb, ob = old.sets()
-        return _cross_similarity(sa, oa, sb, ob, nd, od, containment)
-    if source == "signatures":
-        sig_b, cnt_b = old.signatures()
-        sims = np.empty(nd.shape[0])
-        owner = np.searchsorted(np.asarray(offsets), nd, "right") - 1
-        for k in np.unique(owner).tolist():
-            so = ShardOut(workdir, shards[k])
-            sel = np.flatnonzero(owner == k)
-            local = nd[sel] - offsets[k]
-            sig_a, cnt_a = so.load("sig.npy"), so.load("counts.npy")
-            j = np.mean(np.asarray(sig_a[local]) == np.asarray(sig_b[od[sel]]), axis=1)
-            if containment:
-                na, nb_ = np.asarray(cnt_a[local], np.float64), np.asarray(cnt_b[od[sel]], np.float64)
-                j = np.minimum(1.0, j * (na + nb_) / ((1 + j) * np.maximum(1, np.minimum(na, nb_))))
-            sims[sel] = j
+    sims = np.ones(nd.shape[0])
+    if source == "one":
         return sims
-    return np.ones(nd.shape[0])
+    starts = np.asarray([s.first for s in old.segments])
+    seg_of = np.searchsorted(starts, od, "right") - 1
+    for k in np.unique(seg_of).tolist():
+        seg, sel = old.segments[k], np.flatnonzero(seg_of == k)
+        local_old = od[sel] - seg.first
+        if source == "sets":
+            sa, oa = np.load(workdir / "store" / "sets.npy", mmap_mode="r"), np.load(workdir / "store" / "offs.npy")
+            sb, ob = seg.sets()
+            sims[sel] = _cross_similarity(sa, oa, sb, ob, nd[sel], local_old, containment)
+            continue
+        sig_b, cnt_b = seg.signatures()
+        owner = np.searchsorted(np.asarray(offsets), nd[sel], "right") - 1
+        for j in np.unique(owner).tolist():
+            so = ShardOut(workdir, shards[j])
+            w = np.flatnonzero(owner == j)
+            local = nd[sel][w] - offsets[j]
+            sig_a, cnt_a = so.load("sig.npy"), so.load("counts.npy")
+            ob_ = local_old[w]
+            sim = np.mean(np.asarray(sig_a[local]) == np.asarray(sig_b[ob_]), axis=1)
+            if containment:
+                na, nb_ = np.asarray(cnt_a[local], np.float64), np.asarray(cnt_b[ob_], np.float64)
+                sim = np.minimum(1.0, sim * (na + nb_) / ((1 + sim) * np.maximum(1, np.minimum(na, nb_))))
+            sims[sel[w]] = sim
+    return sims
 
 
 def _match(step: "DedupStep", old: Index, new: _Kept, workdir: Path, shards: list[int],
            offsets: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For every new kept document near (or equal to) an old one: (new global doc, old index doc, sim).
-    Keep-first across versions: the earliest old document it matches (the old copy is never dropped)."""
+    """For every new document near (or equal to) an old one: (new global doc, old kept index number, sim),
+    the old cluster being that of the matched old document (kept or dropped). Keep-first across
+    versions: the earliest old kept document it reaches (the old copy is never dropped)."""
     nd, od = _candidates(old, new, step.kind == "exact")
     sims = np.ones(nd.shape[0])
     if nd.size:
         sims = _similarities(step, old, workdir, shards, offsets, nd, od)
         ok = sims >= step.threshold - 1e-12 if step.kind == "minhash" else np.ones(nd.shape[0], bool)
         nd, od, sims = nd[ok], od[ok], sims[ok]
-    order = np.lexsort((od, nd))           # per new document, its earliest old match first
-    nd, od, sims = nd[order], od[order], sims[order]
+    rep = old.table()["rep"].to_numpy()[od] if od.size else od
+    order = np.lexsort((-sims, rep, nd))           # per new document, its earliest old cluster first
+    nd, rep, sims = nd[order], rep[order], sims[order]
     first = np.ones(nd.shape[0], dtype=bool)
     first[1:] = nd[1:] != nd[:-1]
-    return nd[first], od[first], sims[first]
+    return nd[first], rep[first], sims[first]
 
 
 # -- rewriting the decisions of the matched documents --------------------------------------------------
@@ -300,68 +330,78 @@ def _global_ids(workdir: Path, shards: list[int], offsets: list[int], docs: np.n
     return out
 
 
-def _append_file(dst, src: Path) -> None:
-    with open(src, "rb") as f:
-        shutil.copyfileobj(f, dst, 1 << 22)
+def _gather_sets(store: np.ndarray, offs: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The shingle sets of ``docs`` (global indices into the fit's store) end to end, and their offsets."""
+    lens = (offs[docs + 1] - offs[docs]).astype(np.int64) if docs.size else np.zeros(0, np.int64)
+    new_offs = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    total = int(new_offs[-1])
+    idx = np.repeat(offs[docs].astype(np.int64) - new_offs[:-1], lens) + np.arange(total) if total else np.zeros(0, np.int64)
+    return (np.asarray(store[idx], np.uint32) if total else np.zeros(0, np.uint32)), new_offs
+
+
+def _reps(workdir: Path, shards: list[int], offsets: list[int], lookup: np.ndarray, add: np.ndarray,
+          ids: list[str], old_num: dict[str, int]) -> np.ndarray:
+    """Index number of the kept document of each new document's cluster (its own when it was kept)."""
+    rep = lookup[add].copy()
+    num = dict(zip(ids, rep.tolist()))
+    at = {g: r for r, g in enumerate(add.tolist())}
+    for k, s in enumerate(shards):
+        d = load_decisions(workdir, s)
+        d = d.filter(pc.invert(d["kept"]))
+        for p, dup in zip(d["pos"].to_pylist(), d["duplicate_of"].to_pylist()):
+            r = at.get(offsets[k] + p)
+            target = num.get(dup, old_num.get(dup))
+            if r is not None and target is not None:
+                rep[r] = target
+    return rep
 
 
 def _write_index(step: "DedupStep", workdir: Path, dest: Path, old: Index | None, new: _Kept, add: np.ndarray,
-                 version: str, shards: list[int], offsets: list[int]) -> dict[str, Any]:
-    """The index of ``old`` (if any) plus the new documents ``add`` (global indices, ascending)."""
+                 version: str, shards: list[int], offsets: list[int], old_num: dict[str, int]) -> dict[str, Any]:
+    """``dest``: the old index's segments (hard links) plus a segment of the documents ``add`` (global
+    indices, ascending: every document this fit keyed, kept or dropped)."""
     n_old = old.n if old else 0
-    number = {g: n_old + r for r, g in enumerate(add.tolist())}
     tmp = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    segments = []
+    for seg, info in zip(old.segments if old else [], old.meta["segments"] if old else []):
+        for f in seg.path.iterdir():
+            link_or_copy(f, tmp / seg.path.name / f.name)
+        segments.append(info)
+    name = f"seg-{len(segments):04d}"
+    sd = tmp / name
+    sd.mkdir()
     bands = int(step.bands)
-    keys_out, docs_out, lo_out = [], [], []
     lookup = np.full(int(offsets[-1]) if offsets else 0, -1, np.int64)
     lookup[add] = np.arange(n_old, n_old + add.shape[0])
     lo_new = np.concatenate(new.lo) if new.lo else np.zeros(0, np.uint64)
+    keys_out, docs_out, lo_out = [], [], []
     for b in range(bands):
         k, d = new.band(b)
-        sel = lookup[d] >= 0 if d.size else np.zeros(0, bool)
-        k, d = k[sel], lookup[d[sel]]
-        lo = lo_new[sel] if step.kind == "exact" else None
-        if old is not None and old.n:
-            k, d = np.concatenate([np.asarray(old.keys[b]), k]), np.concatenate([np.asarray(old.docs[b]), d])
-            if lo is not None:
-                lo = np.concatenate([np.asarray(old.lo()[0]), lo])
         order = np.argsort(k, kind="stable")
         keys_out.append(k[order])
-        docs_out.append(d[order])
-        if lo is not None:
-            lo_out.append(lo[order])
-    np.save(tmp / "keys.npy", np.stack(keys_out) if keys_out else np.zeros((bands, 0), np.uint64))
-    np.save(tmp / "docs.npy", np.stack(docs_out) if docs_out else np.zeros((bands, 0), np.int64))
+        docs_out.append(lookup[d[order]])
+        if step.kind == "exact":
+            lo_out.append(lo_new[order])
+    np.save(sd / "keys.npy", np.stack(keys_out) if keys_out else np.zeros((bands, 0), np.uint64))
+    np.save(sd / "docs.npy", np.stack(docs_out) if docs_out else np.zeros((bands, 0), np.int64))
     if step.kind == "exact":
-        np.save(tmp / "lo.npy", np.stack(lo_out))
+        np.save(sd / "lo.npy", np.stack(lo_out))
     ids = _global_ids(workdir, shards, offsets, add)
-    table = pa.table({"id": pa.array(ids, pa.string()), "version": pa.array([version] * len(ids), pa.string())})
-    if old is not None:
-        table = pa.concat_tables([old.ids(), table])
-    pq.write_table(table, tmp / "ids.parquet", compression="zstd")
+    rep = _reps(workdir, shards, offsets, lookup, add, ids, old_num)
+    pq.write_table(pa.table({"id": pa.array(ids, pa.string()), "rep": pa.array(rep, pa.int64())}),
+                   sd / "ids.parquet", compression="zstd")
     source = _similarity_source(step)
     if source == "sets":
-        store_offs = np.load(workdir / "store" / "offs.npy")
-        store = np.load(workdir / "store" / "sets.npy", mmap_mode="r")
-        lens = store_offs[add + 1] - store_offs[add] if add.size else np.zeros(0, np.int64)
-        old_offs = old.sets()[1] if old is not None else np.zeros(1, np.int64)
-        offs = np.concatenate([old_offs, old_offs[-1] + np.cumsum(lens)])
-        with open(tmp / "sets.bin", "wb") as f:
-            if old is not None:
-                _append_file(f, old.path / "sets.bin")
-            for a in range(0, add.shape[0], 4096):        # a slice of documents at a time
-                g = add[a:a + 4096]
-                f.write(np.concatenate([np.asarray(store[store_offs[x]:store_offs[x + 1]]) for x in g.tolist()]
-                                       or [np.zeros(0, np.uint32)]).astype(np.uint32).tobytes())
-        np.save(tmp / "offs.npy", offs.astype(np.int64))
+        sets, offs = _gather_sets(np.load(workdir / "store" / "sets.npy", mmap_mode="r"),
+                                  np.load(workdir / "store" / "offs.npy"), add)
+        sets.tofile(sd / "sets.bin")
+        np.save(sd / "offs.npy", offs)
     elif source == "signatures":
         owner = np.searchsorted(np.asarray(offsets), add, "right") - 1
-        cnts = [old.signatures()[1]] if old is not None else []
-        with open(tmp / "sig.bin", "wb") as f:
-            if old is not None:
-                _append_file(f, old.path / "sig.bin")
+        cnts = []
+        with open(sd / "sig.bin", "wb") as f:
             for k in range(len(shards)):
                 sel = np.flatnonzero(owner == k)
                 if sel.size:
@@ -369,11 +409,11 @@ def _write_index(step: "DedupStep", workdir: Path, dest: Path, old: Index | None
                     local = add[sel] - offsets[k]
                     f.write(np.ascontiguousarray(np.asarray(so.load("sig.npy")[local], np.uint64)).tobytes())
                     cnts.append(np.asarray(so.load("counts.npy")[local], np.int64))
-        np.save(tmp / "counts.npy", np.concatenate(cnts) if cnts else np.zeros(0, np.int64))
-    versions = (old.meta.get("versions", []) if old is not None else []) + [version]
+        np.save(sd / "counts.npy", np.concatenate(cnts) if cnts else np.zeros(0, np.int64))
+    segments.append({"dir": name, "version": version, "first": n_old, "documents": int(add.shape[0]),
+                     "kept": int(np.count_nonzero(rep == lookup[add]))})
     meta = {"step": step.name, "kind": step.kind, "params": params(step), "similarity": source,
-            "documents": n_old + int(add.shape[0]), "versions": versions,
-            "added": {version: int(add.shape[0])} | (old.meta.get("added", {}) if old is not None else {})}
+            "documents": n_old + int(add.shape[0]), "segments": segments}
     write_json(tmp / "meta.json", meta)
     if dest.exists():
         shutil.rmtree(dest)
@@ -424,22 +464,20 @@ def after_fit(step: "DedupStep", workdir: Path, shards: list[int], counts: list[
             if old.meta.get("params") != params(step):
                 raise ReleaseError(f"{parent_dir}: the parent's {label} index was made with other settings "
                                    f"({old.meta.get('params')}); an update must use the same dedup settings")
-    new = _collect(step, workdir, shards, counts, offsets)
-    kept = np.concatenate(new.kept) if new.kept else np.zeros(0, np.int64)
-    matched = 0
-    if old is not None and old.n and kept.size:
-        # every new document (kept or clustered) is matched: a cluster joins the old one through any member
-        nd, od, sims = _match(step, old, _collect(step, workdir, shards, counts, offsets, only_kept=False),
-                              workdir, shards, offsets)
+    # every document the fit keyed, kept or dropped: all are matched, and all go into the index
+    new = _collect(step, workdir, shards, counts, offsets, only_kept=False)
+    add = np.unique(np.concatenate(new.kept)) if new.kept else np.zeros(0, np.int64)
+    matched, old_num = 0, {}
+    if old is not None and old.n and add.size:
+        nd, od, sims = _match(step, old, new, workdir, shards, offsets)
         if nd.size:
-            old_ids = old.ids().column("id").take(pa.array(od, pa.int64())).to_pylist()
+            old_ids = old.table()["id"].take(pa.array(od, pa.int64())).to_pylist()
             redirect = _rewrite_decisions(workdir, release, label, shards, offsets, nd, od, old_ids, sims)
-            kept_ids = _global_ids(workdir, shards, offsets, kept)
-            gone = np.array([i in redirect for i in kept_ids], dtype=bool)
-            matched = int(sum(len(r) for r in (_dropped_for(workdir, shards, set(redirect.values())),)))
-            kept = kept[~gone]
-    meta = _write_index(step, workdir, dedup_index_dir(release, label), old, new, kept, version, shards, offsets)
-    info.update({"index_documents": meta["documents"], "added_to_index": int(kept.size),
+            old_num = dict(zip(old_ids, od.tolist()))
+            matched = len(_dropped_for(workdir, shards, set(redirect.values())))
+    meta = _write_index(step, workdir, dedup_index_dir(release, label), old, new, add, version, shards, offsets,
+                        old_num)
+    info.update({"index_documents": meta["documents"], "added_to_index": int(add.size),
                  "duplicates_of_parent": matched, "parent_index": str(parent_dir) if old is not None else None})
     write_json(marker, info)
     return info

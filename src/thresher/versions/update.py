@@ -177,15 +177,13 @@ def _assemble(parent: Path, pman: dict[str, Any], staging: Path, sman: dict[str,
         dst = leaves_dir(tmp) / Path(dest).name
         link_or_copy(src, dst)
         leaves.append(dst)
-    for label_dir in sorted(p for p in dedup_index_dir(staging).glob("*") if p.is_dir()) if \
-            dedup_index_dir(staging).exists() else []:
-        for f in label_dir.iterdir():                   # the extended index (old + new kept documents)
-            link_or_copy(f, dedup_index_dir(tmp, label_dir.name) / f.name)
-    if dedup_index_dir(parent).exists():                # a step the new pipeline lacks keeps its old index
-        for label_dir in dedup_index_dir(parent).iterdir():
-            if not dedup_index_dir(tmp, label_dir.name).exists():
-                for f in label_dir.iterdir():
-                    link_or_copy(f, dedup_index_dir(tmp, label_dir.name) / f.name)
+    for src_root in (dedup_index_dir(staging), dedup_index_dir(parent)):
+        # the extended index (the parent's segments + the new one); a step the new pipeline lacks keeps its old one
+        for label_dir in sorted(p for p in src_root.glob("*") if p.is_dir()):
+            if src_root == dedup_index_dir(parent) and dedup_index_dir(tmp, label_dir.name).exists():
+                continue
+            for f in sorted(x for x in label_dir.rglob("*") if x.is_file()):
+                link_or_copy(f, dedup_index_dir(tmp, label_dir.name) / f.relative_to(label_dir))
     stats = (Release(parent).stats if (parent / "stats.json").exists() else Stats()) + Release(staging).stats
     write_json(tmp / "stats.json", stats.to_json(), sort_keys=False)
     merkle_root = root(chain.from_iterable(sorted_leaf_batches(sorted(leaves))))
