@@ -41,10 +41,10 @@ def _write(path: Path, recs: list[dict]) -> Path:
     return path
 
 
-def _yaml(tmp: Path, name: str, inputs: list[Path], out: Path) -> Path:
+def _yaml(tmp: Path, name: str, inputs: list[Path], out: Path, steps: str = STEPS) -> Path:
     y = tmp / f"{name}.yaml"
     ins = "\n".join(f'  - {{path: "{p}", format: jsonl}}' for p in inputs)
-    y.write_text(f"name: corpus\ninput:\n{ins}\nsteps:{STEPS}output: {{path: \"{out}\"}}\n")
+    y.write_text(f"name: corpus\ninput:\n{ins}\nsteps:{steps}output: {{path: \"{out}\"}}\n")
     return y
 
 
@@ -211,3 +211,16 @@ def test_cli_update_and_diff(parts, tmp_path):
     assert json.loads(res.output)["counts"]["added"] == rep["added"]
     res = runner.invoke(app, ["diff", str(v1), str(tmp_path / "p" / "corpus@v2")])
     assert res.exit_code == 0 and "added" in res.output and "minhash_dedup" in res.output
+
+
+def test_update_with_signature_estimates_equals_building_at_once(parts, tmp_path):
+    """MinHash without exact verification: the index keeps signatures, similarity is the same estimate."""
+    tmp, xf, yf, *_ = parts
+    steps = "\n  - minhash_dedup: {verify: false, threshold: 0.7}\n"
+    v1 = thresher.run(_yaml(tmp_path, "x", [xf], tmp_path / "p" / "corpus", steps), workers=1)
+    r = update(v1, _yaml(tmp_path, "y", [yf], tmp_path / "ignored", steps), workers=1)
+    whole = thresher.run(_yaml(tmp_path, "xy", [xf, yf], tmp_path / "w" / "corpus", steps), workers=1)
+    assert r["duplicates_of_parent"]["minhash_dedup"] >= 2
+    assert set(_kept(tmp_path / "p" / "corpus@v2")) == set(_kept(whole))
+    meta = orjson.loads((dedup_index_dir(tmp_path / "p" / "corpus@v2", "minhash_dedup") / "meta.json").read_bytes())
+    assert meta["similarity"] == "signatures" and [s["version"] for s in meta["segments"]] == ["corpus", "corpus@v2"]
