@@ -100,7 +100,7 @@ def parent_changes(rel: Release) -> dict[str, Any] | None:
             out["removed_sample"] = removed_ids.slice(0, 20).to_pylist()
             # the changelog (issue 24): what changed per source, language and step, and why
             out["diff"] = version_diff(ppath, rel.path, ids=False)
-            out["update"] = rel.manifest.get("update")
+            out["update_info"] = rel.manifest.get("update")   # not "update": a dict method in the template
     out["exact"] = ppath is not None
     if not out["exact"] and isinstance(out.get("parent_documents"), int) and isinstance(out["documents"], int):
         out["net"] = out["documents"] - out["parent_documents"]

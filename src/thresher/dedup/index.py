@@ -330,13 +330,21 @@ def _global_ids(workdir: Path, shards: list[int], offsets: list[int], docs: np.n
     return out
 
 
-def _gather_sets(store: np.ndarray, offs: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The shingle sets of ``docs`` (global indices into the fit's store) end to end, and their offsets."""
+def _write_sets(path: Path, store: np.ndarray, offs: np.ndarray, docs: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """Write the shingle sets of ``docs`` (global indices into the fit's store) end to end, a slice of
+    documents at a time (never the whole store in memory); returns their offsets."""
     lens = (offs[docs + 1] - offs[docs]).astype(np.int64) if docs.size else np.zeros(0, np.int64)
     new_offs = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
-    total = int(new_offs[-1])
-    idx = np.repeat(offs[docs].astype(np.int64) - new_offs[:-1], lens) + np.arange(total) if total else np.zeros(0, np.int64)
-    return (np.asarray(store[idx], np.uint32) if total else np.zeros(0, np.uint32)), new_offs
+    with open(path, "wb") as f:
+        for a in range(0, docs.shape[0], chunk):
+            d, ln = docs[a:a + chunk], lens[a:a + chunk]
+            total = int(ln.sum())
+            if not total:
+                continue
+            local = np.concatenate([[0], np.cumsum(ln)[:-1]])
+            idx = np.repeat(offs[d].astype(np.int64) - local, ln) + np.arange(total)
+            f.write(np.asarray(store[idx], np.uint32).tobytes())
+    return new_offs
 
 
 def _reps(workdir: Path, shards: list[int], offsets: list[int], lookup: np.ndarray, add: np.ndarray,
@@ -394,9 +402,8 @@ def _write_index(step: "DedupStep", workdir: Path, dest: Path, old: Index | None
                    sd / "ids.parquet", compression="zstd")
     source = _similarity_source(step)
     if source == "sets":
-        sets, offs = _gather_sets(np.load(workdir / "store" / "sets.npy", mmap_mode="r"),
-                                  np.load(workdir / "store" / "offs.npy"), add)
-        sets.tofile(sd / "sets.bin")
+        offs = _write_sets(sd / "sets.bin", np.load(workdir / "store" / "sets.npy", mmap_mode="r"),
+                           np.load(workdir / "store" / "offs.npy", mmap_mode="r"), add)
         np.save(sd / "offs.npy", offs)
     elif source == "signatures":
         owner = np.searchsorted(np.asarray(offsets), add, "right") - 1

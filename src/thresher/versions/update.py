@@ -39,6 +39,7 @@ from ..pipeline import run
 from ..release import Release, child_versions, sorted_leaf_batches, write_leaves, write_signed_manifest
 from ..stats import Stats
 
+DEDUP_STEPS = ("exact_dedup", "minhash_dedup")
 CARRIED = ("data/", "excluded/", "clusters/")      # what a new version keeps of the old (tokens/ are not extended)
 DROP_KEYS = ("signature", "signing", "stats_sha256", "layout", "tokens")
 
@@ -138,8 +139,10 @@ def _dups_of_parent(staging: Path) -> dict[str, int]:
 
 def _why(report: dict[str, Any]) -> str:
     dup = sum(report["duplicates_of_parent"].values())
-    other = sum(sum(v.values()) for v in report["excluded"].values()) - dup
-    return f"{dup} duplicates of documents already released, {other} dropped by other steps"
+    dedup = sum(sum(v.values()) for k, v in report["excluded"].items() if k.split("#")[0] in DEDUP_STEPS)
+    other = sum(sum(v.values()) for v in report["excluded"].values()) - dedup
+    return (f"{dup} duplicates of documents already released, {dedup - dup} duplicates among the new documents, "
+            f"{other} dropped by other steps")
 
 
 def _assemble(parent: Path, pman: dict[str, Any], staging: Path, sman: dict[str, Any], name: str,
