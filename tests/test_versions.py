@@ -154,6 +154,13 @@ def test_card_changelog_of_the_new_version(updated):
     ch = parent_changes(thresher.Release(updated["v2"]))
     assert ch["exact"] and ch["added"] == updated["report"]["added"] and ch["removed"] == 0
     assert ch["diff"]["by_step"]["minhash_dedup"]["excluded"] >= 2
+    from thresher.card import write_card
+
+    write_card(updated["v2"])
+    text = (updated["v2"] / "card" / "README.md").read_text()
+    section = text[text.index("Changes since the parent version"):text.index("## Reproducibility")]
+    assert f"{ch['added']} added" in section and "An update (`thresher update`)" in section
+    assert "| `minhash_dedup` | 0 |" in section and "y.jsonl" in section
 
 
 def test_update_of_only_near_copies_adds_nothing(parts, tmp_path):
@@ -211,6 +218,9 @@ def test_cli_update_and_diff(parts, tmp_path):
     assert json.loads(res.output)["counts"]["added"] == rep["added"]
     res = runner.invoke(app, ["diff", str(v1), str(tmp_path / "p" / "corpus@v2")])
     assert res.exit_code == 0 and "added" in res.output and "minhash_dedup" in res.output
+    # the old version has a newer one: it is never updated again (one line, no traceback)
+    with pytest.raises(thresher.errors.ReleaseError, match="has a newer version"):
+        update(v1, _yaml(tmp_path, "y", [yf], tmp_path / "ignored"), workers=1)
 
 
 def test_update_with_signature_estimates_equals_building_at_once(parts, tmp_path):
