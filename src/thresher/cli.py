@@ -174,6 +174,7 @@ COMMAND_MODULES += ["thresher.tokens.commands"]      # tokenizer train/report, t
 COMMAND_MODULES.append("thresher.train.commands")   # train, generate, export (torch imported on use)
 COMMAND_MODULES.append("thresher.warmup")            # issue 21: thresher warmup (compile the kernels once)
 COMMAND_MODULES.append("thresher.head")     # issue 20: thresher head
+COMMAND_MODULES.append("thresher.versions.commands")   # issue 24: update, diff
 
 
 def main() -> None:

@@ -182,10 +182,36 @@ def heads(project: Path) -> list[Path]:
     return [p for _, p in sorted(best.values(), key=lambda t: t[1].name)]
 
 
-
 PUSHED = "pushed.json"
 
 
 def pushed_path(out: Path) -> Path:
     """What thresher.storage uploaded from this local mirror of a remote release: (size, mtime) per file."""
     return work_dir(out) / PUSHED
+
+
+
+# -- versions (issue 24): the dedup index kept with a release, and an update in progress ---------------
+def dedup_index_dir(out: Path, label: str | None = None) -> Path:
+    """The persistent dedup index of a release (``.thresher/dedup-index/LABEL/``): exact hashes and
+    MinHash band keys of the documents its dedup steps kept, in sorted files; ``update`` extends it."""
+    d = work_dir(out) / "dedup-index"
+    return d / label if label else d
+
+
+def update_state(out: Path) -> Path:
+    """In the staging folder of ``thresher update``: which release the new documents are deduplicated
+    against (read by the dedup steps' index hook)."""
+    return work_dir(out) / "update.json"
+
+
+def is_release_workdir(workdir: Path) -> bool:
+    """A global step's fit folder inside a release (``RELEASE/.thresher/global/LABEL``)."""
+    return Path(workdir).parent.parent.name == WORK
+
+
+def part_index(name: str) -> tuple[int, str] | None:
+    """``part-00012-1.parquet`` -> (12, ``-1.parquet``): a shard file's index and what follows it."""
+    if not name.startswith("part-") or len(name) < 10 or not name[5:10].isdigit():
+        return None
+    return int(name[5:10]), name[10:]

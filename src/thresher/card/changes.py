@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from ..errors import ThresherError
 from ..paths import is_release
 from ..release import Release
+from ..versions.diff import diff as version_diff
 
 REQUEST_KEYS = ("requests", "removal_requests", "applied_requests", "receipts")
 
@@ -98,6 +99,9 @@ def parent_changes(rel: Release) -> dict[str, Any] | None:
             out["added"] = int(len(new) - pc.sum(pc.is_in(new, value_set=old)).as_py()) if len(new) else 0
             removed_ids = pc.filter(old, pc.invert(pc.is_in(old, value_set=new))) if len(old) else old
             out["removed_sample"] = removed_ids.slice(0, 20).to_pylist()
+            # the changelog (issue 24): what changed per source, language and step, and why
+            out["diff"] = version_diff(ppath, rel.path, ids=False)
+            out["update_info"] = rel.manifest.get("update")   # not "update": a dict method in the template
     out["exact"] = ppath is not None
     if not out["exact"] and isinstance(out.get("parent_documents"), int) and isinstance(out["documents"], int):
         out["net"] = out["documents"] - out["parent_documents"]

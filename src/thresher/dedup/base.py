@@ -26,6 +26,7 @@ from ..io.writer import write_json
 from ..paths import global_dir, release_of
 from ..steps.base import Drop, GlobalStep, StepContext, step_label
 from .buckets import BucketJob, edge_files, plan_tasks, run_bucket_task
+from .index import after_fit
 from .clusters import DecisionJob, build_clusters, decision_rows, load_decisions, run_decision_task
 from .shards import KEEP_RULES, ShardOut
 
@@ -108,6 +109,9 @@ class DedupStep(GlobalStep):
                            self.similarity_source(), self.containment())
         dinfo = executor.map(run_decision_task, idx, djob, desc=f"{self.name}: decisions")
         timings["decide"] = time.perf_counter() - t
+        t = time.perf_counter()
+        index_info = after_fit(self, workdir, idx, counts, offsets)    # the index kept with the release (issue 24)
+        timings["index"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
         summary = {"documents": sum(counts), "bytes": sum(int(i["bytes"]) for i in infos),
                    "candidate_edges": sum(b["edges"] for b in binfo),
@@ -119,7 +123,7 @@ class DedupStep(GlobalStep):
                                    "buckets": max((b.get("peak_rss_mb", 0) for b in binfo), default=0),
                                    "clusters": cinfo.get("peak_rss_mb", 0),
                                    "decide": max((d.get("peak_rss_mb", 0) for d in dinfo), default=0)},
-                   "disk_bytes": _du(workdir)}
+                   "disk_bytes": _du(workdir), "index": index_info}
         write_json(complete, summary)
         for name in INTERMEDIATE:       # only the decisions are needed from here on
             shutil.rmtree(workdir / name, ignore_errors=True)
@@ -154,7 +158,8 @@ class DedupStep(GlobalStep):
                 info["match_similarity"] = score = round(c["match_similarity"][i], 6)
             if c["kept"][i]:
                 clusters += 1
-                out[k] = ({"cluster_id": info["cluster_id"], key: info}, None)
+                # meta.cluster_size: how many documents this one stands for (FineWeb-2's rehydration)
+                out[k] = ({"cluster_id": info["cluster_id"], "cluster_size": info["cluster_size"], key: info}, None)
             else:
                 out[k] = ({"cluster_id": info["cluster_id"], key: info, "duplicate_of": c["duplicate_of"][i]},
                           Drop(self.reason, score, self.threshold))

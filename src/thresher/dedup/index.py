@@ -1,0 +1,490 @@
+"""The persistent dedup index of a release: what a later ``thresher update`` deduplicates new documents
+against, without reading the old documents again.
+
+For every dedup step (``LABEL``) of a build, ``RELEASE/.thresher/dedup-index/LABEL/`` holds one segment
+per version (``seg-NNNN/``), each with the keys of the documents that step saw in that version, its
+kept documents and the duplicates it dropped (so a new document that is near a dropped copy joins that
+copy's cluster, as union-find does in a build of everything at once):
+
+    meta.json      the step's kind and key settings (an update refuses an index made with others), the segments
+    seg-NNNN/ids.parquet  row r: ``id`` and ``rep`` (the index number of the kept document of its cluster)
+    seg-NNNN/keys.npy     uint64 [bands, n]: every band key (exact: the high 64 bits of the xxh3-128 hash),
+                          each band row sorted; docs.npy beside it (int64, index number of each key)
+    seg-NNNN/lo.npy       exact only: the low 64 bits, aligned with keys.npy (a match needs all 128 bits)
+    seg-NNNN/sets.bin     MinHash with verification: shingle sets (uint32), offs.npy (int64, local rows)
+    seg-NNNN/sig.bin      MinHash without verification: signatures (uint64 [n, num_perm]), counts.npy
+
+A new version's index hard-links the old segments and adds one, so an update costs what its new
+documents cost. :func:`after_fit` is called by ``DedupStep.fit`` once the fit has decided, while its
+per-shard runs are still on disk. In a build it writes the first segment. In the staging folder of an
+update (``paths.update_state`` names the parent release) it first matches the new documents against
+the parent's index (the same band keys and the same similarity check as a fit), turns every new cluster
+that touches an old one into drops with ``duplicate_of`` the old cluster's kept document (keep-first
+across versions: the old copy is never dropped), rewrites those decision files, and writes the index:
+the parent's segments plus the new one.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numba as nb
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ..errors import ReleaseError
+from ..io.writer import link_or_copy, write_json
+from ..paths import clusters_path, dedup_index_dir, is_release_workdir, release_of, update_state
+from .clusters import DECISION_SCHEMA, cluster_id, decisions_path, load_decisions
+from .shards import ShardOut
+
+if TYPE_CHECKING:
+    from .base import DedupStep
+
+PARAM_KEYS = ("kind", "normalize", "key", "num_perm", "bands", "rows", "ngram", "char_ngram", "tokens", "seed",
+              "_verify", "similarity", "threshold")
+
+
+def params(step: "DedupStep") -> dict[str, Any]:
+    """The settings that decide a step's keys and matches (an index is only reused with the same)."""
+    return {k.lstrip("_"): getattr(step, k) for k in PARAM_KEYS if hasattr(step, k)}
+
+
+def _similarity_source(step: "DedupStep") -> str:
+    return step.similarity_source() if step.kind == "minhash" else "one"
+
+
+class Segment:
+    """One version's part of an index (arrays memory-mapped; ``first``: its first index number)."""
+
+    def __init__(self, path: Path, first: int, n: int, num_perm: int | None):
+        self.path, self.first, self.n, self.num_perm = Path(path), first, n, num_perm
+        self.keys = np.load(self.path / "keys.npy", mmap_mode="r")
+        self.docs = np.load(self.path / "docs.npy", mmap_mode="r")
+
+    def table(self) -> pa.Table:
+        return pq.read_table(self.path / "ids.parquet")
+
+    def lo(self) -> np.ndarray:
+        return np.load(self.path / "lo.npy", mmap_mode="r")
+
+    def sets(self) -> tuple[np.ndarray, np.ndarray]:
+        offs = np.load(self.path / "offs.npy")
+        sets = np.memmap(self.path / "sets.bin", dtype=np.uint32, mode="r") if offs[-1] else np.zeros(1, np.uint32)
+        return sets, offs
+
+    def signatures(self) -> tuple[np.ndarray, np.ndarray]:
+        counts = np.load(self.path / "counts.npy")
+        p = int(self.num_perm or 1)
+        sig = np.memmap(self.path / "sig.bin", dtype=np.uint64, mode="r", shape=(self.n, p)) if self.n \
+            else np.zeros((0, p), np.uint64)
+        return sig, counts
+
+
+class Index:
+    """Read access to one step's index in a release: its segments, in version order."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.meta = orjson.loads((self.path / "meta.json").read_bytes())
+        self.n = int(self.meta["documents"])
+        perm = self.meta["params"].get("num_perm")
+        self.segments = [Segment(self.path / s["dir"], s["first"], s["documents"], perm) for s in self.meta["segments"]]
+        self._table: pa.Table | None = None
+
+    @staticmethod
+    def exists(path: Path) -> bool:
+        return (Path(path) / "meta.json").is_file()
+
+    def table(self) -> pa.Table:
+        """(id, rep) of every index document, in index order."""
+        if self._table is None:
+            ts = [s.table() for s in self.segments]
+            self._table = pa.concat_tables(ts) if ts else pa.table({"id": pa.array([], pa.string()),
+                                                                     "rep": pa.array([], pa.int64())})
+        return self._table
+
+
+# -- collecting what a fit kept ------------------------------------------------------------------------
+class _Kept:
+    """Band entries (key, global document) of the documents a fit kept, and what else the index needs."""
+
+    def __init__(self, bands: int):
+        self.keys: list[list[np.ndarray]] = [[] for _ in range(bands)]
+        self.docs: list[list[np.ndarray]] = [[] for _ in range(bands)]
+        self.lo: list[np.ndarray] = []
+        self.kept: list[np.ndarray] = []        # per shard, global indices of its (kept) keyed documents
+
+    def band(self, b: int) -> tuple[np.ndarray, np.ndarray]:
+        k, d = self.keys[b], self.docs[b]
+        return (np.concatenate(k) if k else np.zeros(0, np.uint64)), (np.concatenate(d) if d else np.zeros(0, np.int64))
+
+
+def _collect(step: "DedupStep", workdir: Path, shards: list[int], counts: list[int], offsets: list[int],
+             only_kept: bool = True) -> _Kept:
+    bands = int(step.bands)
+    out = _Kept(bands)
+    for s, c, off in zip(shards, counts, offsets):
+        so = ShardOut(workdir, s)
+        keys, docs = so.load("keys.npy", mmap=False), so.load("docs.npy", mmap=False).astype(np.int64)
+        dec = load_decisions(workdir, s)
+        kept = np.ones(c, dtype=bool)
+        if dec.num_rows and only_kept:
+            gone = dec.filter(pc.invert(dec["kept"]))["pos"].to_numpy()
+            kept[gone] = False
+        lo = so.load("extra.npy", mmap=False) if step.kind == "exact" else None
+        for b in range(bands):
+            sel = kept[docs[b]]
+            out.keys[b].append(keys[b][sel])
+            out.docs[b].append(docs[b][sel] + off)
+            if lo is not None:
+                out.lo.append(lo[0][sel])
+        out.kept.append(np.unique(docs[0][kept[docs[0]]]) + off if docs.shape[1] else np.zeros(0, np.int64))
+    return out
+
+
+# -- matching new documents against an old index -------------------------------------------------------
+@nb.njit(cache=True)
+def _cross_similarity(sa, oa, sb, ob, a, b, containment):     # pragma: no cover - compiled
+    """Exact Jaccard (or containment) of set a[k] of store (sa, oa) and set b[k] of store (sb, ob)."""
+    out = np.empty(a.shape[0], dtype=np.float64)
+    for k in range(a.shape[0]):
+        i0, i1, j0, j1 = oa[a[k]], oa[a[k] + 1], ob[b[k]], ob[b[k] + 1]
+        na, nb_ = i1 - i0, j1 - j0
+        if na == 0 or nb_ == 0:
+            out[k] = 0.0
+            continue
+        inter = 0
+        while i0 < i1 and j0 < j1:
+            x, y = sa[i0], sb[j0]
+            if x == y:
+                inter += 1
+                i0 += 1
+                j0 += 1
+            elif x < y:
+                i0 += 1
+            else:
+                j0 += 1
+        out[k] = inter / min(na, nb_) if containment else inter / (na + nb_ - inter)
+    return out
+
+
+def _candidates(old: Index, new: _Kept, exact: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(new global document, old index number) pairs that share a band key (exact: all 128 bits)."""
+    news, olds = [], []
+    lo_new = np.concatenate(new.lo) if new.lo else np.zeros(0, np.uint64)
+    for seg in old.segments:
+        lo_old = seg.lo()[0] if exact and seg.n else None
+        for b in range(seg.keys.shape[0]):
+            keys, docs = new.band(b)
+            ok = np.asarray(seg.keys[b])
+            left, right = np.searchsorted(ok, keys, "left"), np.searchsorted(ok, keys, "right")
+            cnt = right - left
+            total = int(cnt.sum())
+            if not total:
+                continue
+            pos = np.repeat(left, cnt) + (np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+            nd, od = np.repeat(docs, cnt), np.asarray(seg.docs[b])[pos]
+            if lo_old is not None:
+                same = np.repeat(lo_new, cnt) == lo_old[pos]
+                nd, od = nd[same], od[same]
+            news.append(nd)
+            olds.append(od)
+    if not news:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    pairs = np.unique(np.stack([np.concatenate(news), np.concatenate(olds)], axis=1), axis=0)
+    return pairs[:, 0], pairs[:, 1]
+
+
+def _similarities(step: "DedupStep", old: Index, workdir: Path, shards: list[int], offsets: list[int],
+                  nd: np.ndarray, od: np.ndarray) -> np.ndarray:
+    source = _similarity_source(step)
+    containment = step.containment()
+    sims = np.ones(nd.shape[0])
+    if source == "one":
+        return sims
+    starts = np.asarray([s.first for s in old.segments])
+    seg_of = np.searchsorted(starts, od, "right") - 1
+    for k in np.unique(seg_of).tolist():
+        seg, sel = old.segments[k], np.flatnonzero(seg_of == k)
+        local_old = od[sel] - seg.first
+        if source == "sets":
+            sa, oa = np.load(workdir / "store" / "sets.npy", mmap_mode="r"), np.load(workdir / "store" / "offs.npy")
+            sb, ob = seg.sets()
+            sims[sel] = _cross_similarity(sa, oa, sb, ob, nd[sel], local_old, containment)
+            continue
+        sig_b, cnt_b = seg.signatures()
+        owner = np.searchsorted(np.asarray(offsets), nd[sel], "right") - 1
+        for j in np.unique(owner).tolist():
+            so = ShardOut(workdir, shards[j])
+            w = np.flatnonzero(owner == j)
+            local = nd[sel][w] - offsets[j]
+            sig_a, cnt_a = so.load("sig.npy"), so.load("counts.npy")
+            ob_ = local_old[w]
+            sim = np.mean(np.asarray(sig_a[local]) == np.asarray(sig_b[ob_]), axis=1)
+            if containment:
+                na, nb_ = np.asarray(cnt_a[local], np.float64), np.asarray(cnt_b[ob_], np.float64)
+                sim = np.minimum(1.0, sim * (na + nb_) / ((1 + sim) * np.maximum(1, np.minimum(na, nb_))))
+            sims[sel[w]] = sim
+    return sims
+
+
+def _match(step: "DedupStep", old: Index, new: _Kept, workdir: Path, shards: list[int],
+           offsets: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every new document near (or equal to) an old one: (new global doc, old kept index number, sim),
+    the old cluster being that of the matched old document (kept or dropped). Keep-first across
+    versions: the earliest old kept document it reaches (the old copy is never dropped)."""
+    nd, od = _candidates(old, new, step.kind == "exact")
+    sims = np.ones(nd.shape[0])
+    if nd.size:
+        sims = _similarities(step, old, workdir, shards, offsets, nd, od)
+        ok = sims >= step.threshold - 1e-12 if step.kind == "minhash" else np.ones(nd.shape[0], bool)
+        nd, od, sims = nd[ok], od[ok], sims[ok]
+    rep = old.table()["rep"].to_numpy()[od] if od.size else od
+    order = np.lexsort((-sims, rep, nd))           # per new document, its earliest old cluster first
+    nd, rep, sims = nd[order], rep[order], sims[order]
+    first = np.ones(nd.shape[0], dtype=bool)
+    first[1:] = nd[1:] != nd[:-1]
+    return nd[first], rep[first], sims[first]
+
+
+# -- rewriting the decisions of the matched documents --------------------------------------------------
+def _rewrite_decisions(workdir: Path, release: Path, label: str, shards: list[int], offsets: list[int],
+                       nd: np.ndarray, od: np.ndarray, old_ids: list[str], sims: np.ndarray) -> dict[str, str]:
+    """Every new cluster with a member that matched an old document joins the old document's cluster:
+    its kept document and its members are dropped with ``duplicate_of`` the old document (the earliest
+    old document any member matched: keep-first across versions). Returns new kept id -> old id."""
+    owner = np.searchsorted(np.asarray(offsets), nd, "right") - 1
+    decs = {k: load_decisions(workdir, shards[k]) for k in range(len(shards))}
+    rows = {k: {p: r for r, p in enumerate(decs[k]["pos"].to_pylist())} for k in decs}
+    redirect: dict[str, tuple[int, str, float]] = {}
+    singles: dict[int, list[tuple[int, str]]] = {}
+    for k in np.unique(owner).tolist():
+        sel = np.flatnonzero(owner == k)
+        local = nd[sel] - offsets[k]
+        ids = ShardOut(workdir, shards[k]).ids().take(pa.array(local, pa.int64())).to_pylist()
+        kept_col, dup_col = decs[k]["kept"], decs[k]["duplicate_of"]
+        for p, i, j in zip(local.tolist(), ids, sel.tolist()):
+            r = rows[k].get(p)
+            rep = i if r is None or kept_col[r].as_py() else dup_col[r].as_py()
+            if r is None:
+                singles.setdefault(k, []).append((p, i))
+            cand = (int(od[j]), old_ids[j], float(sims[j]))
+            if rep not in redirect or cand[0] < redirect[rep][0]:
+                redirect[rep] = cand
+    for k, s in enumerate(shards):
+        cols = {c: decs[k].column(c).to_pylist() for c in DECISION_SCHEMA.names}
+        touched = False
+        for r in range(len(cols["pos"])):
+            target = redirect.get(cols["id"][r]) if cols["kept"][r] else redirect.get(cols["duplicate_of"][r] or "")
+            if target is None:
+                continue
+            touched = True
+            _, old, sim = target
+            cols["cluster_id"][r] = cluster_id(label, old)
+            cols["duplicate_of"][r] = old
+            cols["cluster_size"][r] += 1
+            if cols["kept"][r]:
+                cols["kept"][r] = False
+                cols["similarity"][r], cols["matched"][r], cols["match_similarity"][r] = sim, old, sim
+        for p, i in singles.get(k, []):
+            _, old, sim = redirect[i]
+            touched = True
+            for c, v in (("pos", p), ("id", i), ("cluster_id", cluster_id(label, old)), ("kept", False),
+                         ("duplicate_of", old), ("similarity", sim), ("cluster_size", 2), ("matched", old),
+                         ("match_similarity", sim)):
+                cols[c].append(v)
+        if touched:
+            _write_decisions(workdir, release, label, s, pa.table(cols, schema=DECISION_SCHEMA))
+    return {k: v[1] for k, v in redirect.items()}
+
+
+def _write_decisions(workdir: Path, release: Path, label: str, shard: int, table: pa.Table) -> None:
+    """The decision file (read by the filter stage) and the published clusters table, as the fit
+    writes them (``clusters.run_decision_task``)."""
+    table = table.take(pc.sort_indices(table["pos"]))
+    path = decisions_path(workdir, shard)
+    with pa.OSFile(str(path) + ".tmp", "wb") as f, pa.ipc.new_file(f, DECISION_SCHEMA) as w:
+        w.write_table(table)
+    os.replace(str(path) + ".tmp", path)
+    dest = clusters_path(Path(release), label, shard)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table.drop(["pos"]).append_column("shard", pa.array(np.full(len(table), shard, np.int64))),
+                   dest.with_name(dest.name + ".tmp"), compression="zstd")
+    os.replace(dest.with_name(dest.name + ".tmp"), dest)
+
+
+# -- writing the (extended) index ----------------------------------------------------------------------
+def _global_ids(workdir: Path, shards: list[int], offsets: list[int], docs: np.ndarray) -> list[str]:
+    owner = np.searchsorted(np.asarray(offsets), docs, "right") - 1
+    out: list[str] = []
+    for k in range(len(shards)):         # docs ascend, so shard by shard keeps their order
+        sel = np.flatnonzero(owner == k)
+        if sel.size:
+            out += ShardOut(workdir, shards[k]).ids().take(pa.array(docs[sel] - offsets[k], pa.int64())).to_pylist()
+    return out
+
+
+def _write_sets(path: Path, store: np.ndarray, offs: np.ndarray, docs: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """Write the shingle sets of ``docs`` (global indices into the fit's store) end to end, a slice of
+    documents at a time (never the whole store in memory); returns their offsets."""
+    lens = (offs[docs + 1] - offs[docs]).astype(np.int64) if docs.size else np.zeros(0, np.int64)
+    new_offs = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+    with open(path, "wb") as f:
+        for a in range(0, docs.shape[0], chunk):
+            d, ln = docs[a:a + chunk], lens[a:a + chunk]
+            total = int(ln.sum())
+            if not total:
+                continue
+            local = np.concatenate([[0], np.cumsum(ln)[:-1]])
+            idx = np.repeat(offs[d].astype(np.int64) - local, ln) + np.arange(total)
+            f.write(np.asarray(store[idx], np.uint32).tobytes())
+    return new_offs
+
+
+def _reps(workdir: Path, shards: list[int], offsets: list[int], lookup: np.ndarray, add: np.ndarray,
+          ids: list[str], old_num: dict[str, int]) -> np.ndarray:
+    """Index number of the kept document of each new document's cluster (its own when it was kept)."""
+    rep = lookup[add].copy()
+    num = dict(zip(ids, rep.tolist()))
+    at = {g: r for r, g in enumerate(add.tolist())}
+    for k, s in enumerate(shards):
+        d = load_decisions(workdir, s)
+        d = d.filter(pc.invert(d["kept"]))
+        for p, dup in zip(d["pos"].to_pylist(), d["duplicate_of"].to_pylist()):
+            r = at.get(offsets[k] + p)
+            target = num.get(dup, old_num.get(dup))
+            if r is not None and target is not None:
+                rep[r] = target
+    return rep
+
+
+def _write_index(step: "DedupStep", workdir: Path, dest: Path, old: Index | None, new: _Kept, add: np.ndarray,
+                 version: str, shards: list[int], offsets: list[int], old_num: dict[str, int]) -> dict[str, Any]:
+    """``dest``: the old index's segments (hard links) plus a segment of the documents ``add`` (global
+    indices, ascending: every document this fit keyed, kept or dropped)."""
+    n_old = old.n if old else 0
+    tmp = dest.with_name(dest.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    segments = []
+    for seg, info in zip(old.segments if old else [], old.meta["segments"] if old else []):
+        for f in seg.path.iterdir():
+            link_or_copy(f, tmp / seg.path.name / f.name)
+        segments.append(info)
+    name = f"seg-{len(segments):04d}"
+    sd = tmp / name
+    sd.mkdir()
+    bands = int(step.bands)
+    lookup = np.full(int(offsets[-1]) if offsets else 0, -1, np.int64)
+    lookup[add] = np.arange(n_old, n_old + add.shape[0])
+    lo_new = np.concatenate(new.lo) if new.lo else np.zeros(0, np.uint64)
+    keys_out, docs_out, lo_out = [], [], []
+    for b in range(bands):
+        k, d = new.band(b)
+        order = np.argsort(k, kind="stable")
+        keys_out.append(k[order])
+        docs_out.append(lookup[d[order]])
+        if step.kind == "exact":
+            lo_out.append(lo_new[order])
+    np.save(sd / "keys.npy", np.stack(keys_out) if keys_out else np.zeros((bands, 0), np.uint64))
+    np.save(sd / "docs.npy", np.stack(docs_out) if docs_out else np.zeros((bands, 0), np.int64))
+    if step.kind == "exact":
+        np.save(sd / "lo.npy", np.stack(lo_out))
+    ids = _global_ids(workdir, shards, offsets, add)
+    rep = _reps(workdir, shards, offsets, lookup, add, ids, old_num)
+    pq.write_table(pa.table({"id": pa.array(ids, pa.string()), "rep": pa.array(rep, pa.int64())}),
+                   sd / "ids.parquet", compression="zstd")
+    source = _similarity_source(step)
+    if source == "sets":
+        offs = _write_sets(sd / "sets.bin", np.load(workdir / "store" / "sets.npy", mmap_mode="r"),
+                           np.load(workdir / "store" / "offs.npy", mmap_mode="r"), add)
+        np.save(sd / "offs.npy", offs)
+    elif source == "signatures":
+        owner = np.searchsorted(np.asarray(offsets), add, "right") - 1
+        cnts = []
+        with open(sd / "sig.bin", "wb") as f:
+            for k in range(len(shards)):
+                sel = np.flatnonzero(owner == k)
+                if sel.size:
+                    so = ShardOut(workdir, shards[k])
+                    local = add[sel] - offsets[k]
+                    f.write(np.ascontiguousarray(np.asarray(so.load("sig.npy")[local], np.uint64)).tobytes())
+                    cnts.append(np.asarray(so.load("counts.npy")[local], np.int64))
+        np.save(sd / "counts.npy", np.concatenate(cnts) if cnts else np.zeros(0, np.int64))
+    segments.append({"dir": name, "version": version, "first": n_old, "documents": int(add.shape[0]),
+                     "kept": int(np.count_nonzero(rep == lookup[add]))})
+    meta = {"step": step.name, "kind": step.kind, "params": params(step), "similarity": source,
+            "documents": n_old + int(add.shape[0]), "segments": segments}
+    write_json(tmp / "meta.json", meta)
+    if dest.exists():
+        shutil.rmtree(dest)
+    tmp.rename(dest)
+    return meta
+
+
+def _dropped_for(workdir: Path, shards: list[int], old_ids: set[str]) -> list[str]:
+    """The new documents whose decision now names an old document as the one they duplicate."""
+    out: list[str] = []
+    vs = pa.array(sorted(old_ids), pa.string())
+    for s in shards:
+        d = load_decisions(workdir, s)
+        out += d.filter(pc.is_in(d["duplicate_of"], value_set=vs))["id"].to_pylist()
+    return out
+
+
+# -- the hook -----------------------------------------------------------------------------------------
+def parent_index(release: Path, label: str) -> tuple[str, Path | None]:
+    """(this version's name, the parent's index folder for ``label`` or None) of a release being built."""
+    state = update_state(release)
+    if not state.exists():
+        return release.name, None
+    st = orjson.loads(state.read_bytes())
+    return st["version"], dedup_index_dir(Path(st["parent"]), label)
+
+
+def after_fit(step: "DedupStep", workdir: Path, shards: list[int], counts: list[int], offsets: list[int]) -> dict:
+    """Called by ``DedupStep.fit`` after its decisions: match against the parent's index (in an update)
+    and write the index kept with the release. Returns what it did (it goes into the fit summary)."""
+    workdir = Path(workdir)
+    if not is_release_workdir(workdir):
+        return {}
+    marker = workdir / "index.json"
+    if marker.exists():
+        return orjson.loads(marker.read_bytes())
+    release = release_of(workdir)
+    label = workdir.name
+    version, parent_dir = parent_index(release, label)
+    old = None
+    info: dict[str, Any] = {}
+    if parent_dir is not None:
+        if not Index.exists(parent_dir):
+            info["warning"] = (f"the parent release has no dedup index for {label}: new documents were not "
+                               "deduplicated against it")
+        else:
+            old = Index(parent_dir)
+            if old.meta.get("params") != params(step):
+                raise ReleaseError(f"{parent_dir}: the parent's {label} index was made with other settings "
+                                   f"({old.meta.get('params')}); an update must use the same dedup settings")
+    # every document the fit keyed, kept or dropped: all are matched, and all go into the index
+    new = _collect(step, workdir, shards, counts, offsets, only_kept=False)
+    add = np.unique(np.concatenate(new.kept)) if new.kept else np.zeros(0, np.int64)
+    matched, old_num = 0, {}
+    if old is not None and old.n and add.size:
+        nd, od, sims = _match(step, old, new, workdir, shards, offsets)
+        if nd.size:
+            old_ids = old.table()["id"].take(pa.array(od, pa.int64())).to_pylist()
+            redirect = _rewrite_decisions(workdir, release, label, shards, offsets, nd, od, old_ids, sims)
+            old_num = dict(zip(old_ids, od.tolist()))
+            matched = len(_dropped_for(workdir, shards, set(redirect.values())))
+    meta = _write_index(step, workdir, dedup_index_dir(release, label), old, new, add, version, shards, offsets,
+                        old_num)
+    info.update({"index_documents": meta["documents"], "added_to_index": int(add.size),
+                 "duplicates_of_parent": matched, "parent_index": str(parent_dir) if old is not None else None})
+    write_json(marker, info)
+    return info
