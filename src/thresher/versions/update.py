@@ -34,7 +34,7 @@ from ..governance.forget import forget, heads, release_leaves, split_version
 from ..governance.ledger import Ledger, has_ledger
 from ..io.writer import link_or_copy, write_json
 from ..merkle import root
-from ..paths import WORK, complete_path, dedup_index_dir, leaves_dir, manifest_path, part_index, shard_name, update_state
+from ..paths import WORK, complete_path, dedup_index_dir, leaves_dir, manifest_path, part_index, shard_name, stats_path, update_state, global_dir
 from ..pipeline import run
 from ..release import Release, child_versions, sorted_leaf_batches, write_leaves, write_signed_manifest
 from ..stats import Stats
@@ -130,7 +130,7 @@ def _drops(stats: Stats) -> dict[str, dict[str, int]]:
 
 def _dups_of_parent(staging: Path) -> dict[str, int]:
     out = {}
-    for f in sorted((staging / WORK / "global").glob("*/fit.json")):
+    for f in sorted(global_dir(staging).glob("*/fit.json")):
         info = orjson.loads(f.read_bytes()).get("index") or {}
         if "duplicates_of_parent" in info:
             out[f.parent.name] = int(info["duplicates_of_parent"])
@@ -187,8 +187,8 @@ def _assemble(parent: Path, pman: dict[str, Any], staging: Path, sman: dict[str,
                 continue
             for f in sorted(x for x in label_dir.rglob("*") if x.is_file()):
                 link_or_copy(f, dedup_index_dir(tmp, label_dir.name) / f.relative_to(label_dir))
-    stats = (Release(parent).stats if (parent / "stats.json").exists() else Stats()) + Release(staging).stats
-    write_json(tmp / "stats.json", stats.to_json(), sort_keys=False)
+    stats = (Release(parent).stats if stats_path(parent).exists() else Stats()) + Release(staging).stats
+    write_json(stats_path(tmp), stats.to_json(), sort_keys=False)
     merkle_root = root(chain.from_iterable(sorted_leaf_batches(sorted(leaves))))
     manifest = {k: v for k, v in pman.items() if k not in DROP_KEYS}
     parent_sha = hashlib.sha256(manifest_path(parent).read_bytes()).hexdigest()
