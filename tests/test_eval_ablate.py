@@ -70,8 +70,8 @@ def _word_shuffled(text: str, rng) -> str:
 @pytest.mark.slow
 def test_ablation_tells_real_text_from_word_shuffled(tmp_path):
     """The ablation that must show a difference: release A (real English fixture text) against B, the same
-    release with half its training documents replaced by word-shuffled copies of themselves (same words,
-    same bytes, no word order). Same tokenizer, preset, token budget and seeds; scored on A's held-out
+    release with half its training documents replaced by word-shuffled copies of themselves (the same
+    words in a random order, joined by single spaces). Same tokenizer, preset, token budget and seeds; scored on A's held-out
     documents (real text). A must be better on every seed than B on any seed."""
     import json
     import random
@@ -110,4 +110,4 @@ def test_ablation_tells_real_text_from_word_shuffled(tmp_path):
     assert "A vs B" in report.read_text() and "exceeds the seed spread" in report.read_text()
 
 
-TOKENS = 150 * 16 * 128          # 150 steps of the tiny preset (16 windows of 128 tokens)
+TOKENS = 300 * 16 * 128          # 300 steps of the tiny preset (16 windows of 128 tokens)
