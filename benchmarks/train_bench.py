@@ -43,7 +43,7 @@ TRAIN_ARCHS = ["thresher alibi+MHA", "BloomForCausalLM", "thresher learned+MQA",
 def build_release(corpus: Path, source: str, mb: float, vocab: int, root: Path) -> Path:
     from token_release import build_token_release
 
-    if (root / "tokens" / "tokenizer.json").exists():
+    if (root / "tokens" / "index.parquet").exists():          # written last: a build that stopped is redone
         return root
     docs, total = [], 0
     with open(corpus, encoding="utf-8") as f:
@@ -188,6 +188,7 @@ def main() -> None:
     p.add_argument("--preset", default="tiny", help="model preset of the extrapolation runs")
     p.add_argument("--extrap-steps", type=int, default=600)
     p.add_argument("--eval-tokens", type=int, default=65536)
+    p.add_argument("--extrap-parallel", action="store_true", help="train the three extrapolation models at once")
     # worker mode
     p.add_argument("--worker", choices=["train", "decode", "extrapolate"])
     p.add_argument("--arch")
@@ -258,9 +259,15 @@ def extrapolation_table(a, work: Path) -> None:
     print(f"\n## Length extrapolation: `{a.preset}` preset, trained at context 256 for "
           f"{a.extrap_steps} steps x 16 windows; validation bits/byte ({a.eval_tokens:,} tokens)\n")
     print("| positions | ctx 256 | ctx 512 | ctx 1024 | 1024 vs 256 | train s |\n|---|---:|---:|---:|---:|---:|")
-    for pos in ("alibi", "learned", "rope"):
-        r = spawn("extrapolate", pos, a, out=work / f"extrap-{pos}", steps=a.extrap_steps,
-                  eval_tokens=a.eval_tokens, preset=a.preset)
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(pos: str) -> dict:
+        return spawn("extrapolate", pos, a, out=work / f"extrap-{pos}", steps=a.extrap_steps,
+                     eval_tokens=a.eval_tokens, preset=a.preset)
+
+    with ThreadPoolExecutor(3 if a.extrap_parallel else 1) as pool:     # the three runs at once, or one by one
+        results = dict(zip(("alibi", "learned", "rope"), pool.map(one, ("alibi", "learned", "rope"))))
+    for pos, r in results.items():
         cells = [f"{r[c]:.4f}" if r[c] is not None else "n/a (no positions past 256)" for c in ("256", "512", "1024")]
         change = f"{(r['1024'] / r['256'] - 1) * 100:+.1f}%" if r["1024"] is not None else "n/a"
         print(f"| {pos} | {' | '.join(cells)} | {change} | {r['train_s']:.0f} |")

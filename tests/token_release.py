@@ -43,10 +43,11 @@ def train_tokenizer(texts: list[str], vocab_size: int):
 
 
 def build_token_release(root: Path, docs: list[tuple[str, str]] | None = None, vocab_size: int = 512,
-                        valid_every: int = 10, train_shards: int = 2) -> Path:
-    """Write ROOT/tokens/...; every `valid_every`-th document goes to the valid split. Returns ROOT."""
+                        valid_every: int = 10, train_shards: int = 2, tokenizer=None) -> Path:
+    """Write ROOT/tokens/...; every `valid_every`-th document goes to the valid split. Returns ROOT.
+    `tokenizer`: encode with this one (releases compared by an ablation share one) instead of training."""
     docs = read_texts() if docs is None else docs
-    tok = train_tokenizer([t for _, t in docs], vocab_size)
+    tok = tokenizer or train_tokenizer([t for _, t in docs], vocab_size)
     out = Path(root) / "tokens"
     (out / "train").mkdir(parents=True, exist_ok=True)
     (out / "valid").mkdir(parents=True, exist_ok=True)

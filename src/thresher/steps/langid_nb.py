@@ -2,12 +2,15 @@
 
 py3langid featurises a text as UTF-8 bytes walked through a byte automaton (``tk_nextmove`` rows
 at ``tk_row[state] << 8``; ``tk_output[state]`` names the n-gram feature that ends there, or -1),
-then scores every class as ``nb_pc + log1p(count) . nb_ptc[features]`` (float32), divides by
-sqrt(bytes), takes a softmax and folds aliased columns (two ``sr`` classes, Cyrillic and Latin).
-This module walks and scores all texts of a batch in one compiled call, with the model's own
-parameters read from the installed package, so it gives py3langid's labels and probabilities
-(``tests/test_langid.py`` checks them against ``LanguageIdentifier.classify``: same labels,
-probabilities within 2.5e-5, the float32 summation order being the only difference).
+then scores every class as ``nb_pc + log1p(count) . nb_ptc[features]``, divides by sqrt(bytes),
+takes a softmax and folds aliased columns (two ``sr`` classes, Cyrillic and Latin). This module
+walks and scores all texts of a batch in one compiled call, with the model's own parameters read
+from the installed package. It sums in float64, where every ``log1p(count) * weight`` product
+(float32 times float16) is exact, so the probabilities are py3langid's own computation without its
+float32 rounding: equal to ``LanguageIdentifier`` holding float64 copies of its model to ~1e-10, and to
+the packaged float32 identifier within that one's rounding (its BLAS sgemv sums ~1e4-sized float32
+scores in a processor-dependent order: up to 1.5e-5 off on a probability), with the same labels
+(``tests/test_langid.py`` checks both).
 
 The second kernel, ``combine_batch``, is ``thresher.steps.langid.combine`` (py3langid's
 probabilities times cld2's text shares) for every text of a batch at once.
@@ -110,16 +113,13 @@ def walk_kernel(data, offsets, nextmove, rowbase, output, feats, lanes):
 
 @njit(cache=True)
 def nb_kernel(data, offsets, seg_a, seg_b, groups, nextmove, rowbase, output, ptc, pc, log1p_tab, alias, out):
-    """Normalised class probabilities (float32, like py3langid) of byte spans ``data[seg_a[s]:seg_b[s]]``
+    """Normalised class probabilities (float64) of byte spans ``data[seg_a[s]:seg_b[s]]``
     of the texts ``data[offsets[t]:offsets[t+1]]``.
 
     Each text is walked once through the automaton (from state 0); a span's features are those
     found inside it, so a document's head and its paragraphs are scored from one walk. Spans
     ``groups[g] .. groups[g+1]-1`` (one document's) share most features: each feature's row of
-    ``ptc`` is read once per group and added to every span that has it. Features are taken in order
-    of first occurrence (py3langid's ``Counter``) and summed in float32 one after the other, where
-    py3langid's BLAS call sums them in float32 in blocks whose order depends on the processor
-    (``tests/test_langid.py`` states the tolerance: 2.5e-5 on a probability, same labels)."""
+    ``ptc`` is read once per group and added to every span that has it, in float64."""
     nfeat, ncls = ptc.shape
     feats = np.empty(data.shape[0], dtype=np.int32)
     walk_kernel(data, offsets, nextmove, rowbase, output, feats, 8)
@@ -127,7 +127,7 @@ def nb_kernel(data, offsets, seg_a, seg_b, groups, nextmove, rowbase, output, pt
     row32 = np.empty(ncls, dtype=np.uint32)
     row = row32.view(np.float32)
     ufeat = np.zeros(nfeat, dtype=np.int32)
-    scores = np.zeros(ncls, dtype=np.float32)
+    scores = np.zeros(ncls, dtype=np.float64)
     for g in range(groups.shape[0] - 1):
         s0, s1 = groups[g], groups[g + 1]
         m = s1 - s0
@@ -153,7 +153,7 @@ def nb_kernel(data, offsets, seg_a, seg_b, groups, nextmove, rowbase, output, pt
                     if cnt[u, j] == 0:
                         nf[j] += 1
                     cnt[u, j] += 1
-        acc = np.zeros((m, ncls), dtype=np.float32)
+        acc = np.zeros((m, ncls), dtype=np.float64)
         for u in range(nu):
             f = ufeat[u]
             slot[f] = -1
@@ -165,47 +165,46 @@ def nb_kernel(data, offsets, seg_a, seg_b, groups, nextmove, rowbase, output, pt
             for j in range(m):
                 c = cnt[u, j]
                 if c:
-                    w = log1p_tab[c] if c < log1p_tab.shape[0] else np.float32(math.log1p(c))
+                    w = np.float64(log1p_tab[c] if c < log1p_tab.shape[0] else np.float32(math.log1p(c)))
                     _axpy(acc[j], w, row)
         for j in range(m):
             s = s0 + j
             a, b = seg_a[s], seg_b[s]
             for k in range(ncls):   # no feature at all: py3langid abstains with a uniform distribution
-                scores[k] = np.float32(acc[j, k]) + pc[k] if nf[j] else np.float32(0.0)
-            _softmax(scores, np.float32(1.0 / math.sqrt(b - a if b > a else 1)), alias, out[s])
+                scores[k] = acc[j, k] + np.float64(pc[k]) if nf[j] else 0.0
+            _softmax(scores, 1.0 / math.sqrt(b - a if b > a else 1), alias, out[s])
 
 
-@njit(cache=True, fastmath={"nsz", "arcp"})
+@njit(cache=True, fastmath={"nsz", "arcp", "contract"})
 def _axpy(acc, w, row):
-    """acc += w * row, one float32 rounding per element as written (no reassociation, no FMA
-    contraction: the flags only let it vectorise)."""
+    """acc += w * row in float64. ``w * row`` (a float32 times a float16 value) is exact in float64,
+    so an FMA changes nothing and each sum is rounded once in float64."""
     for k in range(acc.shape[0]):
-        acc[k] += w * row[k]
+        acc[k] += w * np.float64(row[k])
 
 
 @njit(cache=True)
 def _softmax(scores, scale, alias, out):
-    """py3langid's ``scores *= 1/sqrt(bytes)``, softmax and folding of aliased columns, in float32."""
+    """py3langid's ``scores *= 1/sqrt(bytes)``, softmax and folding of aliased columns (float64)."""
     ncls = scores.shape[0]
-    top = np.float32(-np.inf)
+    top = -np.inf
     for k in range(ncls):
         scores[k] = scores[k] * scale
         if scores[k] > top:
             top = scores[k]
     z = 0.0
     for k in range(ncls):
-        scores[k] = np.float32(math.exp(np.float32(scores[k] - top)))
+        scores[k] = math.exp(scores[k] - top)
         z += scores[k]
-    zf = np.float32(z)
     for k in range(ncls):
-        out[k] = scores[k] / zf
+        out[k] = scores[k] / z
     for q in range(alias.shape[0]):
         out[alias[q, 0]] += out[alias[q, 1]]
         out[alias[q, 1]] = 0.0
 
 
 def nb_probs(texts: list[str]) -> np.ndarray:
-    """py3langid's normalised probabilities for each text: float32 (len(texts), classes)."""
+    """py3langid's normalised probabilities for each text: float64 (len(texts), classes)."""
     return nb_probs_packed(*pack_bytes([encode(t) for t in texts]))
 
 
@@ -217,7 +216,7 @@ def nb_probs_packed(data: np.ndarray, offsets: np.ndarray, spans: tuple[np.ndarr
     seg_a, seg_b = spans if spans is not None else (offsets[:-1], offsets[1:])
     if groups is None:
         groups = np.arange(len(seg_a) + 1, dtype=np.int64)
-    out = np.zeros((len(seg_a), len(m.classes)), dtype=np.float32)
+    out = np.zeros((len(seg_a), len(m.classes)), dtype=np.float64)
     nb_kernel(data, offsets, seg_a, seg_b, groups, m.nextmove, m.rowbase, m.output, m.ptc, m.pc, m.log1p, m.alias,
               out)
     return out
