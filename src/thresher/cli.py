@@ -159,6 +159,7 @@ COMMAND_MODULES.append("thresher.crawl.commands")        # issue 26: thresher cr
 COMMAND_MODULES += ["thresher.eval.commands"]     # issue 19: thresher eval
 COMMAND_MODULES += ["thresher.tokens.commands"]      # tokenizer train/report, tokenize
 COMMAND_MODULES.append("thresher.train.commands")   # train, generate, export (torch imported on use)
+COMMAND_MODULES += ["thresher.steps.quality.commands", "thresher.audit.commands"]   # issue 27: classifier train, audit
 
 
 def main() -> None:

@@ -112,3 +112,8 @@ def release_of(workdir: Path) -> Path:
 
 def clusters_path(out: Path, label: str, index: int) -> Path:
     return Path(out) / "clusters" / label / f"{shard_name(index)}.parquet"
+
+
+def measurements_path(out: Path, index: int) -> Path:
+    """The data-measurement sketch of data shard ``index`` (thresher.measurements), merged by the card."""
+    return work_dir(out) / "measure" / f"{shard_name(index)}.json"

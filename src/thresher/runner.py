@@ -29,6 +29,7 @@ from .io import ReaderCounts, ShardSpec, read_shard
 from .io.writer import ShardWriter, drop_columns, json_text, stage_batches, utf8_buffer, write_json
 from .public import public_data, public_excluded
 from .release import leaf_table, write_leaves
+from .measurements import measure_shard
 from .paths import (WORK, excluded_path, excluded_stage_file, layout_path, leaves_path, marker_path,
                     shard_name, stage_dir, stage_file)
 from .stats import Stats
@@ -276,6 +277,7 @@ def run_shard(spec: ShardSpec, cfg: PipelineConfig, stage: Stage) -> dict[str, A
         stats.languages = {k: Counter(docs=n, bytes=final.bytes[k]) for k, n in sorted(final.docs.items())}
         outputs[str(kept_w.path.relative_to(out))] = {"rows": kept_rows, "sha256": kept_sha}
         final.save(out, spec.index)
+        measure_shard(cfg.card, out, spec.index, kept_w.path)   # issue 27: data measurements (own module)
     result = {"shard": spec.index, "stage": stage.index, "stats": stats.to_json(), "outputs": dict(sorted(outputs.items())),
               "docs": reader_counts.get("docs_read", 0), "bytes": reader_counts.get("bytes_read", 0),
               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
