@@ -214,7 +214,7 @@ def audit(release: str | Path, by: Iterable[str] = DIMENSIONS, *, alpha: float =
     for r in rows:
         r.setdefault("p_adjusted", None)
         r.setdefault("flagged", False)
-    flagged = sorted((r for r in rows if r["flagged"]), key=lambda r: (r["step"], -abs(r["z"])))
+    flagged = sorted((r for r in rows if r["flagged"]), key=lambda r: (labels.index(r["step"]), -abs(r["z"])))
     return {"release": str(rel.path), "dimensions": dims, "steps": labels, "documents": len(fate),
             "test": (f"pooled two-proportion z-test of each group against the rest of the documents at risk, "
                      f"Holm-Bonferroni over all {len(tested)} tests, family-wise alpha {alpha}; "
