@@ -136,22 +136,30 @@ class Sketch:
 def zipf_fit(counts: Iterable[int]) -> dict[str, float] | None:
     """Least-squares fit of log f = c - a log r over ranks of words seen at least twice (top ZIPF_TOP)."""
     f = np.array(sorted((c for c in counts if c >= 2), reverse=True)[:ZIPF_TOP], dtype=np.float64)
-    if len(f) < 10:
+    if len(f) < 10 or f[0] == f[-1]:       # too few words, or all equally frequent: nothing to fit
         return None
     x, y = np.log(np.arange(1, len(f) + 1)), np.log(f)
     slope, icpt = np.polyfit(x, y, 1)
     resid = y - (slope * x + icpt)
     r2 = 1 - float(resid @ resid) / float(((y - y.mean()) ** 2).sum())
-    return {"alpha": round(-float(slope), 4), "r2": round(r2, 4), "ranks": int(len(f))}
+    return {"alpha": round(-float(slope), 4), "c": round(float(icpt), 4), "r2": round(r2, 4), "ranks": int(len(f))}
 
 
-def npmi(ls: LanguageSketch, terms: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
-    """Per identity term seen, the words most associated with it (highest nPMI, >= MIN_PAIR pairs)."""
+def stopwords(lang: str) -> frozenset[str]:
+    """NLTK's stopword list of ``lang`` (ISO 639-3, shipped in ``thresher/data/stopwords``), if any."""
+    f = files("thresher.data").joinpath(f"stopwords/{lang}.txt")
+    return frozenset(f.read_text(encoding="utf-8").split()) if f.is_file() else frozenset()
+
+
+def npmi(ls: LanguageSketch, terms: Iterable[str], lang: str = "eng") -> dict[str, list[dict[str, Any]]]:
+    """Per identity term seen, the words most associated with it (highest nPMI, >= MIN_PAIR pairs;
+    the language's stopwords and the other identity terms left out, as the Data Measurements Tool did)."""
     total = sum(ls.words.values())
+    skip = stopwords(lang) | stopwords("eng") | frozenset(terms)
     by_term: dict[str, list[tuple[str, int]]] = {}
     for key, c in ls.pairs.items():
         t, w = key.split("\t", 1)
-        if c >= MIN_PAIR and w != t:
+        if c >= MIN_PAIR and w not in skip and not w.isdigit():
             by_term.setdefault(t, []).append((w, c))
     out = {}
     for t in sorted(set(terms) & set(by_term)):
@@ -179,7 +187,7 @@ def summary(sk: Sketch) -> dict[str, Any]:
                     "char_hist": {str(b): ls.char_hist[b] for b in sorted(ls.char_hist)},
                     "word_hist": {str(b): ls.word_hist[b] for b in sorted(ls.word_hist)},
                     "top_words": [w for w, _ in sorted(ls.words.items(), key=lambda kv: (-kv[1], kv[0]))[:20]],
-                    "identity_terms": npmi(ls, sk.terms)}
+                    "identity_terms": npmi(ls, sk.terms, k)}
     return {"documents": n, "exact_duplicates": n - uniq, "duplicate_share": (n - uniq) / n if n else 0.0,
             "window": WINDOW, "terms": list(sk.terms), "languages": langs}
 

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from ..errors import ConfigError
 from ..release import Release
+from . import measures
 from .changes import parent_changes
 from .facts import Facts, collect
 from .figures import FIGURES, draw_all
@@ -61,6 +62,7 @@ def write_card(release: str | Path | Release, *, target_shares: Mapping[str, flo
     figures = draw_all(facts, outdir)
     ctx = context(facts, figures, license=license or opts.get("license") or DEFAULT_LICENSE,
                   targets=targets or None, changes=parent_changes(rel), pretty_name=pretty_name)
+    ctx.update(measures.context(rel, outdir))     # issue 27: "Who the filters removed", "Data measurements"
     text = render(ctx)
     path = outdir / "README.md"
     tmp = path.with_suffix(f".md.tmp{os.getpid()}")
