@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from thresher import run
-from thresher.audit import audit, holm, two_proportion_z, wilson
+from thresher.audit import audit, fisher_exact, holm, two_proportion_z, wilson
 from thresher.audit.core import region_of
 
 SENTENCES = Path(__file__).parent / "fixtures" / "web" / "lingua_sentences.jsonl"
@@ -43,6 +43,9 @@ def test_wilson_and_tests_match_hand_values():
     # 30/100 vs 10/100: pooled p = .2, se = sqrt(.2*.8*(2/100)) = .05657, z = .2/.05657 = 3.5355
     z, p = two_proportion_z(30, 100, 10, 100)
     assert z == pytest.approx(3.5355, abs=1e-4) and p == pytest.approx(math.erfc(3.5355339 / math.sqrt(2)))
+    # Fisher's lady tasting tea (4 of 4 cups right): p = 1/70 one-sided, 2/70 two-sided (R's fisher.test)
+    assert fisher_exact(4, 4, 4, 8) == pytest.approx(2 / 70)
+    assert fisher_exact(3, 4, 4, 8) == pytest.approx(34 / 70)
     assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
 
 

@@ -7,6 +7,6 @@ Example::
     report = audit("out/web", by=["language", "region"])
     report["flagged"]          # [{step, dimension, group, rate, ci, p_adjusted, ...}, ...]
 """
-from .core import DIMENSIONS, audit, holm, two_proportion_z, wilson
+from .core import DIMENSIONS, audit, fisher_exact, holm, two_proportion_z, wilson
 
-__all__ = ["DIMENSIONS", "audit", "holm", "two_proportion_z", "wilson"]
+__all__ = ["DIMENSIONS", "audit", "fisher_exact", "holm", "two_proportion_z", "wilson"]

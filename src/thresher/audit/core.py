@@ -6,8 +6,8 @@ For step *k*, the documents at risk are those that reached it: kept ones and tho
 or later. A group's drop rate is dropped/at-risk, with a 95% Wilson score interval. Each group is
 compared with the rest of the documents at risk by a pooled two-proportion z-test; the p-values of all
 comparisons of the audit are corrected together with Holm's step-down method (family-wise error
-``alpha``). Comparisons where either side expects fewer than ``MIN_EXPECTED`` drops or keeps are not
-tested (the normal approximation does not hold there) and say so.
+``alpha``). Where either side expects fewer than ``MIN_EXPECTED`` drops or keeps, the normal
+approximation does not hold and Fisher's exact test gives the p-value instead.
 
 Characters: kept documents count their text; dropped ones in ``trace`` mode have no text and count
 ``meta.excluded_text.chars`` (the length recorded before the text was taken out).
@@ -56,6 +56,17 @@ def two_proportion_z(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
         return 0.0, 1.0
     z = (x1 / n1 - x2 / n2) / se
     return z, math.erfc(abs(z) / math.sqrt(2))
+
+
+def fisher_exact(x: int, n: int, X: int, N: int) -> float:
+    """Two-sided Fisher exact p of a group with x of its n documents dropped, X of all N dropped
+    (hypergeometric; the tables no more likely than the observed one, as R's fisher.test)."""
+    lo, hi = max(0, n + X - N), min(n, X)
+    lc = lambda a, b: math.lgamma(a + 1) - math.lgamma(b + 1) - math.lgamma(a - b + 1)
+    base = lc(N, n)
+    logp = [lc(X, k) + lc(N - X, n - k) - base for k in range(lo, hi + 1)]
+    obs = logp[x - lo]
+    return min(1.0, sum(math.exp(v) for v in logp if v <= obs + 1e-7))
 
 
 def holm(pvalues: list[float]) -> list[float]:
@@ -202,11 +213,14 @@ def audit(release: str | Path, by: Iterable[str] = DIMENSIONS, *, alpha: float =
                 lo, hi = wilson(x, n)
                 rest_n, rest_x = N - n, X - x
                 testable = min(n * pooled, n * (1 - pooled), rest_n * pooled, rest_n * (1 - pooled)) >= min_expected
-                z, p = two_proportion_z(x, n, rest_x, rest_n) if testable else (0.0, None)
+                z, p = two_proportion_z(x, n, rest_x, rest_n)
+                test = "z" if testable else "fisher"
+                if not testable:
+                    p = fisher_exact(x, n, X, N) if 0 < n < N and 0 < X < N else None
                 rows.append({"step": label, "dimension": dim, "group": names[g], "docs_in": n, "dropped": x,
                              "rate": x / n, "ci": [lo, hi], "chars_in": cn, "chars_dropped": cx,
                              "char_rate": cx / cn if cn else 0.0, "rest_rate": rest_x / rest_n if rest_n else 0.0,
-                             "z": z, "p": p})
+                             "z": z, "test": test if p is not None else None, "p": p})
     tested = [r for r in rows if r["p"] is not None]
     for r, padj in zip(tested, holm([r["p"] for r in tested])):
         r["p_adjusted"] = padj
@@ -216,9 +230,9 @@ def audit(release: str | Path, by: Iterable[str] = DIMENSIONS, *, alpha: float =
         r.setdefault("flagged", False)
     flagged = sorted((r for r in rows if r["flagged"]), key=lambda r: (labels.index(r["step"]), -abs(r["z"])))
     return {"release": str(rel.path), "dimensions": dims, "steps": labels, "documents": len(fate),
-            "test": (f"pooled two-proportion z-test of each group against the rest of the documents at risk, "
-                     f"Holm-Bonferroni over all {len(tested)} tests, family-wise alpha {alpha}; "
-                     f"not tested where a side expects < {min_expected} drops or keeps"),
+            "test": (f"each group against the rest of the documents at risk: pooled two-proportion z-test, "
+                     f"Fisher's exact test where a side expects < {min_expected} drops or keeps; "
+                     f"Holm-Bonferroni over all {len(tested)} tests, family-wise alpha {alpha}"),
             "interval": "95% Wilson score interval", "alpha": alpha, "tests": len(tested),
             "overall": overall, "groups": rows, "flagged": flagged,
             "unattributed_drops": dict(unknown_steps)}
