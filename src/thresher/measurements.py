@@ -176,6 +176,15 @@ def npmi(ls: LanguageSketch, terms: Iterable[str], lang: str = "eng") -> dict[st
     return out
 
 
+def _rank_points(counts: Iterable[int], points: int = 40) -> list[list[int]]:
+    """(rank, frequency) at about ``points`` log-spaced ranks: the observed curve the card plots."""
+    f = sorted(counts, reverse=True)
+    if not f:
+        return []
+    ranks = sorted({int(r) for r in np.geomspace(1, len(f), points)})
+    return [[r, int(f[r - 1])] for r in ranks]
+
+
 def summary(sk: Sketch) -> dict[str, Any]:
     """What the card shows: per language vocabulary, Zipf fit, lengths, identity terms; duplicates."""
     uniq = len(np.unique(sk.hashes))
@@ -183,7 +192,7 @@ def summary(sk: Sketch) -> dict[str, Any]:
     langs = {}
     for k, ls in sorted(sk.languages.items(), key=lambda kv: -kv[1].docs):
         langs[k] = {"docs": ls.docs, "words": int(sum(ls.words.values())), "vocabulary": len(ls.words),
-                    "zipf": zipf_fit(ls.words.values()),
+                    "zipf": zipf_fit(ls.words.values()), "rank_frequency": _rank_points(ls.words.values()),
                     "char_hist": {str(b): ls.char_hist[b] for b in sorted(ls.char_hist)},
                     "word_hist": {str(b): ls.word_hist[b] for b in sorted(ls.word_hist)},
                     "top_words": [w for w, _ in sorted(ls.words.items(), key=lambda kv: (-kv[1], kv[0]))[:20]],

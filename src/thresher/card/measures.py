@@ -19,14 +19,14 @@ MAX_LANGS = 6
 
 def _audit_figure(rep: dict[str, Any], path: Path) -> str | None:
     rows = rep["flagged"][:MAX_FLAGGED]
-    title = "Groups dropped more or less often than the rest (Holm-corrected z-test)"
+    title = "Groups dropped more or less often than the rest (z / Fisher exact test, Holm-corrected)"
     if not rows:    # nothing beyond chance: show the largest groups' rates instead
         rows = sorted((r for r in rep["groups"] if r["dropped"]), key=lambda r: -r["docs_in"])[:MAX_FLAGGED]
         title = "Drop rate of the largest groups (none differs beyond chance)"
     if not rows:
         path.unlink(missing_ok=True)
         return None
-    fig = _fig(8.5, 0.35 * len(rows) + 1.6)
+    fig = _fig(8.5, 0.35 * len(rows) + 2.0)
     ax = fig.add_subplot()
     y = np.arange(len(rows))
     rate = np.array([r["rate"] for r in rows])
@@ -39,7 +39,7 @@ def _audit_figure(rep: dict[str, Any], path: Path) -> str | None:
     ax.set_xlim(-0.02, 1.02)
     ax.set_xlabel("share of documents dropped by the step")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
     ax.grid(axis="x", alpha=0.3)
     _save(fig, path)
     return path.name
@@ -56,12 +56,14 @@ def _measure_figure(s: dict[str, Any], path: Path) -> str | None:
         v = s["languages"][k]
         z = v["zipf"]
         r = np.arange(1, z["ranks"] + 1)
-        ax1.plot(r, np.exp(z["c"]) * r ** (-z["alpha"]), lw=1, label=f"{k}: α={z['alpha']:.2f}, R²={z['r2']:.2f}")
+        obs = np.array(v["rank_frequency"])
+        dots = ax1.plot(obs[:, 0], obs[:, 1], "o", ms=3, label=f"{k}: α={z['alpha']:.2f}, R²={z['r2']:.2f}")
+        ax1.plot(r, np.exp(z["c"]) * r ** (-z["alpha"]), lw=1, color=dots[0].get_color())
         bins = sorted(int(b) for b in v["word_hist"])
         ax2.plot([2 ** max(0, b - 1) for b in bins], [v["word_hist"][str(b)] / v["docs"] for b in bins],
                  marker="o", ms=3, label=k)
-    ax1.set(xscale="log", yscale="log", xlabel="rank", ylabel="fitted word frequency",
-            title="Zipf fit per language (words seen twice or more)")
+    ax1.set(xscale="log", yscale="log", xlabel="rank", ylabel="word frequency",
+            title="Rank-frequency (dots) and Zipf fit (line) per language")
     ax2.set(xscale="log", xlabel="words per document (lower edge of bin)", ylabel="share of documents",
             title="Document length per language")
     for ax in (ax1, ax2):
