@@ -102,3 +102,16 @@ def test_cli_json_and_bad_dimension(tmp_path):
     assert (first["step"], first["group"]) == ("url_filter", "ng") and first["z"] > 0
     res = CliRunner().invoke(app, ["audit", str(out), "--by", "planet"])
     assert res.exit_code != 0
+
+
+def test_card_section_and_figure(tmp_path):
+    from thresher.card import write_card
+
+    out = make_release(tmp_path, "{tlds: [ng]}")
+    text = write_card(out).read_text()
+    section = text[text.index("## Who the filters removed"):text.index("## Data measurements")]
+    assert "| url_filter | region | ng | 32 | 32 | 100.0% [89.3, 100.0] | 0.0% |" in section
+    assert "![Who the filters removed](audit.png)" in section
+    assert (out / "card" / "audit.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((out / "card" / "audit.json").read_text())["flagged"][0]["group"] == "ng"
+    assert "| unknown |" in text[text.index("## Data measurements"):]   # no language_id in this pipeline

@@ -32,8 +32,9 @@ import numpy as np
 import orjson
 import pyarrow.parquet as pq
 import xxhash
+import zstandard
 
-from .io.writer import write_json
+from .io.writer import atomic_write_bytes
 from .paths import measurements_path
 
 WORD = re.compile(r"\w+")
@@ -219,12 +220,13 @@ def measure_shard(card_options: dict[str, Any], out: Path, index: int, shard: Pa
     sk = sketch_file(shard, identity_terms(card_options.get("identity_terms")))
     path = measurements_path(out, index)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_json(path, sk.to_json())
+    atomic_write_bytes(path, zstandard.ZstdCompressor(level=3).compress(orjson.dumps(sk.to_json())))
 
 
 def merged(out: Path) -> Sketch | None:
     """The sum of a release's shard sketches, or None when it has none (built without measurements)."""
-    parts = sorted(measurements_path(out, 0).parent.glob("*.json"))
+    parts = sorted(measurements_path(out, 0).parent.glob("*.json.zst"))
     if not parts:
         return None
-    return sum(Sketch.from_json(orjson.loads(p.read_bytes())) for p in parts)
+    dctx = zstandard.ZstdDecompressor()
+    return sum(Sketch.from_json(orjson.loads(dctx.decompress(p.read_bytes()))) for p in parts)

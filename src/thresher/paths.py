@@ -116,4 +116,4 @@ def clusters_path(out: Path, label: str, index: int) -> Path:
 
 def measurements_path(out: Path, index: int) -> Path:
     """The data-measurement sketch of data shard ``index`` (thresher.measurements), merged by the card."""
-    return work_dir(out) / "measure" / f"{shard_name(index)}.json"
+    return work_dir(out) / "measure" / f"{shard_name(index)}.json.zst"
