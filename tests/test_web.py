@@ -126,7 +126,8 @@ def test_browser_card_search_document(served, tmp_path: Path) -> None:
             imgs = page.eval_on_selector_all("#card img",
                                              "els => els.map(e => [e.getAttribute('src'), e.naturalWidth])")
             assert {src for src, _ in imgs} == {f"/figures/{n}.png" for n in
-                                                 ("languages", "funnel", "lengths", "duplicates", "pii", "sources")}
+                                                 ("languages", "funnel", "lengths", "duplicates", "pii", "sources",
+                                                  "audit", "measurements")}      # the last two: issue 27
             assert all(w >= 400 for _, w in imgs), imgs       # every figure really loaded and decoded
             page.screenshot(path=str(tmp_path / "card.png"))
             # search

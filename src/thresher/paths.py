@@ -190,7 +190,6 @@ def pushed_path(out: Path) -> Path:
     return work_dir(out) / PUSHED
 
 
-
 # -- versions (issue 24): the dedup index kept with a release, and an update in progress ---------------
 def dedup_index_dir(out: Path, label: str | None = None) -> Path:
     """The persistent dedup index of a release (``.thresher/dedup-index/LABEL/``): exact hashes and
@@ -215,3 +214,9 @@ def part_index(name: str) -> tuple[int, str] | None:
     if not name.startswith("part-") or len(name) < 10 or not name[5:10].isdigit():
         return None
     return int(name[5:10]), name[10:]
+
+
+
+def measurements_path(out: Path, index: int) -> Path:
+    """The data-measurement sketch of data shard ``index`` (thresher.measurements), merged by the card."""
+    return work_dir(out) / "measure" / f"{shard_name(index)}.json.zst"

@@ -35,6 +35,7 @@ from .paths import (data_path, excluded_path, excluded_stage_file, global_dir, l
                     stage_file)
 from .public import public_data, public_excluded
 from .release import leaf_table, write_leaves
+from .measurements import measure_shard
 from .stats import Stats
 from .steps.base import Step, StepContext, columnar, step_label
 
@@ -303,6 +304,8 @@ def run_shard(spec: ShardSpec, cfg: PipelineConfig, stage: Stage) -> dict[str, A
     except BaseException:
         work.abort()
         raise
+    if stage.final:
+        measure_shard(cfg.card, out, spec.index, work.kept.path)   # issue 27: data measurements (own module)
     write_json(marker, result, sort_keys=False)     # keeps the steps in pipeline order
     return result
 

@@ -55,6 +55,7 @@ def write_card(release: str | Path | Release, *, target_shares: Mapping[str, flo
     of the pipeline config, if any. Figures without data are not drawn; the card says why.
     """
     from ..release import Release
+    from . import measures
     from .changes import parent_changes
     from .facts import collect
     from .figures import draw_all
@@ -68,6 +69,7 @@ def write_card(release: str | Path | Release, *, target_shares: Mapping[str, flo
     figures = draw_all(facts, outdir)
     ctx = context(facts, figures, license=license or opts.get("license") or DEFAULT_LICENSE,
                   targets=targets or None, changes=parent_changes(rel), pretty_name=pretty_name)
+    ctx.update(measures.context(rel, outdir))     # issue 27: "Who the filters removed", "Data measurements"
     text = render(ctx)
     path = outdir / "README.md"
     tmp = path.with_suffix(f".md.tmp{os.getpid()}")

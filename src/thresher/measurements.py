@@ -1,0 +1,232 @@
+"""Data measurements (after the Hugging Face Data Measurements Tool), computed during the build from
+one sketch per data shard; sketches merge by addition, so the merged values equal one pass.
+
+Per language of the kept documents:
+
+- vocabulary: exact word counts (words: runs of ``\\w``, lower-cased), so the vocabulary size and the
+  Zipf fit (least squares of log frequency on log rank over the words seen at least twice, top
+  ``ZIPF_TOP``) of the merged sketch are those of one pass;
+- identity-term association: for each term of a list (``card.identity_terms``, default
+  ``thresher/data/identity_terms/eng.txt``), how often each word occurs within ``WINDOW`` words of it;
+  normalised PMI ``log(p(t,w) / p(t) p(w)) / -log p(t,w)`` with ``p(t,w)`` over all word pairs within
+  the window and ``p(w)`` over all words;
+- lengths: histograms of characters and words per document (bins by powers of two);
+- exact duplicates: a 64-bit hash per kept document; the share of documents whose text an earlier one
+  already had.
+
+The shard runner calls ``measure_shard`` once per final shard (on the shard it has just written, still
+in the page cache); ``card.measurements: false`` turns it off.
+"""
+from __future__ import annotations
+
+import base64
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import orjson
+import pyarrow.parquet as pq
+import xxhash
+import zstandard
+
+from .io.writer import atomic_write_bytes
+from .paths import measurements_path
+
+WORD = re.compile(r"\w+")
+WINDOW = 5
+ZIPF_TOP = 10_000
+MIN_PAIR = 3          # a word must occur this often near a term to be listed
+NPMI_TOP = 10
+
+
+def identity_terms(option: Any = None) -> list[str]:
+    """The term list: ``option`` (a list of terms, or a path to a file of one term a line), else the
+    shipped English list."""
+    if isinstance(option, (list, tuple)):
+        return sorted({str(t).lower() for t in option if str(t).strip()})
+    text = (Path(option).read_text(encoding="utf-8") if option else
+            files("thresher.data").joinpath("identity_terms/eng.txt").read_text(encoding="utf-8"))
+    return sorted({ln.strip().lower() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")})
+
+
+@dataclass
+class LanguageSketch:
+    docs: int = 0
+    words: Counter = field(default_factory=Counter)
+    pairs: Counter = field(default_factory=Counter)       # "term\tword" -> co-occurrences in the window
+    npairs: int = 0                                       # all word pairs within the window
+    char_hist: Counter = field(default_factory=Counter)   # bin -> documents
+    word_hist: Counter = field(default_factory=Counter)
+
+    def __add__(self, o: "LanguageSketch") -> "LanguageSketch":
+        return LanguageSketch(self.docs + o.docs, self.words + o.words, self.pairs + o.pairs,
+                              self.npairs + o.npairs, self.char_hist + o.char_hist, self.word_hist + o.word_hist)
+
+
+def _bin(n: int) -> int:
+    return int(n).bit_length()        # 0 -> 0, 1 -> 1, 2-3 -> 2, 4-7 -> 3 ...
+
+
+def _window_pairs(n: int, w: int) -> int:
+    """Ordered pairs (i, j), i != j, |i - j| <= w among n words: each word has min(i, w) neighbours
+    on the left and as many, mirrored, on the right."""
+    k = min(n, w + 1)
+    return 2 * (k * (k - 1) // 2 + (n - k) * w)
+
+
+@dataclass
+class Sketch:
+    """The mergeable measurements of some documents (``+`` merges; ``sum()`` works)."""
+
+    languages: dict[str, LanguageSketch] = field(default_factory=dict)
+    hashes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
+    terms: tuple[str, ...] = ()
+
+    def add(self, texts: Iterable[str], languages: Iterable[str]) -> None:
+        terms = frozenset(self.terms)
+        hs = []
+        for text, lang in zip(texts, languages):
+            ls = self.languages.setdefault(lang, LanguageSketch())
+            words = WORD.findall(text.lower())
+            ls.docs += 1
+            ls.words.update(words)
+            ls.char_hist[_bin(len(text))] += 1
+            ls.word_hist[_bin(len(words))] += 1
+            ls.npairs += _window_pairs(len(words), WINDOW)
+            if terms:
+                for i, wd in enumerate(words):
+                    if wd in terms:
+                        for j in range(max(0, i - WINDOW), min(len(words), i + WINDOW + 1)):
+                            if j != i:
+                                ls.pairs[f"{wd}\t{words[j]}"] += 1
+            hs.append(xxhash.xxh3_64_intdigest(text.encode("utf-8", "surrogatepass")))
+        self.hashes = np.concatenate([self.hashes, np.array(hs, dtype=np.uint64)])
+
+    def __add__(self, o: "Sketch") -> "Sketch":
+        langs = dict(self.languages)
+        for k, v in o.languages.items():
+            langs[k] = langs[k] + v if k in langs else v
+        return Sketch(langs, np.concatenate([self.hashes, o.hashes]), self.terms or o.terms)
+
+    def __radd__(self, o: Any) -> "Sketch":
+        return self if o == 0 else self.__add__(o)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"terms": list(self.terms),
+                "hashes": base64.b64encode(self.hashes.astype("<u8").tobytes()).decode(),
+                "languages": {k: {"docs": v.docs, "words": dict(v.words), "pairs": dict(v.pairs),
+                                  "npairs": v.npairs, "char_hist": {str(b): n for b, n in v.char_hist.items()},
+                                  "word_hist": {str(b): n for b, n in v.word_hist.items()}}
+                              for k, v in sorted(self.languages.items())}}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "Sketch":
+        langs = {k: LanguageSketch(v["docs"], Counter(v["words"]), Counter(v["pairs"]), v["npairs"],
+                                   Counter({int(b): n for b, n in v["char_hist"].items()}),
+                                   Counter({int(b): n for b, n in v["word_hist"].items()}))
+                 for k, v in d["languages"].items()}
+        return cls(langs, np.frombuffer(base64.b64decode(d["hashes"]), dtype="<u8").astype(np.uint64),
+                   tuple(d.get("terms", ())))
+
+
+def zipf_fit(counts: Iterable[int]) -> dict[str, float] | None:
+    """Least-squares fit of log f = c - a log r over ranks of words seen at least twice (top ZIPF_TOP)."""
+    f = np.array(sorted((c for c in counts if c >= 2), reverse=True)[:ZIPF_TOP], dtype=np.float64)
+    if len(f) < 10 or f[0] == f[-1]:       # too few words, or all equally frequent: nothing to fit
+        return None
+    x, y = np.log(np.arange(1, len(f) + 1)), np.log(f)
+    slope, icpt = np.polyfit(x, y, 1)
+    resid = y - (slope * x + icpt)
+    r2 = 1 - float(resid @ resid) / float(((y - y.mean()) ** 2).sum())
+    return {"alpha": round(-float(slope), 4), "c": round(float(icpt), 4), "r2": round(r2, 4), "ranks": int(len(f))}
+
+
+def stopwords(lang: str) -> frozenset[str]:
+    """NLTK's stopword list of ``lang`` (ISO 639-3, shipped in ``thresher/data/stopwords``), if any."""
+    f = files("thresher.data").joinpath(f"stopwords/{lang}.txt")
+    return frozenset(f.read_text(encoding="utf-8").split()) if f.is_file() else frozenset()
+
+
+def npmi(ls: LanguageSketch, terms: Iterable[str], lang: str = "eng") -> dict[str, list[dict[str, Any]]]:
+    """Per identity term seen, the words most associated with it (highest nPMI, >= MIN_PAIR pairs;
+    the language's stopwords and the other identity terms left out, as the Data Measurements Tool did)."""
+    total = sum(ls.words.values())
+    skip = stopwords(lang) | stopwords("eng") | frozenset(terms)
+    by_term: dict[str, list[tuple[str, int]]] = {}
+    for key, c in ls.pairs.items():
+        t, w = key.split("\t", 1)
+        if c >= MIN_PAIR and w not in skip and not w.isdigit():
+            by_term.setdefault(t, []).append((w, c))
+    out = {}
+    for t in sorted(set(terms) & set(by_term)):
+        rows = []
+        pt = ls.words[t] / total
+        for w, c in by_term[t]:
+            ptw = c / ls.npairs
+            if ptw >= 1:
+                continue
+            v = math.log(ptw / (pt * (ls.words[w] / total))) / -math.log(ptw)
+            rows.append({"word": w, "npmi": round(v, 4), "count": c})
+        rows.sort(key=lambda r: (-r["npmi"], r["word"]))
+        out[t] = rows[:NPMI_TOP]
+    return out
+
+
+def _rank_points(counts: Iterable[int], points: int = 40) -> list[list[int]]:
+    """(rank, frequency) at about ``points`` log-spaced ranks: the observed curve the card plots."""
+    f = sorted(counts, reverse=True)
+    if not f:
+        return []
+    ranks = sorted({int(r) for r in np.geomspace(1, len(f), points)})
+    return [[r, int(f[r - 1])] for r in ranks]
+
+
+def summary(sk: Sketch) -> dict[str, Any]:
+    """What the card shows: per language vocabulary, Zipf fit, lengths, identity terms; duplicates."""
+    uniq = len(np.unique(sk.hashes))
+    n = int(sk.hashes.shape[0])
+    langs = {}
+    for k, ls in sorted(sk.languages.items(), key=lambda kv: -kv[1].docs):
+        langs[k] = {"docs": ls.docs, "words": int(sum(ls.words.values())), "vocabulary": len(ls.words),
+                    "zipf": zipf_fit(ls.words.values()), "rank_frequency": _rank_points(ls.words.values()),
+                    "char_hist": {str(b): ls.char_hist[b] for b in sorted(ls.char_hist)},
+                    "word_hist": {str(b): ls.word_hist[b] for b in sorted(ls.word_hist)},
+                    "top_words": [w for w, _ in sorted(ls.words.items(), key=lambda kv: (-kv[1], kv[0]))[:20]],
+                    "identity_terms": npmi(ls, sk.terms, k)}
+    return {"documents": n, "exact_duplicates": n - uniq, "duplicate_share": (n - uniq) / n if n else 0.0,
+            "window": WINDOW, "terms": list(sk.terms), "languages": langs}
+
+
+def sketch_file(path: Path, terms: list[str]) -> Sketch:
+    sk = Sketch(terms=tuple(terms))
+    pf = pq.ParquetFile(path)
+    for rb in pf.iter_batches(columns=["text", "meta"], batch_size=5000):
+        metas = rb.column("meta").to_pylist()
+        langs = [str(orjson.loads(m).get("language", "unknown")) if m and '"language"' in m else "unknown"
+                 for m in metas]
+        sk.add(rb.column("text").to_pylist(), langs)
+    return sk
+
+
+def measure_shard(card_options: dict[str, Any], out: Path, index: int, shard: Path) -> None:
+    """The runner's one call: the sketch of data shard ``index`` (unless ``card.measurements: false``)."""
+    if card_options.get("measurements", True) is False:
+        return
+    sk = sketch_file(shard, identity_terms(card_options.get("identity_terms")))
+    path = measurements_path(out, index)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, zstandard.ZstdCompressor(level=3).compress(orjson.dumps(sk.to_json())))
+
+
+def merged(out: Path) -> Sketch | None:
+    """The sum of a release's shard sketches, or None when it has none (built without measurements)."""
+    parts = sorted(measurements_path(out, 0).parent.glob("*.json.zst"))
+    if not parts:
+        return None
+    dctx = zstandard.ZstdDecompressor()
+    return sum(Sketch.from_json(orjson.loads(dctx.decompress(p.read_bytes()))) for p in parts)
