@@ -80,7 +80,7 @@ def test_step_scores_into_meta_and_filters(trained, tmp_path):
 
 def test_cli_train_prints_heldout(tmp_path):
     from thresher.cli import app
-    import thresher.steps.quality.commands  # noqa: F401
+    import thresher.classifier  # noqa: F401
 
     res = CliRunner().invoke(app, ["classifier", "train", "-p", str(Q / "article_body.jsonl"),
                                    "-n", str(Q / "boilerplate.jsonl"), "-o", str(tmp_path / "clf")])

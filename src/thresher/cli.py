@@ -175,7 +175,7 @@ COMMAND_MODULES.append("thresher.train.commands")   # train, generate, export (t
 COMMAND_MODULES.append("thresher.warmup")            # issue 21: thresher warmup (compile the kernels once)
 COMMAND_MODULES.append("thresher.head")     # issue 20: thresher head
 COMMAND_MODULES.append("thresher.versions.commands")   # issue 24: update, diff
-COMMAND_MODULES += ["thresher.steps.quality.commands", "thresher.audit.commands"]   # issue 27: classifier train, audit
+COMMAND_MODULES += ["thresher.classifier", "thresher.audit.commands"]   # issue 27: classifier train, audit
 
 
 def main() -> None:

@@ -7,6 +7,10 @@ Example::
     report = audit("out/web", by=["language", "region"])
     report["flagged"]          # [{step, dimension, group, rate, ci, p_adjusted, ...}, ...]
 """
-from .core import DIMENSIONS, audit, fisher_exact, holm, two_proportion_z, wilson
+from ..lazy import exports
 
-__all__ = ["DIMENSIONS", "audit", "fisher_exact", "holm", "two_proportion_z", "wilson"]
+DIMENSIONS = ("language", "script", "region", "register", "source")   # the groups an audit compares
+
+__getattr__, __dir__, _lazy = exports(__name__, {k: ".core" for k in ("audit", "fisher_exact", "holm", "two_proportion_z",
+                                                                      "wilson")})
+__all__ = sorted(_lazy + ["DIMENSIONS"])

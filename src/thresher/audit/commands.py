@@ -4,13 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-import orjson
 import typer
-from rich.table import Table
 
 from ..cli import app, console
-from ..io.writer import write_json
-from .core import DIMENSIONS, audit
+from . import DIMENSIONS
 
 
 def _ci(r: dict) -> str:
@@ -30,6 +27,12 @@ def audit_cmd(release: Path = typer.Argument(..., help="release folder"),
 
     Example: `thresher audit thresher-demo/demo --by language,region --json audit.json`
     """
+    import orjson
+    from rich.table import Table
+
+    from ..io.writer import write_json
+    from .core import audit
+
     report = audit(release, [d.strip() for d in by.split(",") if d.strip()], alpha=alpha)
     if json_out:
         write_json(json_out, report, sort_keys=False)

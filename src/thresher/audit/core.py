@@ -29,7 +29,7 @@ from ..crawl.register import _url_evidence
 from ..errors import ConfigError
 from ..release import Release
 
-DIMENSIONS = ("language", "script", "region", "register", "source")
+from . import DIMENSIONS
 MIN_EXPECTED = 5
 Z95 = 1.959963984540054
 KEPT = "(kept)"

@@ -2,7 +2,6 @@
 against the release's dedup index), ``diff`` says what changed between two versions and why."""
 from __future__ import annotations
 
-from .diff import diff
-from .update import update
+from ..lazy import exports
 
-__all__ = ["diff", "update"]
+__getattr__, __dir__, __all__ = exports(__name__, {"diff": ".diff", "update": ".update"})

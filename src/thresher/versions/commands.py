@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from ..cli import app, console
 
@@ -46,6 +45,8 @@ def diff(a: Path = typer.Argument(..., help="the older release (version)"),
 
     Example: `thresher diff out/demo out/demo@v2 --json`
     """
+    from rich.table import Table
+
     from .diff import diff as run_diff
 
     d = run_diff(a, b, ids=as_json)

@@ -6,13 +6,10 @@ from pathlib import Path
 from typing import List, Optional
 
 import orjson
-import pyarrow.parquet as pq
 import typer
-from rich.table import Table
 
-from ...cli import app, console
-from ...errors import InputError
-from ...text.linear import train_and_evaluate
+from .cli import app, console
+from .errors import InputError
 
 classifier_app = typer.Typer(no_args_is_help=True, help="Train the linear quality classifier (`quality_classifier` step).")
 app.add_typer(classifier_app, name="classifier")
@@ -22,8 +19,10 @@ def read_texts(path: Path, text_key: str = "text", min_chars: int = 1) -> list[s
     """Texts of a file or folder: JSONL (``text_key``, .gz too) and Parquet rows, or plain-text files
     split into paragraphs at blank lines. A release folder reads its ``data/`` shards."""
     if path.is_dir():
-        if (path / "data").is_dir() and (path / "manifest.json").is_file():
-            path = path / "data"
+        from .paths import data_dir, is_release
+
+        if is_release(path) and data_dir(path).is_dir():
+            path = data_dir(path)
         out: list[str] = []
         for f in sorted(q for q in path.rglob("*") if q.is_file() and not q.name.startswith(".")):
             out += read_texts(f, text_key, min_chars)
@@ -33,6 +32,8 @@ def read_texts(path: Path, text_key: str = "text", min_chars: int = 1) -> list[s
     name = path.name.lower()
     texts: list[str] = []
     if name.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
         texts = [t for t in pq.read_table(path, columns=[text_key]).column(text_key).to_pylist() if isinstance(t, str)]
     elif ".jsonl" in name or name.endswith(".json.gz"):
         opener = gzip.open if name.endswith(".gz") else open
@@ -72,6 +73,10 @@ def train(positive: List[Path] = typer.Option(..., "--positive", "-p", help="ref
     Example: `thresher classifier train -p tests/fixtures/quality/article_body.jsonl
     -n tests/fixtures/quality/boilerplate.jsonl -o clf/`
     """
+    from rich.table import Table
+
+    from .text.linear import train_and_evaluate
+
     pos = [t for p in positive for t in read_texts(p, text_key, min_chars)]
     neg = [t for p in negative for t in read_texts(p, text_key, min_chars)]
     if len(pos) < 5 or len(neg) < 5:
