@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 from .errors import ConfigError
 from .steps import Step, make_step
 
-FORMATS = ("warc", "jsonl", "parquet", "text")
 # Input options added after releases were built: at their defaults they stay out of the config hash.
 INPUT_DEFAULTS = {"max_document_mb": 64.0, "max_member_mb": 16384.0, "language": None, "per_page": False,
                   "min_page_chars": 32, "dpi": 300, "ocr": True, "asr": None}

@@ -41,14 +41,6 @@ def is_archive(path: str | Path) -> bool:
     return str(path).lower().endswith(ARCHIVE_SUFFIXES)
 
 
-def archive_stem(path: Path) -> str:
-    name = path.name
-    for suf in ARCHIVE_SUFFIXES:
-        if name.lower().endswith(suf):
-            return name[: -len(suf)]
-    return name
-
-
 def git_dir_of(path: Path) -> Path | None:
     """The git directory of a work tree (``.git``) or a bare repository, else None."""
     dot = path / ".git"

@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 import numpy as np
-import orjson
 import pyarrow as pa
 
 from ..errors import ConfigError, ReleaseError
 from ..io.writer import write_json
-from ..paths import global_dir, release_of
+from ..paths import release_of
 from ..steps.base import Drop, GlobalStep, StepContext
 from .buckets import BucketJob, edge_files, plan_tasks, run_bucket_task
 from .clusters import DecisionJob, build_clusters, decision_rows, load_decisions, run_decision_task
@@ -218,8 +217,3 @@ def _copy_file(src, dst) -> None:
 def _du(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
-
-def fit_summary(release: Path, label: str) -> dict:
-    """The fit summary (timings, clusters, disk) a dedup step left in a release's work dir."""
-    p = global_dir(Path(release), label) / "fit.json"
-    return orjson.loads(p.read_bytes()) if p.exists() else {}
