@@ -75,12 +75,15 @@ def classify(folder: str) -> str:
         names = os.listdir(p)
     except OSError:
         return "single"
-    lower = [n.lower() for n in names]
+    files = []
     for child in names:
         c = p / child
         if (c.is_dir() and git_dir_of(c) is not None) or (c.is_file() and is_archive(child)):
             return "multi"
-    if any(n.startswith(PROJECT_MARKERS) for n in lower):
+        if c.is_file():
+            files.append(child.lower())
+    # project FILES only: a child folder named like one (``Unlicense/``, ``makefile-tools/``) is a repository
+    if any(n.startswith(PROJECT_MARKERS) for n in files):
         return "single"
     return "multi"
 
