@@ -197,7 +197,7 @@ def test_card_reports_dedup_clusters(tmp_path: Path) -> None:
     """With the project's own ``exact_dedup`` (a global step): the fixture's two mirrored records form
     two clusters of two, one member of each dropped; the card's tables say exactly that."""
     from thresher import make_step
-    from thresher.steps.basic import ExtractHtml, LengthFilter
+    from thresher.steps.basic import LengthFilter
 
     dedup = make_step("exact_dedup", {})
     cfg = PipelineConfig(name="dedup-fixture",

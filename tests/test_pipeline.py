@@ -10,7 +10,6 @@ from pathlib import Path
 import duckdb
 import orjson
 import pyarrow.parquet as pq
-import pytest
 
 from thresher import Document, Drop, PipelineConfig, Release, run
 from thresher.merkle import leaf_hash, root

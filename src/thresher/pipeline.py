@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
+from typing import cast
 
 import orjson
 
@@ -17,7 +18,7 @@ from .duplicates import resolve as resolve_duplicate_ids
 from .lock import LOCK_NAME, output_lock
 from .release import child_versions, finalize, input_hash, is_release_or_run
 from .runner import WORK, paused_gc, plan_layout, plan_stages, run_shard, stage_dir, stage_file
-from .steps.base import step_label
+from .steps.base import GlobalStep, step_label
 
 log = logging.getLogger("thresher")
 
@@ -100,14 +101,14 @@ def _run(cfg: PipelineConfig, out: Path, workers: int | None, progress: bool | N
             done = out / WORK / "global" / f"{label}.done"
             if not done.exists():
                 prev = [stage_file(out, stage.index - 1, s.index) for s in shards]
-                first.fit(prev, out / WORK / "global" / label, executor)
+                cast(GlobalStep, first).fit(prev, out / WORK / "global" / label, executor)
                 done.write_text("ok")
         if stage.final and by_source:
             plan_layout(out, stages, shards)
         after = stages[k + 1] if k + 1 < len(stages) else None
         nxt = steps[after.first] if after is not None and after.first < after.last else None
         executor.map(run_shard, shards, cfg, stage, desc=f"{cfg.name} stage {stage.index + 1}/{len(stages)}",
-                     meanwhile=nxt.prepare if nxt is not None and nxt.is_global else None)
+                     meanwhile=cast(GlobalStep, nxt).prepare if nxt is not None and nxt.is_global else None)
     from .governance.build import apply_ledger   # the project's removal requests, applied as the final step
 
     apply_ledger(out, cfg, shards, executor)

@@ -8,7 +8,6 @@ import importlib
 import io
 import logging
 import os
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from ..errors import InputError, ThresherError
 
 if TYPE_CHECKING:
-    from ..config import InputConfig, PipelineConfig
+    from ..config import PipelineConfig
     from ..document import Document
 
 log = logging.getLogger("thresher.io")

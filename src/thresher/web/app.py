@@ -111,7 +111,7 @@ class Guard:
         while q and q[0] < now - RATE_WINDOW_S:
             q.popleft()
         if len(q) >= RATE_POSTS:
-            raise HTTPException(429, f"too many forms sent from this address; wait a minute")
+            raise HTTPException(429, "too many forms sent from this address; wait a minute")
         q.append(now)
 
 

@@ -133,11 +133,11 @@ class QualityStep(Filter):
         if not docs:
             return docs
         kept = []
-        for doc, (sig, judge, pack) in zip(docs, self._measured(docs)):
+        for doc, (sig, judge, lang_pack) in zip(docs, self._measured(docs)):
             verdict = judge.judge(sig)
             stored = {k: v for k, v in sig.items() if k[0] != "_"}
-            if pack is not None:
-                stored["language_pack"] = pack
+            if lang_pack is not None:
+                stored["language_pack"] = lang_pack
             stored["verdict"] = verdict.reason if verdict else "keep"
             doc.meta[self.meta_key] = stored
             if verdict is not None and self.drop:
