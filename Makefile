@@ -20,7 +20,7 @@ $(BIN)/.installed: pyproject.toml
 	  || echo "warning: bubblewrap (bwrap) is missing: thresher eval --code needs it (apt-get install bubblewrap)"
 	touch $@
 
-.PHONY: setup demo test
+.PHONY: setup demo test lint
 setup: $(BIN)/.installed
 
 demo: setup
@@ -28,3 +28,9 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# Lint for real bugs (ruff: pyflakes F + syntax E9, no formatter) and type-check the public API (mypy).
+# Config in pyproject.toml ([tool.ruff], [tool.mypy]).
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy

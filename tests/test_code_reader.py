@@ -183,3 +183,21 @@ def test_example_pipeline_on_fixture_repositories(tmp_path):
     assert stats["reader"]["docs_read"] == 10
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["documents"] == 7
+
+
+def test_folder_of_plain_repositories_named_like_project_files(tmp_path, idna_tree):
+    """Child FOLDERS named like project files (``Unlicense``, ``makefile-tools``, ``license-checker``) do
+    not make the parent one repository: each child is its own, with its own license (on main the parent
+    was one repository and no repository license was found)."""
+    from thresher.code.repos import classify
+
+    root = tmp_path / "projects"
+    names = ["Unlicense", "makefile-tools", "license-checker"]
+    for n in names:
+        shutil.copytree(idna_tree, root / n)
+    assert classify(str(root)) == "multi"
+    assert classify(str(root / "Unlicense")) == "single"
+    docs, _ = read_input(root)
+    assert {d.source["repo"] for d in docs} == {f"projects/{n}" for n in names}
+    for d in docs:
+        assert d.source["license_evidence"][0]["spdx"] == "BSD-3-Clause", d.source

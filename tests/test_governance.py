@@ -313,12 +313,18 @@ def test_cli_request_forget_verify(tmp_path):
     assert r.returncode == 1 and r.stderr.startswith("Error:")
 
 
-def test_near_duplicate_signatures_against_gold_with_both_implementations():
-    from thresher.governance.neardup import _fallback_signatures, signatures, similar
+def test_near_duplicate_signatures_against_gold_with_the_dedup_kernel():
+    """One MinHash: governance's signatures are the dedup kernel's (same family as ``dedup.minhash``)."""
+    from thresher.dedup.minhash import signatures as dedup_signatures
+    from thresher.governance import neardup
+    from thresher.governance.neardup import signatures, similar
+
+    assert not hasattr(neardup, "_fallback_signatures") and not hasattr(neardup, "_minhash")
 
     rows = [json.loads(x) for x in (FIX / "clough_stevenson.jsonl").read_text().splitlines()]
     texts = [r["text"] for r in rows]
-    for impl in (signatures, lambda t: _fallback_signatures(t, 128, 5, 42)):
+    assert (signatures(texts[:3])[0] == dedup_signatures(texts[:3], num_perm=128, seed=42)).all()
+    for impl in (signatures,):
         sig, size = impl(texts)
         found = {"cut": 0, "non": 0}
         for task in "abcde":
@@ -382,3 +388,21 @@ def test_forget_when_two_documents_share_an_id(tmp_path):
     r = verify(v2, receipt)
     assert r["documents"] == 5 and r["receipt"]["matched"] == 1 and r["receipt"]["proofs_verified"] == 1
     assert thresher.Release(v2).manifest["merkle"]["root"] != thresher.Release(v1).manifest["merkle"]["root"]
+
+
+def test_display_redaction_is_the_pii_detector_and_never_falls_back(monkeypatch):
+    """One PII detector: governance's redaction is ``thresher.pii``'s, and a detector error propagates
+    (on main it fell back to a second, built-in detector and went on)."""
+    from thresher import pii
+    from thresher.governance import redact as gov_redact
+
+    text = "Write to jane.doe@example.org or call +1 415 555 0132 from 192.0.2.17."
+    assert gov_redact.redact(text) == pii.redact_text(text, pii.find_pii(text), "tag")
+    assert "jane.doe@example.org" not in gov_redact.redact(text) and "<EMAIL>" in gov_redact.redact(text)
+    assert not hasattr(gov_redact, "builtin_redact")
+
+    def broken(text):
+        raise RuntimeError("detector bug")
+    monkeypatch.setattr(gov_redact, "find_pii", broken)
+    with pytest.raises(RuntimeError, match="detector bug"):
+        gov_redact.redact(text)

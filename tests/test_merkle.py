@@ -2,7 +2,29 @@
 import hashlib
 
 from thresher import merkle
-from thresher.merkle import EMPTY_ROOT, _mth, inclusion_proof, leaf_hash, root, verify_inclusion
+from thresher.merkle import EMPTY_ROOT, inclusion_proof, leaf_hash, node_hash, root, verify_inclusion
+
+
+def _mth(ls):
+    """RFC 6962 section 2.1, written as the spec says (the reference the one implementation is checked by)."""
+    if len(ls) == 1:
+        return ls[0]
+    k = 1
+    while k * 2 < len(ls):
+        k *= 2
+    return node_hash(_mth(ls[:k]), _mth(ls[k:]))
+
+
+def _mth_path(ls, m):
+    """RFC 6962 section 2.1.1 PATH(m, D[n]), as the spec says."""
+    if len(ls) == 1:
+        return []
+    k = 1
+    while k * 2 < len(ls):
+        k *= 2
+    if m < k:
+        return _mth_path(ls[:k], m) + [_mth(ls[k:]).hex()]
+    return _mth_path(ls[k:], m - k) + [_mth(ls[:k]).hex()]
 
 
 def leaves(n):
@@ -40,3 +62,30 @@ def test_inclusion_proofs_verify_and_detect_tampering():
             assert not verify_inclusion(other, i, n, path, r)
             if n > 1:
                 assert not verify_inclusion(ls[i], (i + 1) % n, n, path, r)
+
+
+# Roots computed before the three tree builders became one (streaming root, recursive proofs, MerkleTree):
+# releases and receipts already published carry these, so they must never change.
+GOLDEN = {0: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+          1: "bfba81de8c7186c04aba7cd9de216ae15a80d0785867ab9edace6c573243c886",
+          2: "98771377b340c0a74aee3c38e35c68f3826f053979ae370d4648a3d3c612a774",
+          3: "512e5b59b94abc582238733d321d25da96a08f1e7cac04b040b8b98acc09ebb0",
+          7: "12d0431b30edd928cdbcdcce833d14ca89189891eb6b454b88ac00ce85c504d6",
+          1000: "4ead9de200fc1ca97e9f77dee320aeb39a5f690019a35b6fce56fd25bae6548a",
+          32773: "776ad9e7fc1c7c54ee8c0199b6b98e82e46849d3f6086d0c0ddcd2995fa77ac7"}
+
+
+def test_golden_roots_and_one_tree_builder():
+    for n, want in GOLDEN.items():
+        ls = [leaf_hash(f"doc-{i:06d}", hashlib.sha256(str(i).encode()).hexdigest()) for i in range(n)]
+        assert root(iter(ls)) == want
+        if n:
+            assert merkle.MerkleTree(ls).root == want
+    assert not hasattr(merkle, "_mth") and not hasattr(merkle, "_split")     # no second tree builder
+
+
+def test_proofs_equal_the_rfc_path():
+    for n in range(1, 40):
+        ls = leaves(n)
+        for i in range(n):
+            assert inclusion_proof(ls, i) == _mth_path(ls, i)

@@ -225,3 +225,28 @@ def test_pipeline_run_with_quality_steps(tmp_path):
     why = rel.why(dropped)
     assert why["status"] == "excluded" and why["dropped_by"]["step"] == "gopher_repetition"
     assert why["dropped_by"]["reason"] == ref[dropped]["gopher_repetition"]
+
+
+def test_word_cache_is_explicit_and_named_kernel_inputs_agree():
+    """The batch word cache is an object its owner passes (no hidden module-global keyed by id(text));
+    cached spans equal fresh ones, and the spaCy kernel takes its tables as one named ``Rules`` tuple."""
+    import numpy as np
+
+    from thresher.steps.quality import common
+    from thresher.text import segment, spacy_en
+    from thresher.text.charclass import pack
+    from thresher.text.spacy_rules import Rules
+
+    assert not hasattr(segment, "_cache") and isinstance(common.WORDS, segment.WordCache)
+    texts = ["Don't split U.S. e-mail… twice.", "Le chat de l'homme. 東京は大きい。"]
+    cps, off = pack(texts)
+    modes = np.array([segment.SPACY_EN, segment.SCRIPT], dtype=np.uint8)
+    fresh = segment.tokenize_batch(cps, off, modes)
+    cache = segment.WordCache()
+    first = segment.tokenize_batch(cps, off, modes, texts, cache)
+    assert len(cache.entries) == 2
+    again = segment.tokenize_batch(cps, off, modes, texts, cache)
+    for a, b, c in zip(fresh, first, again):
+        assert (a == b).all() and (a == c).all()
+    assert isinstance(spacy_en.rules(), Rules)
+    assert spacy_en.words("Don't stop") == ["Do", "n't", "stop"]

@@ -162,3 +162,60 @@ def test_bundled_iana_crawl_keeps_headers_of_decoded_bodies():
     docs, counts = read("warc", path)
     assert len(docs) == 16 and counts["skipped_bad_record"] == 0 and counts["skipped_non_html"] == 28
     assert all(d.text.lstrip().lower().startswith("<!doctype html") for d in docs)
+
+
+def _warc_response(uri: bytes, payload: bytes, extra: bytes) -> bytes:
+    http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n" + extra + b"\r\n" + payload
+    head = (b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:1>\r\nWARC-Date: 2024-01-01T00:00:00Z\r\n"
+            b"WARC-Target-URI: " + uri + b"\r\nContent-Type: application/http; msgtype=response\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(http))
+    return head + http + b"\r\n\r\n"
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_warc_brotli_body_is_decoded(tmp_path, chunked):
+    """A ``Content-Encoding: br`` body (alone, and inside chunked transfer encoding) comes out as the
+    page's HTML, never as still-compressed bytes."""
+    import brotli
+
+    html = "<html><body><p>" + "Une page encodée en brotli, l'été. " * 40 + "</p></body></html>"
+    body = brotli.compress(html.encode())
+    if chunked:
+        payload, extra = b"%x\r\n" % len(body) + body + b"\r\n0\r\n\r\n", b"Content-Encoding: br\r\nTransfer-Encoding: chunked\r\n"
+    else:
+        payload, extra = body, b"Content-Encoding: br\r\nContent-Length: %d\r\n" % len(body)
+    path = tmp_path / "br.warc"
+    path.write_bytes(_warc_response(b"http://example.org/br", payload, extra))
+    counts: Counter = Counter()
+    docs = list(read_shard(ShardSpec(0, "warc", (str(path),), str(tmp_path)), counts))
+    assert counts["docs_read"] == 1 and docs[0].text == html and docs[0].source["uri"] == "http://example.org/br"
+
+
+def test_arc_reader_streams_in_pieces(tmp_path, monkeypatch):
+    """The ARC reader works on a window of the decompressed stream: the first document comes out after
+    a couple of chunks of a many-chunk file, and every record is still read, with its offset."""
+    src = (IO / "example.arc").read_bytes()
+    head, _, rec = src.partition(b"\n\nhttp://")
+    rec = b"http://" + rec.rstrip(b"\n") + b"\n"
+    n = 8000                                  # ~13 MB: many 1 MiB chunks
+    big = tmp_path / "big.arc"
+    with open(big, "wb") as f:
+        f.write(head + b"\n\n")
+        for i in range(n):
+            f.write(rec.replace(b"http://example.com/", b"http://example.com/%06d" % i, 1))
+    pulled = []
+    real = warc_reader.read_chunks
+
+    def counting(*a, **k):
+        for chunk in real(*a, **k):
+            pulled.append(len(chunk))
+            yield chunk
+    monkeypatch.setattr(warc_reader, "read_chunks", counting)
+    counts: Counter = Counter()
+    it = read_shard(ShardSpec(0, "warc", (str(big),), str(tmp_path)), counts)
+    first = next(it)
+    assert first.source["uri"] == "http://example.com/000000" and len(pulled) <= 2
+    rest = list(it)
+    assert len(rest) + 1 == n == counts["docs_read"] and len(pulled) >= 10
+    assert rest[-1].source["uri"] == "http://example.com/%06d" % (n - 1)
+    assert big.read_bytes()[rest[-1].source["offset"]:].startswith(b"http://example.com/%06d" % (n - 1))

@@ -116,3 +116,60 @@ def test_both_steps_keep_each_others_offsets():
         for kind, a, b in doc.meta[key]["spans"]:
             assert doc.text[a:b] == f"<{kind}>"
     assert ctx.counters["secrets_redact"]["secret:KEY:eng"] == 1
+
+
+def _plugin_samples():
+    import json
+
+    return json.loads((SAMPLES / "plugin_samples.json").read_text())["plugins"]
+
+
+def test_detect_secrets_is_the_pinned_version():
+    """The gate table copies detect-secrets' regexes: the installed version is the one pyproject pins."""
+    import importlib.metadata
+    import re as _re
+    import tomllib
+
+    pins = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["dependencies"]
+    pin = next(p for p in pins if p.startswith("detect-secrets"))
+    assert _re.fullmatch(r"detect-secrets==[\d.]+", pin)
+    assert importlib.metadata.version("detect-secrets") == pin.split("==")[1]
+
+
+def test_detect_secrets_plugin_samples_pass_our_gates():
+    """Every positive sample of detect-secrets' own plugin tests reaches its plugin through our gates
+    (unless its value is a placeholder the filters drop anyway), and ``find_secrets`` redacts it unless
+    the value is a placeholder or reads like words. On main GitHub tokens were never caught (the plugin's
+    regex captures only ``ghp``), nor ``--softlayer-api-key VALUE`` and ``clou_pw = VALUE`` (gates)."""
+    from detect_secrets import plugins as ds_plugins  # noqa: F401
+    from thresher.pii import secret_filters as F
+    from thresher.pii import secret_rules as R
+
+    by_name = {type(p).__name__: p for p, _, _ in R._plugins()[0]}
+    samples = _plugin_samples()
+    assert len(samples) >= 20
+    caught = 0
+    for name, entry in samples.items():
+        plugin = by_name[name]                                   # every sampled plugin is in our table
+        for s in entry["samples"]:
+            assert plugin.analyze_line(filename="x", line=s), (name, s)      # detect-secrets' own verdict
+            values = [s[i:j] for i, j in R.plugin_spans(plugin, s)]
+            assert values, (name, s)
+            present, _, runs = R.scan_texts([s])[0]
+            gated = [l[i:j] for p, _, l in R.gated_lines(s, present, runs) if p is plugin for i, j in R.plugin_spans(p, l)]
+            assert gated or all(F.is_placeholder(v) for v in values), (name, s)
+            real = [v for v in values if not F.is_placeholder(v) and not F.is_word_like(v)]
+            if real:
+                spans = find_secrets(s)
+                assert any(s[x.start:x.end] in v or v in s[x.start:x.end] for x in spans for v in real), (name, s)
+                caught += 1
+    assert caught >= 100
+
+
+@pytest.mark.parametrize("line", ["see 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 here",
+                                  "glpat-x9Qm2Kv7Rt4Zp8Lw3Nj6",
+                                  "--softlayer-api-key 9f3a81c0d27b4e6a8c5f1d2e7b0a4c6e9d8f7a1b2c3d4e5f6a7b8c9d0e1f2a3b",
+                                  "clou_pw 7c0e9a2f41b8d3e6a5c4b7f0e1d2c3b4a5f6e7d8c9b0a1f2e3d4c5b6a7f8e9d0"])
+def test_tokens_missed_on_main_are_caught(line):
+    spans = find_secrets(line)
+    assert spans and max(x.end - x.start for x in spans) >= 20, spans

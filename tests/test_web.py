@@ -238,20 +238,15 @@ class ThreadServer:
         self.thread.join(timeout=10)
 
 
-def test_without_governance_pages_say_not_enabled(served, monkeypatch) -> None:
-    from thresher.web import bridge, create_app
+def test_bridge_imports_governance_directly() -> None:
+    """No "not enabled" fallback: the bridge holds governance itself, and its redactor is governance's."""
+    from thresher import errors, governance
+    from thresher.governance.redact import redact
+    from thresher.web import bridge
 
-    _, rel, _ = served
-    monkeypatch.setattr(bridge, "MODULE", "thresher.no_such_governance")
-    with ThreadServer(create_app(rel, build_missing=False)) as base:
-        status, body = get(base + "/search?q=human")
-        assert status == 200 and "Search is not enabled for this release" in body
-        status, body = get(base + "/lookup", {"domain": "iana.org"})
-        assert status == 200 and "Lookup is not enabled for this release" in body
-        status, body = get(base + "/remove", {"matcher": "domain", "value": "iana.org"})
-        assert status == 503 and "Filing removal requests is not enabled for this release" in body
-        status, body = get(base + "/doc/udhr-eng")
-        assert status == 200 and "display-time redaction needs the governance module" in body
+    assert bridge.governance is governance and bridge.redactor() is redact
+    assert not hasattr(bridge, "NotEnabled") and not hasattr(errors, "NotEnabled")
+    assert bridge.matchers() == tuple(governance.MATCHERS)
 
 
 def test_unexpected_error_is_a_plain_500(served, monkeypatch) -> None:

@@ -16,7 +16,6 @@ from .steps import Step, make_step
 from .steps.base import label_steps
 from .storage import is_remote
 
-FORMATS = ("warc", "jsonl", "parquet", "text")
 # Input options added after releases were built: at their defaults they stay out of the config hash.
 INPUT_DEFAULTS = {"max_document_mb": 64.0, "max_member_mb": 16384.0, "language": None, "per_page": False,
                   "min_page_chars": 32, "dpi": 300, "ocr": True, "asr": None}

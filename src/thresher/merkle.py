@@ -24,11 +24,21 @@ EMPTY_ROOT = hashlib.sha256(b"").hexdigest()
 _BLOCK = 1 << 14        # leaves hashed a level at a time (list comprehensions), then folded like one node
 
 
+def _level_up(level: list[bytes], skip: int = 0) -> list[bytes]:
+    """The next level of the tree: nodes over pairs from position ``2*skip`` on, a lone last node promoted
+    unchanged. Pairing bottom-up this way builds exactly the RFC 6962 tree (split at the largest power of
+    two); every tree here (the streaming root, ``MerkleTree``) is built with it."""
+    sha = hashlib.sha256
+    up = [sha(b"\x01" + a + b).digest() for a, b in zip(level[2 * skip::2], level[2 * skip + 1::2])]   # = node_hash
+    if len(level) % 2:
+        up.append(level[-1])
+    return up
+
+
 def _block_root(level: list[bytes]) -> bytes:
     """Root of a power-of-two number of leaves."""
-    sha = hashlib.sha256
     while len(level) > 1:
-        level = [sha(b"\x01" + a + b).digest() for a, b in zip(level[0::2], level[1::2])]    # = node_hash
+        level = _level_up(level)
     return level[0]
 
 
@@ -60,37 +70,9 @@ def root(leaves: Iterable[bytes]) -> str:
     return h.hex()
 
 
-def _split(n: int) -> int:
-    k = 1
-    while k * 2 < n:
-        k *= 2
-    return k
-
-
-def _mth(leaves: list[bytes]) -> bytes:
-    if len(leaves) == 1:
-        return leaves[0]
-    k = _split(len(leaves))
-    return node_hash(_mth(leaves[:k]), _mth(leaves[k:]))
-
-
 def inclusion_proof(leaves: list[bytes], index: int) -> list[str]:
     """Audit path for leaves[index] (hex, bottom-up)."""
-    path: list[str] = []
-
-    def walk(lo: int, hi: int) -> None:
-        if hi - lo == 1:
-            return
-        k = _split(hi - lo)
-        if index < lo + k:
-            walk(lo, lo + k)
-            path.append(_mth(leaves[lo + k:hi]).hex())
-        else:
-            walk(lo + k, hi)
-            path.append(_mth(leaves[lo:lo + k]).hex())
-
-    walk(0, len(leaves))
-    return path
+    return MerkleTree(leaves).proof(index)
 
 
 def verify_inclusion(leaf: bytes, index: int, size: int, path: list[str], root_hex: str) -> bool:
@@ -115,8 +97,7 @@ def verify_inclusion(leaf: bytes, index: int, size: int, path: list[str], root_h
 
 
 # --- Whole trees, O(log n) proofs and proofs of absence (governance receipts) -----------------------
-# Bottom-up pairing that promotes a lone last node unchanged builds exactly the RFC 6962 tree (the
-# largest-power-of-two split), so one pass keeps every level and each audit path is a walk up.
+# The same bottom-up pairing (``_level_up``), every level kept, so each audit path is a walk up.
 
 
 class MerkleTree:
@@ -127,17 +108,12 @@ class MerkleTree:
         them are taken, not hashed again (node i of level d spans leaves i*2^d .. (i+1)*2^d - 1)."""
         self.size = len(leaves)
         self.levels: list[list[bytes]] = [list(leaves)]
-        sha = hashlib.sha256
         same = min(same, self.size, like.size) if like is not None else 0
         while len(self.levels[-1]) > 1:
-            lv = self.levels[-1]
             d = len(self.levels)
             k = same >> d
-            nxt = like.levels[d][:k] if k else []
-            nxt += [sha(b"\x01" + a + b).digest() for a, b in zip(lv[2 * k::2], lv[2 * k + 1::2])]     # = node_hash
-            if len(lv) % 2:
-                nxt.append(lv[-1])
-            self.levels.append(nxt)
+            kept = like.levels[d][:k] if like is not None and k else []
+            self.levels.append(kept + _level_up(self.levels[-1], k))
 
     @property
     def root(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
+from typing import cast
 
 import orjson
 
@@ -20,7 +21,7 @@ from .lock import LOCK_NAME, output_lock
 from .paths import global_dir, global_done, is_work_dir, run_state, stage_dir, stage_file
 from .release import child_versions, finalize, input_hash, is_release_or_run
 from .runner import paused_gc, plan_layout, plan_stages, run_shard
-from .steps.base import step_label
+from .steps.base import GlobalStep, step_label
 from .storage import publish, stage_config
 
 log = logging.getLogger("thresher")
@@ -130,14 +131,14 @@ def _run(cfg: PipelineConfig, out: Path, workers: int | None, progress: bool | N
             done = global_done(out, label)
             if not done.exists():
                 prev = [stage_file(out, stage.index - 1, s.index) for s in shards]
-                jit.call(first.fit, prev, global_dir(out, label), executor)
+                jit.call(cast(GlobalStep, first).fit, prev, global_dir(out, label), executor)
                 done.write_text("ok")
         if stage.final and by_source:
             plan_layout(out, stages, shards)
         after = stages[k + 1] if k + 1 < len(stages) else None
         nxt = steps[after.first] if after is not None and after.first < after.last else None
         executor.map(run_shard, shards, cfg, stage, desc=f"{cfg.name} stage {stage.index + 1}/{len(stages)}",
-                     meanwhile=jit.wrap(nxt.prepare) if nxt is not None and nxt.is_global else None)
+                     meanwhile=jit.wrap(cast(GlobalStep, nxt).prepare) if nxt is not None and nxt.is_global else None)
     from .governance.build import apply_ledger   # the project's removal requests, applied as the final step
 
     final = stages[-1].index

@@ -89,7 +89,8 @@ def sorted_tables(files: list[Path], extra: list[str], batch: int = 1 << 16) -> 
     """Sorted leaves files merged in global (id, content_hash) order, a table at a time: a k-way
     merge in Arrow batches (the rows up to the smallest last key of the files' current batches are
     final; they are sorted together), so memory stays at one batch per file."""
-    readers, bufs = [], []
+    readers: list[Iterator[pa.RecordBatch]] = []
+    bufs: list[pa.Table | None] = []
     for p in files:
         pf = pq.ParquetFile(p)
         cols = ["id", "content_hash"] + [c for c in extra if c in pf.schema_arrow.names and c not in ("id", "content_hash")]

@@ -41,14 +41,6 @@ def is_archive(path: str | Path) -> bool:
     return str(path).lower().endswith(ARCHIVE_SUFFIXES)
 
 
-def archive_stem(path: Path) -> str:
-    name = path.name
-    for suf in ARCHIVE_SUFFIXES:
-        if name.lower().endswith(suf):
-            return name[: -len(suf)]
-    return name
-
-
 def git_dir_of(path: Path) -> Path | None:
     """The git directory of a work tree (``.git``) or a bare repository, else None."""
     dot = path / ".git"
@@ -83,12 +75,15 @@ def classify(folder: str) -> str:
         names = os.listdir(p)
     except OSError:
         return "single"
-    lower = [n.lower() for n in names]
+    files = []
     for child in names:
         c = p / child
         if (c.is_dir() and git_dir_of(c) is not None) or (c.is_file() and is_archive(child)):
             return "multi"
-    if any(n.startswith(PROJECT_MARKERS) for n in lower):
+        if c.is_file():
+            files.append(child.lower())
+    # project FILES only: a child folder named like one (``Unlicense/``, ``makefile-tools/``) is a repository
+    if any(n.startswith(PROJECT_MARKERS) for n in files):
         return "single"
     return "multi"
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 import numpy as np
-import orjson
 import pyarrow as pa
 
 from ..errors import ConfigError, ReleaseError
@@ -223,8 +222,3 @@ def _copy_file(src, dst) -> None:
 def _du(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
-
-def fit_summary(release: Path, label: str) -> dict:
-    """The fit summary (timings, clusters, disk) a dedup step left in a release's work dir."""
-    p = global_dir(Path(release), label) / "fit.json"
-    return orjson.loads(p.read_bytes()) if p.exists() else {}

@@ -13,14 +13,13 @@ Seeds are few; candidates are compared exhaustively with numpy (no LSH false neg
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
-import xxhash
-from numba import njit
 
+from ..dedup import kernels
+from ..dedup.minhash import permutations
 from ..io.writer import utf8_texts
 
 NUM_PERM = 128
@@ -29,77 +28,19 @@ SEED = 42
 THRESHOLD = 0.5
 MIN_QUOTED = 50
 MIN_SHINGLES = 5          # a three-word document is nobody's copy
-_WORD = re.compile(r"\w+")
-
-
-def _perms(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    a = rng.integers(0, np.iinfo(np.uint64).max, size=num_perm, dtype=np.uint64, endpoint=True) | np.uint64(1)
-    b = rng.integers(0, np.iinfo(np.uint64).max, size=num_perm, dtype=np.uint64, endpoint=True)
-    return a, b
-
-
-@njit(cache=True)
-def _minhash(hashes: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    # multiply-add modulo 2^64 (odd a): x is already a well-mixed 64-bit hash, and the order of the
-    # results is decided by their high bits, which the multiplication mixes well
-    n, k = len(offsets) - 1, len(a)
-    out = np.full((n, k), np.uint64(0xFFFFFFFFFFFFFFFF), dtype=np.uint64)
-    for d in range(n):
-        for j in range(offsets[d], offsets[d + 1]):
-            x = hashes[j]
-            for i in range(k):
-                v = a[i] * x + b[i]
-                if v < out[d, i]:
-                    out[d, i] = v
-    return out
-
-
-def shingle_hashes(text: str, ngram: int = NGRAM) -> np.ndarray:
-    """Distinct xxh64 hashes of the lower-cased word n-grams of a text."""
-    words = _WORD.findall(text.lower())
-    if len(words) < ngram:
-        grams = [" ".join(words)] if words else []
-    else:
-        grams = [" ".join(words[i:i + ngram]) for i in range(len(words) - ngram + 1)]
-    hashes = (xxhash.xxh64_intdigest(g.encode("utf-8", "surrogatepass")) for g in grams)
-    return np.unique(np.fromiter(hashes, dtype=np.uint64, count=len(grams)))
-
-
-def _fallback_signatures(texts: list[str], num_perm: int, ngram: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    sets = [shingle_hashes(t, ngram) for t in texts]
-    sizes = np.array([len(s) for s in sets], dtype=np.int64)
-    offsets = np.zeros(len(sets) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=offsets[1:])
-    flat = np.concatenate(sets) if sets else np.zeros(0, dtype=np.uint64)
-    a, b = _perms(num_perm, seed)
-    return _minhash(flat, offsets, a, b), sizes
-
-
-def _kernel():
-    """The dedup area's compiled tokenizer + MinHash kernel (same hash family), if installed."""
-    try:
-        from ..dedup import kernels
-        from ..dedup.minhash import permutations
-    except ImportError:
-        return None
-    return kernels, permutations
+ALGORITHM = "thresher.dedup.kernels.minhash_batch"   # stored with the cache: a change re-hashes
 
 
 def algorithm() -> str:
-    return "thresher.dedup.kernels.minhash_batch" if _kernel() else "governance.neardup fallback"
+    return ALGORITHM
 
 
 def signatures(texts: list[str], num_perm: int = NUM_PERM, ngram: int = NGRAM,
                seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
     """MinHash signatures ``uint64 [n, num_perm]`` and distinct-shingle counts ``int64 [n]``.
 
-    Uses the dedup area's numba kernel (word 5-grams, character n-grams for scripts without spaces)
-    when present, else a small pure-numpy equivalent; the sizes make containment estimable."""
-    k = _kernel()
-    if k is None:
-        return _fallback_signatures(texts, num_perm, ngram, seed)
-    kernels, permutations = k
+    The dedup area's numba kernel (word 5-grams, character n-grams for scripts without spaces), the one
+    MinHash of the project; the sizes make containment estimable."""
     a, b = permutations(num_perm, seed)
     buf, offs = utf8_texts(texts)
     sig, counts, *_ = kernels.minhash_batch(buf, offs, -1, ngram, 5, a, b, True)   # -1: auto words/chars

@@ -9,7 +9,6 @@ import io
 import itertools
 import logging
 import os
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from ..errors import InputError, ThresherError
 
 if TYPE_CHECKING:
-    from ..config import InputConfig, PipelineConfig
+    from ..config import PipelineConfig
     from ..document import Document
 
 log = logging.getLogger("thresher.io")

@@ -441,34 +441,84 @@ def _read_warc(spec: ShardSpec, counters: Counter) -> Iterator[Document]:
 ARC_HEADER = re.compile(rb"^(\S.*) (\S+) (\d{14}) (\S*) (\d+)\s*$")
 
 
+ARC_RESYNC = re.compile(rb"\n(?:https?|dns|filedesc)://")
+
+
+class _Window:
+    """A sliding window over a stream of chunks: ``buf`` holds the bytes from absolute offset ``base``;
+    ``more()`` appends the next chunk, ``drop(n)`` forgets the first ``n`` bytes. Memory stays about one
+    record plus one chunk however large the file."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self.chunks, self.buf, self.base, self.eof = chunks, b"", 0, False
+
+    def more(self) -> bool:
+        chunk = next(self.chunks, None)
+        if chunk is None:
+            self.eof = True
+            return False
+        self.buf += chunk
+        return True
+
+    def fill(self, n: int) -> bool:
+        """Read until ``buf`` holds ``n`` bytes; False when the stream ends first."""
+        while len(self.buf) < n:
+            if not self.more():
+                return False
+        return True
+
+    def find(self, pattern: bytes, start: int) -> int:
+        while (i := self.buf.find(pattern, start)) < 0 and self.more():
+            pass
+        return i
+
+    def search(self, regex: re.Pattern, start: int) -> re.Match | None:
+        while (m := regex.search(self.buf, start)) is None and self.more():
+            pass
+        return m
+
+    def drop(self, n: int) -> None:
+        self.buf, self.base = self.buf[n:], self.base + n
+
+
 def _read_arc(path: str, rel: str, counters: Counter, max_member: int) -> Iterator[Document]:
+    """ARC records, streamed: the file is read in chunks, never held whole."""
     errors: list = []
-    data = b"".join(read_chunks(path, rel, counters, max_member, errors))
-    if errors:                  # a cut .arc.gz: its last record is incomplete and counted by the check below
-        reason, at, why = errors[0]
-        if reason != "skipped_truncated":
-            lost(counters, rel, at, reason, why)
-    pos = 0
-    while pos < len(data):
-        nl = data.find(b"\n", pos)
+    w = _Window(read_chunks(path, rel, counters, max_member, errors))
+    pos = 0                         # in w.buf; the absolute offset is w.base + pos
+    w.more()
+
+    def cut_tail() -> None:         # a cut .arc.gz: its last record is incomplete and counted below
+        if errors:
+            reason, at, why = errors[0]
+            if reason != "skipped_truncated":
+                lost(counters, rel, at, reason, why)
+
+    while pos < len(w.buf) or (not w.eof and w.more()):
+        if pos >= CHUNK:
+            w.drop(pos)
+            pos = 0
+        nl = w.find(b"\n", pos)
         if nl < 0:
             break
-        line = data[pos:nl]
+        line = w.buf[pos:nl]
         if not line.strip():
             pos = nl + 1
             continue
         m = ARC_HEADER.match(line)
-        if m is not None and nl + 1 + int(m.group(5)) > len(data) and errors:
-            lost(counters, rel, pos, "skipped_truncated", "record cut by the end of the file")
-            break
-        if m is None or nl + 1 + int(m.group(5)) > len(data):
-            bad_record(counters, rel, pos, "invalid or truncated ARC header")
-            nxt = re.compile(rb"\n(?:https?|dns|filedesc)://").search(data, nl)
-            pos = nxt.start() + 1 if nxt else len(data)
+        whole = m is not None and w.fill(nl + 1 + int(m.group(5)))
+        if m is not None and not whole and w.eof and errors:
+            cut_tail()
+            lost(counters, rel, w.base + pos, "skipped_truncated", "record cut by the end of the file")
+            return
+        if m is None or not whole:
+            bad_record(counters, rel, w.base + pos, "invalid or truncated ARC header")
+            nxt = w.search(ARC_RESYNC, nl)
+            pos = nxt.start() + 1 if nxt else len(w.buf)
             continue
         url, date, length = m.group(1).decode("utf-8", "replace"), m.group(3).decode(), int(m.group(5))
-        block = data[nl + 1: nl + 1 + length]
-        offset, pos = pos, nl + 1 + length
+        block = w.buf[nl + 1: nl + 1 + length]
+        offset, pos = w.base + pos, nl + 1 + length
         if url.startswith("filedesc:") or not url.startswith("http"):
             continue
         head, sep, body = block.partition(b"\r\n\r\n")
@@ -484,3 +534,4 @@ def _read_arc(path: str, rel: str, counters: Counter, max_member: int) -> Iterat
         doc = _http_doc(rel, offset, status, ctype, cm.group(1) if cm else None, body, source, counters)
         if doc is not None:
             yield doc
+    cut_tail()

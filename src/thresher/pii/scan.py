@@ -26,11 +26,6 @@ def _is_digit(c: int) -> bool:
 
 
 @numba.njit(cache=True, nogil=True)
-def _is_upper(c: int) -> bool:
-    return 65 <= c <= 90
-
-
-@numba.njit(cache=True, nogil=True)
 def _is_alpha(c: int) -> bool:
     return 65 <= c <= 90 or 97 <= c <= 122
 

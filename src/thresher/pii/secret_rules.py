@@ -62,12 +62,12 @@ _TOKEN_PLUGINS: tuple[tuple[Any, tuple[str, ...] | None, tuple[str, ...], str], 
     (stripe.StripeDetector, ("k_live_",), (), r"k_live_"),
     (telegram_token.TelegramBotTokenDetector, None, (), r":[0-9A-Za-z_\-]{35}"),
     (twilio.TwilioKeyDetector, None, (), r"AC[a-z0-9]{32}|SK[a-z0-9]{32}"),
-    (cloudant.CloudantDetector, tuple(w for x in ("cloudant", "cl_", "clkey", "clpw", "clpass", "cltoken", "clapi")
+    (cloudant.CloudantDetector, tuple(w for x in ("clou", "cl_", "cl-", "clkey", "clpw", "clpass", "cltoken", "clapi")
                                       for w in (x, x.upper(), x.capitalize())), (),
      r"[Cc][Ll]"),
     (ibm_cloud_iam.IbmCloudIamDetector, None, (), _LONG_VALUE),
     (ibm_cos_hmac.IbmCosHmacDetector, None, (), r"[=:>][ \t]*[\"']?[a-f0-9]{48}"),
-    (softlayer.SoftlayerDetector, None, (), _LONG_VALUE),
+    (softlayer.SoftlayerDetector, None, (), _LONG_VALUE + r"|(?i:softlayer|\bsl[_\-]?(?:api|key|pwd|pass|token))"),
 )
 # IPPublicDetector is left to pii_redact's IP_ADDRESS (with private ranges kept).
 
@@ -201,8 +201,8 @@ def _long_token_lines(text: str, runs: list[tuple[int, int]]) -> list[tuple[int,
     return lines
 
 
-def _tokens(text: str, present: set[str], runs: list[tuple[int, int]], out: list[PiiSpan],
-            opts: SecretOptions) -> None:
+def gated_lines(text: str, present: set[str], runs: list[tuple[int, int]]) -> Iterator[tuple[Any, int, str]]:
+    """(plugin, line start, line) for every line a token plugin's gate lets through to the plugin."""
     long_lines: list[tuple[int, str]] | None = None
     joined = ""
     literals, unlit = _gated()
@@ -221,14 +221,32 @@ def _tokens(text: str, present: set[str], runs: list[tuple[int, int]], out: list
         else:
             continue
         for a, line in lines:
-            for found in plugin.analyze_string(line):
-                if not isinstance(found, str) or len(found) < 8:
-                    continue
-                i = line.find(found)
-                if i < 0 or F.is_placeholder(found) or F.is_word_like(found, opts.gibberish_limit):
-                    continue
-                kind = "PASSWORD" if isinstance(plugin, basic_auth.BasicAuthDetector) else "KEY"
-                out.append(PiiSpan(kind, a + i, a + i + len(found)))
+            yield plugin, a, line
+
+
+def _tokens(text: str, present: set[str], runs: list[tuple[int, int]], out: list[PiiSpan],
+            opts: SecretOptions) -> None:
+    for plugin, a, line in gated_lines(text, present, runs):
+        for i, j in plugin_spans(plugin, line):
+            found = line[i:j]
+            if len(found) < 8 or F.is_placeholder(found) or F.is_word_like(found, opts.gibberish_limit):
+                continue
+            kind = "PASSWORD" if isinstance(plugin, basic_auth.BasicAuthDetector) else "KEY"
+            out.append(PiiSpan(kind, a + i, a + j))
+
+
+def plugin_spans(plugin: Any, line: str) -> Iterator[tuple[int, int]]:
+    """Where a detect-secrets regex plugin finds secrets in ``line``: its own regexes (``denylist``), the
+    captured value where the regex captures one (``password=(value)``), the whole match where the
+    capture is only the token's prefix (GitHub's ``(ghp|gho|...)_...``, GitLab's ``(glpat|...)-...``:
+    detect-secrets' ``analyze_string`` reports just ``ghp`` there)."""
+    for rx in plugin.denylist:
+        for m in rx.finditer(line):
+            groups = [m.span(g) for g in range(1, rx.groups + 1) if m.group(g)]
+            i, j = max(groups, key=lambda g: g[1] - g[0]) if groups else m.span()
+            if j - i < 8:
+                i, j = m.span()
+            yield i, j
 
 
 def _value_span(line: str, m: re.Match[str]) -> tuple[int, int, str, bool] | None:

@@ -22,14 +22,23 @@ from .jit import leaf
 
 from . import spacy_en
 from .charclass import HAN, MARK, SEA, SPACE, SYMBOL, char_flags
+from .spacy_rules import rules
 
 SPACY_EN = 0
 SCRIPT = 1
 
 
+APOSTROPHE = ord("'")
+RIGHT_QUOTE = ord("\u2019")    # ’ (typographic apostrophe)
+HYPHEN = ord("-")
+DOT = ord(".")
+MIDDLE_DOT = ord("\u00b7")     # · (Catalan l·l)
+
+
 @njit(cache=True)
 def _joiner(c) -> bool:
-    return c == 39 or c == 8217 or c == 45 or c == 46 or c == 183
+    """Punctuation that stays inside a word when letters follow: l'homme, e-mail, U.S., l·l."""
+    return c == APOSTROPHE or c == RIGHT_QUOTE or c == HYPHEN or c == DOT or c == MIDDLE_DOT
 
 
 @leaf
@@ -64,19 +73,18 @@ def script_tokenize(cps, a, b, fl, out_s, out_e, out_ws, n) -> int:
 
 
 @leaf
-def split_batch(cps, offsets, modes, fl, sp_keys, sp_off, sp_lens, sfx_keys, hy, hyl, first_char, mt_seq,
-                mt_special, max_pat, mt_prefix, out_s, out_e, out_ws, aff, tok_key, work, new_ws, tok_off):
-    """Segment every document; tokens of doc d are tok_off[d]:tok_off[d+1] (whitespace tokens kept)."""
+def split_batch(cps, offsets, modes, fl, R, out, W):
+    """Segment every document; tokens of doc d are out.off[d]:out.off[d+1] (whitespace tokens kept).
+
+    ``R``: ``spacy_rules.Rules``; ``out``: a ``Tokens`` of output arrays; ``W``: ``spacy_en.Work``."""
+    out_s, out_e, out_ws, tok_off = out
     n = 0
     nd = offsets.shape[0] - 1
     tok_off[0] = 0
     for d in range(nd):
         a, b = offsets[d], offsets[d + 1]
         if modes[d] == SPACY_EN:
-            k = spacy_en.tokenize(cps, a, b, fl, sp_keys, sp_off, sp_lens, sfx_keys, hy, hyl, first_char,
-                                  mt_seq, mt_special, max_pat, mt_prefix, out_s[n:], out_e[n:], out_ws[n:], aff, tok_key,
-                                  work, new_ws)
-            n += k
+            n += spacy_en.tokenize(cps, a, b, fl, R, out_s[n:], out_e[n:], out_ws[n:], W)
         else:
             n = script_tokenize(cps, a, b, fl, out_s, out_e, out_ws, n)
         tok_off[d + 1] = n
@@ -91,10 +99,40 @@ class Tokens(NamedTuple):
     off: np.ndarray
 
 
-_scratch: spacy_en.Scratch | None = None
-# Tokens of the last batch, per document, relative to the document start, keyed by the identity of
-# the text object: consecutive quality steps over the same documents tokenize them only once.
-_cache: dict[int, tuple[str, int, np.ndarray, np.ndarray, np.ndarray]] = {}
+_scratch: spacy_en.Scratch | None = None     # per-process scratch arrays, grown to the longest text
+
+
+class WordCache:
+    """Word spans of the last batch, per document, relative to the document start, keyed by the text
+    object (its identity, checked with ``is``, so a reused id never matches another string).
+
+    Whoever owns one passes it to ``tokenize_batch``: consecutive quality steps over the same documents
+    then tokenize each document once (see ``steps.quality.common.WORDS``)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[int, tuple[str, int, np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def get(self, texts: list[str], offsets: np.ndarray, modes: np.ndarray) -> Tokens | None:
+        if not self.entries:
+            return None
+        hits = [self.entries.get(id(t)) for t in texts]
+        if not all(h is not None and h[0] is t and h[1] == m for h, t, m in zip(hits, texts, modes.tolist())):
+            return None
+        counts = np.array([len(h[2]) for h in hits], dtype=np.int64)
+        off = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=off[1:])
+        shift = np.repeat(offsets[:-1], counts)
+        start = np.concatenate([h[2] for h in hits]) + shift if hits else np.zeros(0, np.int64)
+        end = np.concatenate([h[3] for h in hits]) + shift if hits else np.zeros(0, np.int64)
+        ws = np.concatenate([h[4] for h in hits]) if hits else np.zeros(0, np.uint8)
+        return Tokens(start, end, ws, off)
+
+    def put(self, texts: list[str], offsets: np.ndarray, modes: np.ndarray, toks: Tokens) -> None:
+        self.entries.clear()
+        for d, (t, m) in enumerate(zip(texts, modes.tolist())):
+            a, b = toks.off[d], toks.off[d + 1]
+            base = offsets[d]
+            self.entries[id(t)] = (t, m, toks.start[a:b] - base, toks.end[a:b] - base, toks.ws[a:b])
 
 
 def _tokenize(cps: np.ndarray, offsets: np.ndarray, modes: np.ndarray) -> Tokens:
@@ -104,40 +142,25 @@ def _tokenize(cps: np.ndarray, offsets: np.ndarray, modes: np.ndarray) -> Tokens
         _scratch = spacy_en.Scratch(longest + 1)
     _scratch.grow(longest + 1)
     total = len(cps) + 1
-    out_s = np.empty(total, dtype=np.int64)
-    out_e = np.empty(total, dtype=np.int64)
-    out_ws = np.empty(total, dtype=np.uint8)
-    tok_off = np.empty(len(offsets), dtype=np.int64)
-    s = _scratch
-    split_batch(cps, offsets, modes.astype(np.uint8), char_flags(), *spacy_en.kernel_args(), out_s, out_e, out_ws,
-                s.aff, s.tok_key, s.work, s.new_ws, tok_off)
-    n = int(tok_off[-1])
-    return Tokens(out_s[:n], out_e[:n], out_ws[:n], tok_off)
+    out = Tokens(np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int64), np.empty(total, dtype=np.uint8),
+                 np.empty(len(offsets), dtype=np.int64))
+    split_batch(cps, offsets, modes.astype(np.uint8), char_flags(), rules(), out, _scratch.work_arrays())
+    n = int(out.off[-1])
+    return Tokens(out.start[:n], out.end[:n], out.ws[:n], out.off)
 
 
-def tokenize_batch(cps: np.ndarray, offsets: np.ndarray, modes: np.ndarray,
-                   texts: list[str] | None = None) -> Tokens:
+def tokenize_batch(cps: np.ndarray, offsets: np.ndarray, modes: np.ndarray, texts: list[str] | None = None,
+                   cache: WordCache | None = None) -> Tokens:
     """Split every document of a packed batch into words with its splitter (see ``modes``).
 
-    With ``texts`` (the documents' strings), results are reused across calls for the same string
-    objects, so a chain of quality steps tokenizes each document once.
+    With ``texts`` (the documents' strings) and a ``cache``, results are reused across calls for the
+    same string objects, so a chain of quality steps tokenizes each document once.
     """
-    if texts is not None and _cache:
-        hits = [_cache.get(id(t)) for t in texts]
-        if all(h is not None and h[0] is t and h[1] == m for h, t, m in zip(hits, texts, modes.tolist())):
-            counts = np.array([len(h[2]) for h in hits], dtype=np.int64)
-            off = np.zeros(len(texts) + 1, dtype=np.int64)
-            np.cumsum(counts, out=off[1:])
-            shift = np.repeat(offsets[:-1], counts)
-            start = np.concatenate([h[2] for h in hits]) + shift if hits else np.zeros(0, np.int64)
-            end = np.concatenate([h[3] for h in hits]) + shift if hits else np.zeros(0, np.int64)
-            ws = np.concatenate([h[4] for h in hits]) if hits else np.zeros(0, np.uint8)
-            return Tokens(start, end, ws, off)
+    if cache is not None and texts is not None:
+        hit = cache.get(texts, offsets, modes)
+        if hit is not None:
+            return hit
     toks = _tokenize(cps, offsets, modes)
-    if texts is not None:
-        _cache.clear()
-        for d, (t, m) in enumerate(zip(texts, modes.tolist())):
-            a, b = toks.off[d], toks.off[d + 1]
-            base = offsets[d]
-            _cache[id(t)] = (t, m, toks.start[a:b] - base, toks.end[a:b] - base, toks.ws[a:b])
+    if cache is not None and texts is not None:
+        cache.put(texts, offsets, modes, toks)
     return toks

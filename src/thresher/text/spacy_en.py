@@ -20,6 +20,8 @@ The rule tables (character classes, exceptions, matcher patterns) are generated 
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .charclass import (
@@ -334,13 +336,15 @@ def _apply_matcher(cps, n, out_s, out_e, out_ws, first_char, mt_seq, mt_special,
 
 
 @leaf
-def tokenize(cps, a, b, fl, sp_keys, sp_off, sp_lens, sfx_keys, hy, hyl, first_char, mt_seq, mt_special,
-             max_pat, mt_prefix, out_s, out_e, out_ws, aff, tok_key, work, new_ws) -> int:
+def tokenize(cps, a, b, fl, R, out_s, out_e, out_ws, W) -> int:
     """Tokenize cps[a:b] like ``spacy.blank("en")``; writes token spans, returns the token count.
 
+    ``R`` is the rule tables (``spacy_rules.Rules``), ``W`` the scratch arrays (``Work``).
     ``out_ws[k]`` is 1 for whitespace tokens (datatrove drops them from word lists, the sentencizer
-    sees them). Every output and ``work`` row needs room for ``b - a`` tokens.
+    sees them). Every output and ``W.work`` row needs room for ``b - a`` tokens.
     """
+    sp_keys, sp_off, sp_lens, sfx_keys, hy, hyl, first_char, mt_seq, mt_special, max_pat, mt_prefix = R
+    aff, tok_key, work, new_ws = W
     n = 0
     if b <= a:
         return 0
@@ -404,6 +408,15 @@ def tokenize(cps, a, b, fl, sp_keys, sp_off, sp_lens, sfx_keys, hy, hyl, first_c
                           sp_lens, max_pat, tok_key, work, new_ws)
 
 
+class Work(NamedTuple):
+    """Scratch arrays of ``tokenize`` (one tuple argument: unpacked inside the compiled kernel)."""
+
+    aff: np.ndarray        # [4, m] affix split positions
+    tok_key: np.ndarray    # [m] per-token hash keys for the phrase matcher
+    work: np.ndarray       # [7, m] matcher bookkeeping
+    new_ws: np.ndarray     # [m] whitespace flags of the rewritten tokens
+
+
 class Scratch:
     """Per-process scratch arrays for ``tokenize``, grown to the longest text seen so far."""
 
@@ -424,16 +437,9 @@ class Scratch:
         self.work = np.zeros((7, m), dtype=np.int64)
         self.new_ws = np.zeros(m, dtype=np.uint8)
 
-    def args(self) -> tuple:
-        """The output and scratch arrays in the order ``tokenize`` takes them."""
-        return (self.out_s, self.out_e, self.out_ws, self.aff, self.tok_key, self.work, self.new_ws)
-
-
-def kernel_args() -> tuple:
-    """The rule arrays in the order ``tokenize`` takes them after ``fl``."""
-    R = rules()
-    return (R.sp_keys, R.sp_off, R.sp_lens, R.sfx_keys, R.hyphens, R.hyph_len, R.first_char, R.mt_seq,
-            R.mt_special, R.max_pat, R.mt_prefix)
+    def work_arrays(self) -> Work:
+        """The scratch arrays ``tokenize`` takes as ``W``."""
+        return Work(self.aff, self.tok_key, self.work, self.new_ws)
 
 
 def words(text: str, keep_whitespace: bool = False) -> list[str]:
@@ -442,5 +448,5 @@ def words(text: str, keep_whitespace: bool = False) -> list[str]:
 
     cps = codepoints(text)
     s = Scratch(len(cps) + 1)
-    n = tokenize(cps, 0, len(cps), char_flags(), *kernel_args(), *s.args())
+    n = tokenize(cps, 0, len(cps), char_flags(), rules(), s.out_s, s.out_e, s.out_ws, s.work_arrays())
     return [text[s.out_s[i]:s.out_e[i]] for i in range(n) if keep_whitespace or not s.out_ws[i]]

@@ -111,7 +111,7 @@ class Guard:
         while q and q[0] < now - RATE_WINDOW_S:
             q.popleft()
         if len(q) >= RATE_POSTS:
-            raise HTTPException(429, f"too many forms sent from this address; wait a minute")
+            raise HTTPException(429, "too many forms sent from this address; wait a minute")
         q.append(now)
 
 
@@ -172,7 +172,7 @@ class Site:
         session = request.cookies.get(SESSION_COOKIE) or secrets.token_urlsafe(24)
         base = {"release_name": m.get("name") or self.release.name, "documents": m.get("documents", 0),
                 "root": m.get("merkle", {}).get("root", ""), "version": m.get("version", 1),
-                "disabled": bridge.enabled(), "csrf_token": self.guard.token(session)}
+                "csrf_token": self.guard.token(session)}
         resp = self.templates.TemplateResponse(request, name, {**base, **ctx}, status_code=status)
         if request.cookies.get(SESSION_COOKIE) != session:
             resp.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="strict", path="/")
@@ -207,8 +207,6 @@ class Site:
             raise HTTPException(400, "the search query is empty: type one or more words")
         if len(q) > MAX_QUERY:
             raise HTTPException(400, f"the search query is {len(q):,} characters long; the limit is {MAX_QUERY}")
-        if bridge.enabled():
-            return self.page(request, "search.html", q=q, k=int(k_raw), results=None)
         bridge.ensure_index(self.release)
         # in a worker thread, with a time budget: one expensive query never stalls the other clients
         results = await anyio.to_thread.run_sync(lambda: bridge.search(self.release, q, int(k_raw), SEARCH_BUDGET_S))
@@ -225,14 +223,13 @@ class Site:
         pending = bridge.pending_removal(self.release, doc_id)
         redact = bridge.redactor()
         preview = None
-        if why["status"] == "kept" and not pending and redact is not None:
+        if why["status"] == "kept" and not pending:
             found = rel.find(doc_id)
             text = found[1]["text"] if found else ""
             preview = redact(text[:PREVIEW_CHARS]) + (" …" if len(text) > PREVIEW_CHARS else "")
         why["source"] = public_value(why["source"])      # what a page shows passes the publishing redaction
         url = next((why["source"].get(k) for k in ("url", "uri") if isinstance(why["source"].get(k), str)), None)
-        return self.page(request, "doc.html", why=why, pending=pending, preview=preview, url=url,
-                         redaction=redact is not None)
+        return self.page(request, "doc.html", why=why, pending=pending, preview=preview, url=url)
 
     async def lookup(self, request: Request) -> Response:
         if request.method == "GET":
@@ -245,13 +242,11 @@ class Site:
             raise HTTPException(400, "give a URL, a domain, an e-mail address or a piece of text to look up")
         if any(len(v) > MAX_VALUE for v in given.values()):
             raise HTTPException(400, f"a value is longer than {MAX_VALUE:,} characters")
-        if bridge.enabled():
-            return self.page(request, "lookup.html", values=values, result=None)
         result = await anyio.to_thread.run_sync(lambda: bridge.lookup(self.release, **given))
         return self.page(request, "lookup.html", values=values, result=result)
 
     async def remove(self, request: Request) -> Response:
-        matchers = bridge.matchers() or ("url", "url_prefix", "domain", "email", "text")
+        matchers = bridge.matchers()
         if request.method == "GET":
             pre = {k: request.query_params.get(k, "") for k in ("matcher", "value")}
             return self.page(request, "remove.html", matchers=matchers, pre=pre, filed=None)
@@ -270,9 +265,6 @@ class Site:
             raise HTTPException(400, "say what should be removed: the value is empty")
         if len(value) > MAX_VALUE:
             raise HTTPException(400, f"the value is longer than {MAX_VALUE:,} characters")
-        if bridge.enabled():
-            return self.page(request, "remove.html", status=503, matchers=matchers, pre={"matcher": matcher},
-                             filed=None)
         rid = await anyio.to_thread.run_sync(
             lambda: bridge.file_request(self.project, matcher, value, near, reason=reason, contact=contact))
         log.info("removal request %s filed (%s), pending", rid, matcher)

@@ -18,7 +18,7 @@ from ...document import Document
 from ...errors import ConfigError
 from ...text.charclass import pack
 from ...text.packs import find_pack
-from ...text.segment import SCRIPT, SPACY_EN, Tokens, tokenize_batch
+from ...text.segment import SCRIPT, SPACY_EN, Tokens, WordCache, tokenize_batch
 from ..base import Drop, Filter, StepContext
 
 Splitter = Literal["auto", "spacy_en", "script"]
@@ -39,8 +39,13 @@ def packed(docs: list[Document]) -> tuple[np.ndarray, np.ndarray]:
     return pack([d.text for d in docs])
 
 
+# The word spans of the batch the quality steps of this process are on: a chain of quality steps over
+# the same documents (gopher_repetition, gopher_quality, fineweb_quality ...) tokenizes each one once.
+WORDS = WordCache()
+
+
 def tokens_for(docs: list[Document], cps: np.ndarray, offsets: np.ndarray, splitter: str) -> Tokens:
-    return tokenize_batch(cps, offsets, word_modes(docs, splitter), [d.text for d in docs])
+    return tokenize_batch(cps, offsets, word_modes(docs, splitter), [d.text for d in docs], cache=WORDS)
 
 
 def ratio(num: float, den: float) -> float:
@@ -128,11 +133,11 @@ class QualityStep(Filter):
         if not docs:
             return docs
         kept = []
-        for doc, (sig, judge, pack) in zip(docs, self._measured(docs)):
+        for doc, (sig, judge, lang_pack) in zip(docs, self._measured(docs)):
             verdict = judge.judge(sig)
             stored = {k: v for k, v in sig.items() if k[0] != "_"}
-            if pack is not None:
-                stored["language_pack"] = pack
+            if lang_pack is not None:
+                stored["language_pack"] = lang_pack
             stored["verdict"] = verdict.reason if verdict else "keep"
             doc.meta[self.meta_key] = stored
             if verdict is not None and self.drop:

@@ -21,6 +21,15 @@ from .common import QualityStep, Splitter, max_lines, check_ngram_spec, packed, 
 
 STOP_WORDS = ["the", "be", "to", "of", "and", "that", "have", "with"]   # datatrove's English default
 
+# Code points the rules look for (numba folds these globals into the compiled kernels as constants).
+HASH = ord("#")
+ELLIPSIS = ord("\u2026")      # '…'
+DOT = ord(".")                # three dots are an ellipsis too
+BULLET = ord("\u2022")        # '•'
+HYPHEN = ord("-")             # a bullet line may start with '-' as well
+CR = ord("\r")
+LF = ord("\n")
+
 # Polynomial hashing of token sequences (mod 2**64).
 BASE = np.uint64(0x100000001B3 | 1)
 GOLD = np.uint64(0x9E3779B97F4A7C15)
@@ -61,11 +70,11 @@ def quality_kernel(cps, offsets, fl, tok_s, tok_e, tok_ws, tok_off, stop_keys, n
         i = a
         while i < b:
             c = cps[i]
-            if c == 35:
+            if c == HASH:
                 nhash += 1
-            elif c == 8230:
+            elif c == ELLIPSIS:
                 nell += 1
-            elif c == 46 and i + 2 < b and cps[i + 1] == 46 and cps[i + 2] == 46:
+            elif c == DOT and i + 2 < b and cps[i + 1] == DOT and cps[i + 2] == DOT:
                 nell += 1
                 i += 3
                 continue
@@ -81,15 +90,15 @@ def quality_kernel(cps, offsets, fl, tok_s, tok_e, tok_ws, tok_off, stop_keys, n
                 x = ls
                 while x < i and (fl[cps[x]] & SPACE):
                     x += 1
-                if x < i and (cps[x] == 8226 or cps[x] == 45):
+                if x < i and (cps[x] == BULLET or cps[x] == HYPHEN):
                     nbullet += 1
                 y = i
                 while y > ls and (fl[cps[y - 1]] & SPACE):
                     y -= 1
-                if y > ls and (cps[y - 1] == 8230 or (y - ls >= 3 and cps[y - 1] == 46 and cps[y - 2] == 46
-                                                      and cps[y - 3] == 46)):
+                if y > ls and (cps[y - 1] == ELLIPSIS or (y - ls >= 3 and cps[y - 1] == DOT and cps[y - 2] == DOT
+                                                          and cps[y - 3] == DOT)):
                     nend += 1
-                if i < b and cps[i] == 13 and i + 1 < b and cps[i + 1] == 10:
+                if i < b and cps[i] == CR and i + 1 < b and cps[i + 1] == LF:
                     i += 1
                 ls = i + 1
             i += 1
@@ -147,9 +156,9 @@ def repetition_kernel(cps, offsets, fl, tok_s, tok_e, tok_ws, tok_off, top_ns, d
         start = sa
         i = sa
         while i < sb:
-            if cps[i] == 10:
+            if cps[i] == LF:
                 j = i
-                while j < sb and cps[j] == 10:
+                while j < sb and cps[j] == LF:
                     j += 1
                 if j - i >= 2:
                     seg_s[n], seg_e[n] = start, i
@@ -167,9 +176,9 @@ def repetition_kernel(cps, offsets, fl, tok_s, tok_e, tok_ws, tok_off, top_ns, d
         start = a
         i = a
         while i < b:
-            if cps[i] == 10:
+            if cps[i] == LF:
                 j = i
-                while j < b and cps[j] == 10:
+                while j < b and cps[j] == LF:
                     j += 1
                 seg_s[n], seg_e[n] = start, i
                 n += 1
