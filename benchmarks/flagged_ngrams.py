@@ -44,8 +44,8 @@ def main() -> None:
     chars = 0
     for lang, (two, udhr) in LANGS.items():
         lines = (args.data / "lingua_testdata/language-testdata/sentences" / f"{two}.txt").read_text("utf-8").split("\n")
-        sets = {f"news, 10 sentences": ["".join(lines[i:i + 10]) for i in range(0, 1000, 10)],
-                f"news, 50 sentences": ["".join(lines[i:i + 50]) for i in range(0, 1000, 50)],
+        sets = {"news, 10 sentences": ["".join(lines[i:i + 10]) for i in range(0, 1000, 10)],
+                "news, 50 sentences": ["".join(lines[i:i + 50]) for i in range(0, 1000, 50)],
                 "UDHR": [(args.data / "udhr/udhr2_txt" / f"{udhr}.txt").read_text("utf-8")]}
         if lang == "zho":
             sets["explicit page (demo crawl)"] = [explicit]

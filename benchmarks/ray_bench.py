@@ -167,7 +167,7 @@ def plan_at_scale(a, docs: int, nbytes: int, res: dict) -> None:
     from thresher.dedup.plan import _fmt, estimate
 
     target_docs, target_bytes = 100_000_000, 1e12
-    print(f"\n## Scaling plan on paper: 1 TB / 100 M documents (from the per-document costs measured above)\n")
+    print("\n## Scaling plan on paper: 1 TB / 100 M documents (from the per-document costs measured above)\n")
     print("CPU seconds per document = stage wall time x workers / documents (Ray runs, medians); at 1 TB the "
           "work per worker is that x 100 M / W, assuming the stage stays parallel (shards and band slices "
           "are independent tasks: it does) and storage keeps up.\n")

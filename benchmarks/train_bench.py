@@ -128,7 +128,6 @@ def worker_decode(a) -> dict:
 
 
 def worker_extrapolate(a) -> dict:
-    import torch
     from thresher.train.data import TokenData, evaluate
     from thresher.train.trainer import train
 

@@ -1,6 +1,5 @@
 """The code sandbox: canonical solutions pass, stubs fail, hostile programs are contained."""
 import os
-import signal
 import socket
 import subprocess
 import threading

@@ -27,11 +27,11 @@ __getattr__, __dir__, __all__ = exports(__name__, {
 })
 
 if TYPE_CHECKING:
-    from .config import InputConfig, OutputConfig, PipelineConfig, load_config
-    from .document import Document, content_hash, stable_id
-    from .errors import ConfigError, InputError, ReleaseError, ThresherError
-    from .executors import Executor, LocalExecutor
-    from .pipeline import run
-    from .release import Release
-    from .stats import Stats, StepStats
-    from .steps import Annotator, Drop, Filter, GlobalStep, Modifier, Step, StepContext, make_step
+    from .config import InputConfig, OutputConfig, PipelineConfig, load_config  # noqa: F401 (type checkers see the lazy exports)
+    from .document import Document, content_hash, stable_id  # noqa: F401 (type checkers see the lazy exports)
+    from .errors import ConfigError, InputError, ReleaseError, ThresherError  # noqa: F401 (type checkers see the lazy exports)
+    from .executors import Executor, LocalExecutor  # noqa: F401 (type checkers see the lazy exports)
+    from .pipeline import run  # noqa: F401 (type checkers see the lazy exports)
+    from .release import Release  # noqa: F401 (type checkers see the lazy exports)
+    from .stats import Stats, StepStats  # noqa: F401 (type checkers see the lazy exports)
+    from .steps import Annotator, Drop, Filter, GlobalStep, Modifier, Step, StepContext, make_step  # noqa: F401 (type checkers see the lazy exports)

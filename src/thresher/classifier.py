@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
-from typing import List, Optional
+from typing import List
 
 import orjson
 import typer

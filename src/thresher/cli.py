@@ -157,9 +157,7 @@ def steps(name: Optional[str] = typer.Argument(None, help="one step: its full de
 
     Example: `thresher steps` or `thresher steps gopher_quality`
     """
-    from rich.table import Table
 
-    from .steps import registry, step_class, step_options
     from .steps_help import print_step, print_steps
 
     print_step(name, console) if name else print_steps(console)

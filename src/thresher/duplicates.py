@@ -23,7 +23,7 @@ from .document import content_hash
 from .errors import ReleaseError
 from .io.writer import ShardWriter, write_json
 from .release import leaf_table, sorted_tables, write_leaves
-from .paths import data_path, leaves_path, marker_path, shard_name
+from .paths import data_path, leaves_path, marker_path
 
 if TYPE_CHECKING:
     from .config import PipelineConfig

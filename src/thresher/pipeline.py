@@ -101,14 +101,13 @@ class _ParentJit:
 def run(cfg: PipelineConfig | str | Path, workers: int | None = None, progress: bool | None = None,
         overwrite: bool = False, executor: Executor | None = None) -> Path:
     """Run a pipeline (a config or a YAML path) and return the release folder."""
-    if not isinstance(cfg, PipelineConfig):
-        cfg = load_config(cfg)
-    cfg, remote = stage_config(cfg)     # storage.py: remote inputs pulled, a remote output run in its mirror
-    out = cfg.output_dir()
+    config: PipelineConfig = cfg if isinstance(cfg, PipelineConfig) else load_config(cfg)
+    config, remote = stage_config(config)   # storage.py: remote inputs pulled, a remote output run in its mirror
+    out = config.output_dir()
     if not overwrite:
         _refuse_foreign(out)         # before the lock file is made in someone else's folder
     with output_lock(out):
-        out = _run(cfg, out, workers, progress, overwrite, executor)
+        out = _run(config, out, workers, progress, overwrite, executor)
     publish(out, remote)                # storage.py: one put per file, the completion marker last
     return out
 

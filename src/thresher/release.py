@@ -98,7 +98,8 @@ def sorted_tables(files: list[Path], extra: list[str], batch: int = 1 << 16) -> 
         bufs.append(None)
     while True:
         for i, it in enumerate(readers):
-            if bufs[i] is None or not bufs[i].num_rows:
+            buf = bufs[i]
+            if buf is None or not buf.num_rows:
                 b = next(it, None)
                 bufs[i] = pa.Table.from_batches([b]) if b is not None else None
         live = [t for t in bufs if t is not None and t.num_rows]

@@ -12,7 +12,6 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Optional
 
-import typer
 
 from .cli import WORKERS, app, console
 

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from ..errors import ConfigError, ReleaseError
 from ..io.writer import write_json
-from ..paths import global_dir, release_of
+from ..paths import release_of
 from ..steps.base import Drop, GlobalStep, StepContext, step_label
 from .buckets import BucketJob, edge_files, plan_tasks, run_bucket_task
 from .index import after_fit

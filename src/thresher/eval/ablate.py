@@ -122,7 +122,7 @@ def write_report(summary: dict, curves: dict, out: Path, settings: dict) -> Path
     """report.md (+ report.json, two PNGs) in ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     figs = _plots(summary, curves, out)
-    lines = [f"# Proxy-model ablation", "",
+    lines = ["# Proxy-model ablation", "",
              f"Preset `{settings['preset']}`, {settings['tokens']:,} training tokens per run, seeds "
              f"{settings['seeds']}, one tokenizer (sha256 `{settings['tokenizer_sha256'][:16]}…`); held-out: "
              f"{settings['held_out']} ({settings['documents']:,} documents). Bits per byte: lower is better.", "",

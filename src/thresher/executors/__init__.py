@@ -1,5 +1,5 @@
 """Executors schedule shards; they never touch documents themselves."""
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import ConfigError
 from .base import Executor
@@ -17,9 +17,10 @@ def make_executor(spec: Any = None, workers: int | None = None, progress: bool |
     """The executor a config's ``executor:`` block names (``kind: local | ray``, ``address``,
     ``cpus``, ``memory_mb``, ``retries``; a mapping or an object with those attributes); ``workers``
     overrides its worker count. Ray is imported only when asked for (``pip install thresher[ray]``)."""
-    get = (spec.get if isinstance(spec, dict) else lambda k, d=None: getattr(spec, k, d)) if spec is not None else None
-    kind = get("kind", "local") if get else "local"
-    workers = workers or (get("workers") if get else None)
+    get: Callable[..., Any] = ((spec.get if isinstance(spec, dict) else lambda k, d=None: getattr(spec, k, d))
+                               if spec is not None else lambda k, d=None: d)
+    kind = get("kind", "local")
+    workers = workers or get("workers")
     if kind == "local":
         return LocalExecutor(workers, progress)
     if kind != "ray":

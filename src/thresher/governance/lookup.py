@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..executors import Executor, LocalExecutor
+from ..executors import LocalExecutor
 from ..progress import Progress
 from ..release import Release
 from .apply import SaltedHasher, find_hits, release_files

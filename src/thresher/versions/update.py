@@ -34,7 +34,7 @@ from ..governance.forget import forget, heads, release_leaves, split_version
 from ..governance.ledger import Ledger, has_ledger
 from ..io.writer import link_or_copy, write_json
 from ..merkle import root
-from ..paths import WORK, complete_path, dedup_index_dir, leaves_dir, manifest_path, part_index, shard_name, stats_path, update_state, global_dir
+from ..paths import complete_path, dedup_index_dir, leaves_dir, manifest_path, part_index, shard_name, stats_path, update_state, global_dir
 from ..pipeline import run
 from ..release import Release, child_versions, sorted_leaf_batches, write_leaves, write_signed_manifest
 from ..stats import Stats
