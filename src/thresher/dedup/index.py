@@ -41,6 +41,7 @@ from ..errors import ReleaseError
 from ..io.writer import link_or_copy, write_json
 from ..paths import clusters_path, dedup_index_dir, is_release_workdir, release_of, update_state
 from .clusters import DECISION_SCHEMA, cluster_id, decisions_path, load_decisions
+from .pairs import sets_similarity
 from .shards import ShardOut
 
 if TYPE_CHECKING:
@@ -154,23 +155,7 @@ def _cross_similarity(sa, oa, sb, ob, a, b, containment):     # pragma: no cover
     """Exact Jaccard (or containment) of set a[k] of store (sa, oa) and set b[k] of store (sb, ob)."""
     out = np.empty(a.shape[0], dtype=np.float64)
     for k in range(a.shape[0]):
-        i0, i1, j0, j1 = oa[a[k]], oa[a[k] + 1], ob[b[k]], ob[b[k] + 1]
-        na, nb_ = i1 - i0, j1 - j0
-        if na == 0 or nb_ == 0:
-            out[k] = 0.0
-            continue
-        inter = 0
-        while i0 < i1 and j0 < j1:
-            x, y = sa[i0], sb[j0]
-            if x == y:
-                inter += 1
-                i0 += 1
-                j0 += 1
-            elif x < y:
-                i0 += 1
-            else:
-                j0 += 1
-        out[k] = inter / min(na, nb_) if containment else inter / (na + nb_ - inter)
+        out[k] = sets_similarity(sa, oa, a[k], sb, ob, b[k], containment)
     return out
 
 

@@ -10,15 +10,17 @@ from .kernels import U64, band_keys, minhash_batch, normalize_batch
 
 
 @nb.njit(inline="always")
-def set_similarity(store: np.ndarray, offs: np.ndarray, i: int, j: int, containment: bool) -> float:
-    """Exact Jaccard (or containment in the smaller set) of two sorted distinct shingle sets."""
-    a0, a1, b0, b1 = offs[i], offs[i + 1], offs[j], offs[j + 1]
+def sets_similarity(sa: np.ndarray, oa: np.ndarray, i: int, sb: np.ndarray, ob: np.ndarray, j: int,
+                    containment: bool) -> float:
+    """Exact Jaccard (or containment in the smaller set) of sorted distinct shingle set ``i`` of the
+    store (sa, oa) and set ``j`` of the store (sb, ob)."""
+    a0, a1, b0, b1 = oa[i], oa[i + 1], ob[j], ob[j + 1]
     na, nb_ = a1 - a0, b1 - b0
     if na == 0 or nb_ == 0:
         return 0.0
     inter = 0
     while a0 < a1 and b0 < b1:
-        x, y = store[a0], store[b0]
+        x, y = sa[a0], sb[b0]
         if x == y:
             inter += 1
             a0 += 1
@@ -30,6 +32,12 @@ def set_similarity(store: np.ndarray, offs: np.ndarray, i: int, j: int, containm
     if containment:
         return inter / min(na, nb_)
     return inter / (na + nb_ - inter)
+
+
+@nb.njit(inline="always")
+def set_similarity(store: np.ndarray, offs: np.ndarray, i: int, j: int, containment: bool) -> float:
+    """Exact Jaccard (or containment) of two sets of one store."""
+    return sets_similarity(store, offs, i, store, offs, j, containment)
 
 
 @nb.njit(cache=True)
