@@ -5,6 +5,8 @@ import re
 from importlib.resources import files
 from pathlib import Path
 
+import orjson
+
 ROOT = Path(__file__).parents[1]
 FIX = Path(__file__).parent / "fixtures"
 
@@ -20,6 +22,9 @@ def test_readme_python_example_runs_and_run_returns_the_release_path(tmp_path: P
 
     assert scope["path"] == tmp_path / "demo" and isinstance(scope["release"], thresher.Release)
     assert scope["release"].manifest["documents"] > 0
+    # the example's filter acts: language_id labels the Chinese documents, no_chinese drops them
+    stats = orjson.loads((tmp_path / "demo" / "stats.json").read_bytes())
+    assert stats["steps"]["no_chinese"]["drops"].get("chinese", 0) > 0, stats["steps"]["no_chinese"]
 
 
 def test_package_is_typed() -> None:

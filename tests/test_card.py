@@ -295,3 +295,20 @@ def test_cli_card(release: Path) -> None:
                          capture_output=True, text=True, env=env, timeout=120)
     assert bad.returncode == 1
     assert bad.stderr.strip().splitlines() == ["Error: target share for 'fr' must be in (0, 1], got 2.0"]
+
+
+def test_measurements_tables_are_never_empty_and_say_what_they_leave_out(release: Path, card: str) -> None:
+    """The identity-term table has rows or a sentence saying why not (never a bare header); a language
+    table cut at its top rows says how many languages are left out."""
+    m = json.loads((release / "card" / "measurements.json").read_text())
+    section = card.split("## Data measurements", 1)[1].split("\n## ", 1)[0]
+    header = "| language | term | words with the highest nPMI |"
+    if header in section:
+        after = section.split(header, 1)[1].split("\n")[2]      # the first row under the |---| line
+        assert after.startswith("| "), section
+    else:
+        assert "None of the identity terms occurs" in section
+    table = section.split("| language | documents |", 1)[1].split("\n\n", 1)[0]
+    hidden = len(m["languages"]) - table.count("\n| ")       # rows under the |---| line
+    if hidden > 0:
+        assert f"{hidden} more in `card/measurements.json`" in section

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -152,6 +153,8 @@ def test_no_raw_pii_in_any_file_a_release_writes_or_publishes(people):
     assert not (dest / "index").exists() and not (dest / ".thresher").exists() and (dest / "custodian.pub").is_file()
     readme = (dest / "README.md").read_text()
     assert readme.startswith("---\n") and "config_name: default" in readme and "data/*.parquet" in readme
+    named = set(re.findall(r"card/[a-z_]+\.(?:json|png)", readme))      # every file the card points to is published
+    assert named and all((dest / f).is_file() for f in named), [f for f in named if not (dest / f).is_file()]
     os.environ["HF_DATASETS_OFFLINE"] = "1"
     import datasets
 

@@ -86,4 +86,7 @@ def context(rel: Release, outdir: Path) -> dict[str, Any]:
         meas["figure"] = _measure_figure(meas, outdir / "measurements.png")
         write_json(outdir / "measurements.json", meas, sort_keys=False)
         meas["shown"] = list(meas["languages"].items())[:MAX_LANGS]
+        meas["hidden"] = len(meas["languages"]) - len(meas["shown"])
+        meas["identity_rows"] = [(lang, term, [r["word"] for r in rows[:6]])
+                                 for lang, v in meas["shown"] for term, rows in v["identity_terms"].items() if rows]
     return {"who_removed": rep, "measures": meas}

@@ -50,7 +50,7 @@ def publish(release: str | Path, dest: str | Path) -> dict[str, Any]:
     for name in (STATS, MANIFEST, "custodian.pub"):
         if (src / name).is_file():
             shutil.copy2(src / name, tmp / name)
-    figures = sorted((src / "card").glob("*.png"))
+    figures = sorted((src / "card").glob("*.png")) + sorted((src / "card").glob("*.json"))   # figures, audit, measurements
     for f in figures:
         (tmp / "card").mkdir(parents=True, exist_ok=True)
         shutil.copy2(f, tmp / "card" / f.name)
