@@ -119,7 +119,9 @@ class TokenData:
         offsets = self._offsets(self.valid)
         n = int(offsets[-1]) if max_tokens is None else min(int(offsets[-1]), max_tokens)
         if n < 2:
-            raise ReleaseError(f"{self.dir / 'valid'}: fewer than two validation tokens")
+            raise ReleaseError(f"{self.dir / 'valid'}: fewer than two validation tokens (a small release: give its "
+                               f"validation split more documents, `thresher tokenize {self.dir.parent} "
+                               "--valid-fraction 0.1 --overwrite`)")
         return self.window(self.valid, offsets, 0, n).astype(np.int64)
 
 
