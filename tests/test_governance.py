@@ -275,9 +275,10 @@ def test_new_build_applies_ledger_as_final_step(tmp_path):
     led.approve(rid2, by="steward")
     thresher.run(_pipeline(tmp_path, project, "fresh"), workers=1)
     docs3 = _docs(out)
-    assert len(docs) - len(docs3) == 2 and not any(_host(d).endswith("live-radsport.ch") for d in docs3.values())
+    # one live-radsport.ch page: the site's other one, a MySQL error page, extract_html drops (issue 20)
+    assert len(docs) - len(docs3) == 1 and not any(_host(d).endswith("live-radsport.ch") for d in docs3.values())
     m3 = thresher.Release(out).manifest
-    assert m3["governance"]["removed_documents"] == m["governance"]["removed_documents"] + 2
+    assert m3["governance"]["removed_documents"] == m["governance"]["removed_documents"] + 1
     assert thresher.Release(out).why(next(i for i in docs if i not in docs3))["dropped_by"]["reason"] == rid2
     assert verify(out)["documents"] == len(docs3)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from importlib.resources import files
 from pathlib import Path
@@ -28,7 +29,35 @@ from .errors import ThresherError
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, no_args_is_help=True, rich_markup_mode="markdown",
                   help="thresher: build open, documented, governable pre-training corpora.\n\n"
                        "Example: `thresher demo` then `thresher stats thresher-demo`.")
-console = Console()
+
+
+def _console() -> Console:
+    """Rich's console on stdout. Piped or redirected (a log file, CI, `| less`), Rich would cut tables
+    and hard-wrap lines at 80 columns; there it gets 200 columns and lines are never wrapped (a set
+    ``COLUMNS`` still decides)."""
+    c = Console()
+    return c if c.is_terminal or os.environ.get("COLUMNS") else Console(width=200, soft_wrap=True)
+
+
+console = _console()
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            v = version("thresher")
+        except PackageNotFoundError:        # run from a source tree that was never installed
+            from . import __version__ as v
+        print(f"thresher {v}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(show_version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                               help="print thresher's version and exit")) -> None:
+    """thresher: build open, documented, governable pre-training corpora."""
+
 
 WORKERS = typer.Option(None, "--workers", "-w", min=1, help="worker processes (default: one per core)")
 

@@ -5,7 +5,7 @@
     thresher head out/demo --where meta.register=news --json
 
 A ``--where`` key is a top-level column (``language``, ``script``, ``url``, ``repo``, ``path``,
-``license``, ``id``; for excluded documents ``step`` and ``reason`` too) or a dotted path into the
+``license``, ``id``, ``token_count``; for excluded documents ``step`` and ``reason`` too) or a dotted path into the
 ``meta`` or ``source`` JSON (``meta.language_score``, ``source.format``); values compare as text.
 """
 from __future__ import annotations
@@ -59,8 +59,8 @@ def _matches(row: dict[str, Any], where: list[tuple[str, str]]) -> bool:
 def head(release: str | Path, n: int = 5, where: list[tuple[str, str]] | None = None, excluded: bool = False,
          reason: str | None = None) -> list[dict[str, Any]]:
     """The first ``n`` documents (in shard order) of ``data/`` (or ``excluded/``) that match every
-    ``where`` pair: rows with the top-level columns, ``meta`` and ``source`` parsed, and ``token_count``
-    when the release has been tokenized."""
+    ``where`` pair: rows with the top-level columns (``token_count`` is null until ``thresher tokenize``),
+    ``meta`` and ``source`` parsed."""
     from .io.columns import FILTER_NAMES
     from .release import Release
 
@@ -68,7 +68,7 @@ def head(release: str | Path, n: int = 5, where: list[tuple[str, str]] | None = 
     where = list(where or [])
     if reason is not None:
         where.append(("reason", reason))
-    known = {"id", "text", *FILTER_NAMES} | ({"step", "reason", "score", "threshold"} if excluded else set())
+    known = {"id", "text", *FILTER_NAMES} | ({"step", "reason", "score", "threshold"} if excluded else {"token_count"})
     for key, _ in where:
         if key not in known and not key.startswith(("meta.", "source.")):
             hint = " (--excluded has step and reason)" if key in ("step", "reason") else ""
@@ -77,12 +77,9 @@ def head(release: str | Path, n: int = 5, where: list[tuple[str, str]] | None = 
     out: list[dict[str, Any]] = []
     if n <= 0:
         return out
-    tokens = _token_counts(rel.path)
     for row in _rows(rel.files("excluded" if excluded else "data")):
         if _matches(row, where):
             row["meta"], row["source"] = row.pop("_meta"), row.pop("_source")
-            if tokens is not None:
-                row["token_count"] = tokens.get(row["id"])
             out.append(row)
             if len(out) >= n:
                 break
@@ -106,18 +103,6 @@ def _rows(files: list[Path]) -> Iterator[dict[str, Any]]:
                 yield row
 
 
-def _token_counts(path: Path) -> dict[str, int] | None:
-    import pyarrow.parquet as pq
-
-    from .tokens.paths import index_file
-
-    f = index_file(path)
-    if not f.is_file():
-        return None
-    t = pq.read_table(f, columns=["id", "n_tokens"])
-    return dict(zip(t.column("id").to_pylist(), t.column("n_tokens").to_pylist()))
-
-
 def _show(row: dict[str, Any], excluded: bool) -> None:
     console.rule(row["id"], align="left", style="dim")
     fields = [(k, row.get(k)) for k in ("language", "script", "url", "repo", "path", "license", "token_count")]
@@ -135,7 +120,7 @@ def _show(row: dict[str, Any], excluded: bool) -> None:
 def head_command(release: Path = typer.Argument(..., help="release folder"),
                  n: int = typer.Option(5, "-n", min=0, help="how many documents"),
                  where: list[str] = typer.Option([], "--where", help="KEY=VALUE: a column (language, script, url, "
-                                                 "repo, path, license, id) or meta.KEY / source.KEY (repeat: all must hold)"),
+                                                 "repo, path, license, id, token_count) or meta.KEY / source.KEY (repeat: all must hold)"),
                  excluded: bool = typer.Option(False, "--excluded", help="look at dropped documents instead"),
                  reason: Optional[str] = typer.Option(None, "--reason", help="with --excluded: only this drop reason"),
                  as_json: bool = typer.Option(False, "--json", help="one JSON object per line, every field")):

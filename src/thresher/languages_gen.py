@@ -32,6 +32,9 @@ INDIVIDUAL = {"zho": "cmn", "ara": "arb", "swa": "swh", "msa": "zsm", "fas": "pe
               "ful": "fuv", "nob": "nob", "hbs": "hrv", "tgl": "tgl", "lah": "pnb"}
 UNSPACED = {"Thai": "pythainlp (newmm)", "Laoo": "laonlp", "Khmr": "khmer-nltk", "Mymr": "pyidaungsu",
             "Hani": "jieba", "Jpan": "fugashi + unidic-lite", "Tibt": None}
+# language_id tells Simplified from Traditional Chinese (cld2) and writes meta.script Hans or Hant: the
+# Chinese pack is keyed by each form (one FineWeb-2 Han config and the UDHR scores of both behind them)
+HAN_FORMS = {"zho": ("Hans", "Hant")}
 WORD = re.compile(r"\w+(?:['’-]\w+)*")
 
 
@@ -77,8 +80,8 @@ def main() -> None:
         else:
             scripts = [None]
         guesses = identify_batch(paras)[0] if paras else []
-        for script in scripts:
-            key = pack_key(code, script) if script else code
+        for script, form in [(s, f) for s in scripts for f in (HAN_FORMS.get(code, (s,)) if s == "Hani" else (s,))]:
+            key = pack_key(code, form) if form else code
             if code == "eng":
                 key = "eng"
             mine = [g.score for g, p in zip(guesses, paras) if g.language == code and (not script or g.script in
@@ -95,7 +98,7 @@ def main() -> None:
             else:
                 stops, stop_src = [], "none"
             packs[key] = {
-                "language": code, "script": script, "name": names.get(code, code),
+                "language": code, "script": form, "name": names.get(code, code),
                 "detectors": sorted(d for d, s in (("py3langid", lid), ("pycld2", cld)) if code in s),
                 "lid_threshold": lid_threshold(mine) if len(mine) >= 5 else LID_CLAMP[0],
                 "lid_threshold_source": f"udhr: median - std of {len(mine)} paragraph scores" if len(mine) >= 5

@@ -25,6 +25,7 @@ from pathlib import Path
 WORK = ".thresher"
 MANIFEST = "manifest.json"
 STATS = "stats.json"
+README = "README.md"       # the release folder's loader header (datasets.load_dataset(RELEASE)); the card is card/README.md
 DATA = "data"
 EXCLUDED = "excluded"
 CLUSTERS = "clusters"
@@ -50,6 +51,10 @@ def manifest_path(out: Path) -> Path:
 
 def stats_path(out: Path) -> Path:
     return Path(out) / STATS
+
+
+def readme_path(out: Path) -> Path:
+    return Path(out) / README
 
 
 def is_release(path: Path) -> bool:

@@ -45,8 +45,9 @@ class Progress:
     """Counts units (shards, files, batches) done of ``total``, plus documents, bytes and tokens."""
 
     def __init__(self, desc: str, total: int | None = None, unit: str = "", enabled: bool | None = None,
-                 stream: TextIO | None = None, every: float | None = None):
+                 stream: TextIO | None = None, every: float | None = None, close_after: float = 1.0):
         self.desc, self.total, self.unit = desc, total, unit
+        self.close_after = close_after      # log mode: the closing line only for work that took this long
         self.stream = stream or sys.stderr
         self.mode = mode(enabled, self.stream)
         self.every = float(os.environ.get("THRESHER_PROGRESS_EVERY", "10")) if every is None else every
@@ -67,7 +68,7 @@ class Progress:
     def __exit__(self, exc_type: Any, *exc: Any) -> None:
         if self._bar is not None:
             self._bar.stop()
-        elif self.mode == "log" and exc_type is None and (self.lines or time.perf_counter() - self.t0 >= 1.0):
+        elif self.mode == "log" and exc_type is None and (self.lines or time.perf_counter() - self.t0 >= self.close_after):
             self._log(final=True)      # a closing line, when the work took long enough to report on
 
     def rate(self) -> str:

@@ -18,8 +18,8 @@ import xxhash
 from .errors import ReleaseError
 from .io.writer import file_sha256, write_json
 from .merkle import leaf_hash, root
-from .paths import (MANIFEST, clusters_dir, complete_path, governance_state, layout_path, leaves_path, manifest_path,
-                    marker_path, run_state, stats_path)
+from .paths import (DATA, EXCLUDED, MANIFEST, clusters_dir, complete_path, governance_state, layout_path, leaves_path, manifest_path,
+                    marker_path, readme_path, run_state, stats_path)
 from .stats import Stats
 
 if TYPE_CHECKING:
@@ -202,7 +202,28 @@ def write_signed_manifest(out: Path, manifest: dict[str, Any]) -> dict[str, Any]
         tmp = pub.with_name(pub.name + ".tmp")
         tmp.write_text(signer.public_key + "\n")
         tmp.replace(pub)
+    write_loader_readme(out, manifest)
     return manifest
+
+
+def write_loader_readme(out: Path, manifest: dict[str, Any]) -> None:
+    """``README.md`` at the release's root: the YAML ``configs`` header by which Hugging Face
+    ``datasets.load_dataset(RELEASE)`` reads ``data/`` as the default config and ``excluded/`` as
+    ``excluded`` (without it, it would read every Parquet file of the folder, cluster tables included,
+    as one split), and where the card is. Not signed: it says nothing the manifest does not."""
+    parts = [("default", DATA)] + ([("excluded", EXCLUDED)] if manifest.get("excluded_documents") else [])
+    lines = ["---", "configs:"]
+    for name, folder in parts:
+        lines += [f"- config_name: {name}"] + (["  default: true"] if name == "default" else []) + [
+            "  data_files:", "  - split: train", f"    path: {folder}/*.parquet"]
+    lines += ["---", f"# {manifest.get('name', out.name)} (a thresher release)", "",
+              f"Kept documents are in `{DATA}/`, dropped ones in `{EXCLUDED}/`; `{MANIFEST}` (signed) lists every file.",
+              "The data card is `card/README.md` (`thresher card RELEASE` writes it); `thresher publish RELEASE DEST`",
+              "copies the public part into a folder ready for the Hugging Face Hub.", ""]
+    path = readme_path(out)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("\n".join(lines), encoding="utf-8")
+    tmp.replace(path)
 MANIFEST_KEYS = ("merkle", "outputs", "documents")
 
 

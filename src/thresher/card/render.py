@@ -151,6 +151,7 @@ FIELDS = {
     "repo": "code: the repository it came from",
     "path": "code: the file's path inside the repository",
     "license": "code: the license found (SPDX id), null where none was looked for",
+    "token_count": "data only: the text's tokens under the release's tokenizer, null until `thresher tokenize`",
     "step": "excluded only: the step that dropped it",
     "reason": "excluded only: why (the rule)",
     "score": "excluded only: the measured value",

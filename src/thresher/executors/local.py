@@ -71,10 +71,11 @@ def _preload() -> None:
 
 class _Bar(Progress):
     """Shards done, docs/s and MB/s (from the ``docs``/``bytes``/``tokens`` keys of the results, when
-    present): a bar on a terminal, log lines otherwise (``thresher.progress``)."""
+    present): a bar on a terminal, log lines otherwise (``thresher.progress``). In a log every stage
+    ends with its line, however short, so the log shows each stage of a run was done."""
 
     def __init__(self, desc: str, total: int, enabled: bool | None):
-        super().__init__(desc, total=total, unit="shards", enabled=enabled)
+        super().__init__(desc, total=total, unit="shards", enabled=enabled, close_after=0.0)
 
     def advance(self, result: Any = None) -> None:       # type: ignore[override]
         r = result if isinstance(result, dict) else {}

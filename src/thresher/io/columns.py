@@ -5,8 +5,11 @@ document has none). DuckDB, pandas and pyarrow filter on them without JSON funct
     SELECT id, url FROM 'out/demo/data/*.parquet' WHERE language = 'fra'
 
 They are derived from ``meta``/``source`` when a shard is written (after redaction), so they never say
-more than those do. Token counts live beside the token shards (``tokens/index.parquet``: id, n_tokens);
-``thresher head`` joins them in.
+more than those do. Data shards also have ``token_count`` (int64): the text's tokens under the release's
+tokenizer (``manifest.json`` ``tokens``), null until ``thresher tokenize`` fills it in (``set_token_counts``
+in ``io.writer``):
+
+    SELECT language, sum(token_count) FROM 'out/demo/data/*.parquet' GROUP BY 1
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import pyarrow as pa
 FILTER_FIELDS = [pa.field("language", pa.string()), pa.field("script", pa.string()), pa.field("url", pa.string()),
                  pa.field("repo", pa.string()), pa.field("path", pa.string()), pa.field("license", pa.string())]
 FILTER_NAMES = tuple(f.name for f in FILTER_FIELDS)
+TOKEN_COUNT = pa.field("token_count", pa.int64())      # data shards only; filled by `thresher tokenize`
 _URL_KEYS = ("url", "uri", "target_uri", "warc_target_uri")
 _REPO_KEYS = ("repo", "repository", "repo_name")
 

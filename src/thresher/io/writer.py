@@ -16,8 +16,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..document import Document
+from ..errors import ReleaseError
 from ..layout import KEY, order_keys
-from .columns import FILTER_FIELDS, FILTER_NAMES, add_filter_columns
+from .columns import FILTER_FIELDS, FILTER_NAMES, TOKEN_COUNT, add_filter_columns
 from ..steps.base import Dropped
 
 DATA_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("source", pa.string()),
@@ -65,7 +66,7 @@ class ShardWriter:
             self.schema = self.schema.append(pa.field(KEY, pa.string()))
         self.input_schema = self.schema       # what write() builds; write_table derives the filter columns
         if not stage:           # a published shard: top-level columns to filter on (io/columns.py)
-            for f in FILTER_FIELDS:
+            for f in FILTER_FIELDS + ([] if excluded else [TOKEN_COUNT]):
                 self.schema = self.schema.append(f)
         self.row_group_rows = row_group_rows
         self.pending: list[pa.Table] = []
@@ -103,10 +104,13 @@ class ShardWriter:
             self.writer.write_table(table)
             self.count += table.num_rows
             return
-        table = table.select([n for n in self.schema.names if n not in FILTER_NAMES])
+        table = table.select([n for n in self.schema.names if n not in FILTER_NAMES and n != TOKEN_COUNT.name])
         if self.public is not None:
             table = self.public(table)
-        table = add_filter_columns(table).select(self.schema.names)     # from the published meta/source
+        table = add_filter_columns(table)       # from the published meta/source
+        if not self.excluded:                   # no tokens yet: `thresher tokenize` fills them in
+            table = table.append_column(TOKEN_COUNT, pa.nulls(table.num_rows, TOKEN_COUNT.type))
+        table = table.select(self.schema.names)
         self.pending.append(table)
         self.pending_rows += table.num_rows
         if self.pending_rows >= self.row_group_rows:
@@ -226,3 +230,34 @@ def link_or_copy(src: Path, dst: Path) -> None:
         os.link(src, dst)
     except OSError:
         shutil.copy2(src, dst)
+
+
+def set_token_counts(path: Path, counts: list[int]) -> str:
+    """Rewrite the data shard ``path`` with its ``token_count`` column set to ``counts`` (one per row,
+    in row order), as the shard writer writes (zstd, no dictionary, the same row groups), under a
+    temporary name then renamed: a hard link to it (an older version's shard) keeps the old bytes.
+    Returns the new file's sha256."""
+    pf = pq.ParquetFile(path)
+    md = pf.metadata
+    if md.num_rows != len(counts):
+        raise ReleaseError(f"{path}: {md.num_rows} rows but {len(counts)} token counts")
+    schema = pf.schema_arrow
+    if TOKEN_COUNT.name not in schema.names:        # a shard written before the column existed
+        schema = schema.append(TOKEN_COUNT)
+    comp = md.row_group(0).column(0).compression.lower() if md.num_row_groups else "zstd"
+    tmp = path.with_name(path.name + ".tmp")
+    at = 0
+    with pq.ParquetWriter(tmp, schema, compression=comp if comp != "uncompressed" else "none",
+                          use_dictionary=False) as w:
+        for g in range(md.num_row_groups):
+            t = pf.read_row_group(g)
+            col = pa.array(counts[at:at + t.num_rows], TOKEN_COUNT.type)
+            at += t.num_rows
+            if TOKEN_COUNT.name in t.column_names:
+                t = t.set_column(t.schema.get_field_index(TOKEN_COUNT.name), TOKEN_COUNT, col)
+            else:
+                t = t.append_column(TOKEN_COUNT, col)
+            w.write_table(t.select(schema.names))
+    sha = file_sha256(tmp)
+    os.replace(tmp, path)
+    return sha

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ..document import Document
+from ..text.error_pages import MAX_WORDS, error_page
 from .base import Drop, Filter, Step, StepContext
 
 
@@ -31,15 +32,18 @@ class ExtractHtml(Step):
     """Turn HTML documents (from WARC/HTML readers) into their main text.
 
     Documents whose ``source["content_type"]`` is not HTML pass through unchanged; pages with no text
-    left are dropped as ``empty_after_extraction``.
+    left are dropped as ``empty_after_extraction``; a server's error page (a database, PHP or HTTP
+    error message on its first lines and fewer than ``error_page_words`` other words) as
+    ``error_page:KIND`` (``thresher.text.error_pages``; 0 keeps them).
     """
 
     name = "extract_html"
 
     def __init__(self, extractor: Literal["resiliparse", "trafilatura"] = "resiliparse",
-                 min_chars: int = 1):
+                 min_chars: int = 1, error_page_words: int = MAX_WORDS):
         self.extractor = extractor
         self.min_chars = min_chars
+        self.error_page_words = error_page_words
         self._fn = EXTRACTORS[extractor]
 
     def process(self, docs: list[Document], ctx: StepContext) -> list[Document]:
@@ -59,6 +63,10 @@ class ExtractHtml(Step):
             doc.source["content_type"] = "text/plain"
             doc.source["extracted_by"] = self.extractor
             doc.text = text
+            err = error_page(text, self.error_page_words) if self.error_page_words > 0 else None
+            if err is not None:         # dropped with its main text: `thresher why` shows the error
+                ctx.drop(doc, self.name, Drop(f"error_page:{err[0]}", err[1], self.error_page_words))
+                continue
             kept.append(doc)
         return kept
 

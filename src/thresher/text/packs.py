@@ -1,7 +1,7 @@
 """Per-language packs: what a quality step needs to judge a document in its own language.
 
 One pack per language + script (``srp_Cyrl``, ``srp_Latn``; ``eng`` alone when the script does not
-matter), shipped as ``thresher/data/language_packs.json`` and built by ``thresher.languages_gen``:
+matter; ``zho_Hans`` and ``zho_Hant``, the forms ``language_id`` tells apart), shipped as ``thresher/data/language_packs.json`` and built by ``thresher.languages_gen``:
 
 - ``lid_threshold``: the language-ID score below which a document of this language is doubtful,
   by FineWeb-2's rule (median - std of the language's scores, clamped to [0.3, 0.9]) applied to
@@ -52,11 +52,10 @@ def load_packs(source: str = SHIPPED) -> dict[str, dict[str, Any]]:
 
 
 def pack_key(language: str | None, script: str | None) -> str | None:
-    """``lang_Script``, the unit packs (and the card's language section) are keyed by; None when unknown."""
+    """``lang_Script``, the unit packs (and the card's language section) are keyed by, spelled as
+    ``language_id`` writes ``meta.language`` and ``meta.script`` (``zho_Hans``, ``zho_Hant``); None when unknown."""
     if not language or language in ("unknown", "und"):
         return None
-    if script in ("Hans", "Hant"):       # Chinese packs are Han, whichever form
-        script = "Hani"
     return f"{language}_{script}" if script and script != "Zyyy" else language
 
 
@@ -73,7 +72,13 @@ def find_pack(meta: dict[str, Any], source: str = SHIPPED) -> tuple[str, dict[st
     if lang in packs:
         return lang, packs[lang]
     same = [k for k in packs if k.split("_")[0] == lang]
-    return (same[0], packs[same[0]]) if len(same) == 1 else None
+    if len(same) == 1 or (same and all(_rules(packs[k]) == _rules(packs[same[0]]) for k in same)):
+        return same[0], packs[same[0]]          # its only pack, or packs that differ in the script's name only
+    return None
+
+
+def _rules(pack: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in pack.items() if k != "script"}
 
 
 def lid_threshold(scores: list[float] | np.ndarray) -> float:

@@ -8,6 +8,10 @@ the release and whatever the sharding. The end-of-document id is the tokenizer's
 thresher's tokenizers; GPT-2's or StarCoder's tokenizer.json work too). Text that spells a special token (``<|endoftext|>`` in a web
 page) is encoded as the text it is, never as the special token.
 
+Each data shard's ``token_count`` column (the text's tokens, without the end-of-document token) is
+filled in as the shard is packed, and the manifest's outputs get the rewritten shards' sha256 (the
+documents, hence the Merkle root, do not change).
+
 Shards are packed by the executor like any stage: each worker writes its files under temporary
 names, renames them, then its completion marker; a re-run skips marked shards, so an interrupted run
 resumes, and 1 or N workers give the same bytes. ``tokens/index.parquet`` (id, split, shard, seq,
@@ -30,7 +34,7 @@ import xxhash
 
 from ..errors import ConfigError, InputError, ReleaseError
 from ..executors import Executor, LocalExecutor
-from ..io.writer import file_sha256, write_json
+from ..io.writer import file_sha256, set_token_counts, write_json
 from ..release import Release, child_versions, write_signed_manifest
 from . import paths
 from .indexed import IndexedWriter, dtype_for_vocab
@@ -102,6 +106,7 @@ def pack_shard(item: tuple[int, str], release: str, settings: dict[str, Any]) ->
     writers = {s: IndexedWriter(paths.shard_prefix(out, s, shard), dtype) for s in paths.SPLITS}
     seq = {s: 0 for s in paths.SPLITS}
     rows: dict[str, list] = {k: [] for k in INDEX_SCHEMA.names}
+    counts: list[int] = []          # the data shard's token_count column, in row order
     langs: dict[str, Counter] = {}
     try:
         pf = pq.ParquetFile(out / data_rel)
@@ -113,6 +118,7 @@ def pack_shard(item: tuple[int, str], release: str, settings: dict[str, Any]) ->
             for doc_id, text, meta, enc in zip(ids, texts, metas, encs):
                 split = "valid" if is_valid(doc_id, fraction) else "train"
                 toks = enc.ids
+                counts.append(len(toks))
                 toks.append(eod)
                 flat[split].extend(toks)
                 lens[split].append(len(toks))
@@ -133,6 +139,7 @@ def pack_shard(item: tuple[int, str], release: str, settings: dict[str, Any]) ->
         for w in writers.values():
             w.abort()
         raise
+    data_sha = set_token_counts(out / data_rel, counts)      # before the marker: a re-run redoes both
     piece = paths.index_piece(out, shard)
     piece.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.table(rows, schema=INDEX_SCHEMA), piece.with_name(piece.name + ".tmp"))
@@ -145,6 +152,7 @@ def pack_shard(item: tuple[int, str], release: str, settings: dict[str, Any]) ->
     result = {"shard": shard, "docs": len(rows["id"]), "bytes": int(sum(rows["n_bytes"])),
               "tokens": sum(n_tok.values()), "splits": {s: {"documents": seq[s], "tokens": n_tok[s]} for s in paths.SPLITS},
               "languages": {k: dict(v) for k, v in sorted(langs.items())}, "files": files,
+              "data": {data_rel: {"rows": len(counts), "sha256": data_sha}},
               "seconds": round(time.perf_counter() - t0, 3)}
     write_json(marker, result)
     return result
@@ -172,7 +180,8 @@ def tokenize(release: str | Path, tokenizer: str | Path, workers: int | None = N
     tok_sha = file_sha256(tok_path)
     settings = {"tokenizer_sha256": tok_sha, "valid_fraction": valid_fraction,
                 "dtype": dtype_for_vocab(tok.get_vocab_size()).name, "eod_id": tok.token_to_id(SPECIAL_TOKENS[EOD]),
-                "data": {r: manifest["outputs"][r]["sha256"] for _, r in data_shards(out, manifest)}}
+                # the documents (not the shards' bytes: packing fills in their token_count column)
+                "data": {"shards": [r for _, r in data_shards(out, manifest)], "merkle_root": manifest["merkle"]["root"]}}
     plan = paths.work_dir(out) / "plan.json"
     done = manifest.get("tokens")
     if done and not overwrite:
@@ -236,14 +245,21 @@ def finalize(out: Path, tok, settings: dict[str, Any], results: list[dict[str, A
                       "languages": {lang: {k: (round(v, 4) if isinstance(v, float) else v) for k, v in per[name].items()}
                                     for lang, per in fert["languages"].items() for name in fert["tokenizers"][:1]}},
     }
-    write_manifest_tokens(out, section)
+    data: dict[str, Any] = {}
+    for r in results:
+        data.update(r.get("data", {}))      # a marker written before the column: its shard unchanged
+    write_manifest_tokens(out, section, data)
     return section
 
 
-def write_manifest_tokens(out: Path, section: dict[str, Any] | None) -> None:
+def write_manifest_tokens(out: Path, section: dict[str, Any] | None, data: dict[str, Any] | None = None) -> None:
+    """The manifest with its ``tokens`` section (None: without one) and ``data``'s new rows and sha256
+    of the data shards whose ``token_count`` column was filled in."""
     m = Release(out).manifest
     if section is None:
         m.pop("tokens", None)
     else:
         m["tokens"] = section
+    if data:
+        m["outputs"] = dict(sorted({**m["outputs"], **data}.items()))
     write_signed_manifest(out, m)        # the manifest is signed: re-sign it with the tokens section
