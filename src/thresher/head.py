@@ -104,7 +104,10 @@ def _rows(files: list[Path]) -> Iterator[dict[str, Any]]:
 
 
 def _show(row: dict[str, Any], excluded: bool) -> None:
-    console.rule(row["id"], align="left", style="dim")
+    if console.is_terminal:
+        console.rule(row["id"], align="left", style="dim")
+    else:                   # piped: a short separator, not a rule as wide as the page
+        console.print(f"── {row['id']} ──", markup=False, highlight=False)
     fields = [(k, row.get(k)) for k in ("language", "script", "url", "repo", "path", "license", "token_count")]
     if excluded:
         fields = [(k, row.get(k)) for k in ("step", "reason", "score", "threshold")] + fields

@@ -54,6 +54,7 @@ class Progress:
         self.done = self.docs = self.bytes = self.tokens = 0
         self.t0 = self.last = time.perf_counter()
         self.lines = 0
+        self.owed = False
         self._bar: _RichProgress | None = None
         if self.mode == "bar":
             self._bar = _RichProgress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -68,14 +69,15 @@ class Progress:
     def __exit__(self, exc_type: Any, *exc: Any) -> None:
         if self._bar is not None:
             self._bar.stop()
-        elif self.mode == "log" and exc_type is None and (self.lines or time.perf_counter() - self.t0 >= self.close_after):
+        elif self.mode == "log" and exc_type is None and (self.lines or self.owed or time.perf_counter() - self.t0 >= self.close_after):
             self._log(final=True)      # a closing line, when the work took long enough to report on
 
     def rate(self) -> str:
         dt = max(time.perf_counter() - self.t0, 1e-9)
         parts = []
         if self.docs:
-            parts.append(f"{self.docs:,} docs ({self.docs / dt:,.0f}/s)")
+            per_s = self.docs / dt          # a slow start (kernels compiling) reads 0.4/s, not 0/s
+            parts.append(f"{self.docs:,} docs ({per_s:,.0f}/s)" if per_s >= 10 else f"{self.docs:,} docs ({per_s:.1f}/s)")
         if self.bytes:
             parts.append(f"{self.bytes / dt / 1e6:,.1f} MB/s")
         if self.tokens:
@@ -93,7 +95,10 @@ class Progress:
             now = time.perf_counter()
             if now - self.last >= self.every:
                 self.last = now
-                self._log()
+                if self.total and self.done >= self.total:
+                    self.owed = True        # all done: the closing line says it, once
+                else:
+                    self._log()
 
     def _log(self, final: bool = False) -> None:
         dt = time.perf_counter() - self.t0
