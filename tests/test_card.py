@@ -139,7 +139,9 @@ def test_card_numbers_match_the_release(release: Path, card: str) -> None:
     nbytes = sum(len(t.encode()) for f in (release / "data").glob("*.parquet")
                  for t in pq.read_table(f, columns=["text"]).column("text").to_pylist())
     excluded = sum(pq.ParquetFile(f).metadata.num_rows for f in (release / "excluded").glob("*.parquet"))
-    assert rows == 51 and excluded == 19          # golden: pinned from the first run of this fixture
+    # golden: pinned from the first run of this fixture; issue 20: the crawl's MySQL error page is dropped
+    # at extraction (was kept: 51 and 19)
+    assert rows == 50 and excluded == 20
     assert f"| documents kept | {rows:,} |" in card
     assert f"| UTF-8 bytes kept | {nbytes:,} |" in card
     assert f"| documents excluded (with reasons, in `excluded/`) | {excluded:,} |" in card

@@ -109,7 +109,7 @@ def test_release_loads_in_pyarrow_duckdb_and_datasets(tmp_path):
                                cache_dir=str(tmp_path / "hf"))
     # the full source/meta JSON, and top-level columns to filter on (io/columns.py)
     assert len(ds) == n and set(ds.column_names) == {"id", "text", "source", "meta", "language", "script", "url",
-                                                     "repo", "path", "license"}
+                                                     "repo", "path", "license", "token_count"}
 
 
 def test_kill_9_then_rerun_equals_uninterrupted_run(tmp_path):

@@ -160,7 +160,7 @@ def test_no_raw_pii_in_any_file_a_release_writes_or_publishes(people):
 
     ds = datasets.load_dataset(str(dest), split="train", cache_dir=str(people["tmp"] / "hf-cache"))
     assert len(ds) == m["documents"] and set(ds.column_names) == {"id", "text", "source", "meta", "language", "script",
-                                                                  "url", "repo", "path", "license"}
+                                                                  "url", "repo", "path", "license", "token_count"}
     assert cli("publish", rel, dest).returncode == 1          # never into a non-empty folder
 
 
