@@ -22,7 +22,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 LID_FLOOR = 1e-6        # py3langid probabilities at or below this are not candidates (as before)
 
@@ -111,6 +114,24 @@ def walk_kernel(data, offsets, nextmove, rowbase, output, feats, lanes):
                 active = True
 
 
+@intrinsic
+def _prefetch(typingctx, arr, idx):
+    """Ask the processor to start loading ``arr[idx]``'s cache line (LLVM's prefetch: read, keep)."""
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(sig.args[0])(context, builder, args[0])
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                                            "llvm.prefetch.p0")
+        builder.call(fn, [builder.bitcast(builder.gep(ary.data, [args[1]]), i8p), ir.Constant(i32, 0),
+                          ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+    return types.void(arr, types.intp), codegen
+
+
+PREFETCH_AHEAD = 8      # rows of ``ptc`` requested this many features before they are read
+
+
 @njit(cache=True)
 def nb_kernel(data, offsets, seg_a, seg_b, groups, nextmove, rowbase, output, ptc, pc, log1p_tab, alias, out):
     """Normalised class probabilities (float64) of byte spans ``data[seg_a[s]:seg_b[s]]``
@@ -118,8 +139,11 @@ def nb_kernel(data, offsets, seg_a, seg_b, groups, nextmove, rowbase, output, pt
 
     Each text is walked once through the automaton (from state 0); a span's features are those
     found inside it, so a document's head and its paragraphs are scored from one walk. Spans
-    ``groups[g] .. groups[g+1]-1`` (one document's) share most features: each feature's row of
-    ``ptc`` is read once per group and added to every span that has it, in float64."""
+    ``groups[g] .. groups[g+1]-1`` (one document's: its head, then its paragraphs in order, which
+    do not overlap; ``nb_probs_packed`` checks) share most features: one pass over the group's
+    bytes numbers its features and counts them per span, and each feature's row of ``ptc`` is read
+    once per group (requested ``PREFETCH_AHEAD`` features early: the rows are a cache miss each) and
+    added to every span that has it, in float64."""
     nfeat, ncls = ptc.shape
     feats = np.empty(data.shape[0], dtype=np.int32)
     walk_kernel(data, offsets, nextmove, rowbase, output, feats, 8)
@@ -128,33 +152,47 @@ def nb_kernel(data, offsets, seg_a, seg_b, groups, nextmove, rowbase, output, pt
     row = row32.view(np.float32)
     ufeat = np.zeros(nfeat, dtype=np.int32)
     scores = np.zeros(ncls, dtype=np.float64)
+    lines = (ncls * ptc.itemsize + 63) // 64
+    per_line = 64 // ptc.itemsize
+    cnt = np.zeros((4096, 8), dtype=np.int32)       # (feature of the group, span): kept zero between groups
     for g in range(groups.shape[0] - 1):
         s0, s1 = groups[g], groups[g + 1]
         m = s1 - s0
-        nu = 0
-        hi = seg_a[s0]
-        for j in range(m):
+        lo, hb = seg_a[s0], seg_b[s0]
+        hi = hb
+        for j in range(1, m):
             hi = max(hi, seg_b[s0 + j])
+        if hi - lo > cnt.shape[0] or m > cnt.shape[1]:      # at most one feature per byte
+            cnt = np.zeros((max(hi - lo, cnt.shape[0]), max(m, cnt.shape[1])), dtype=np.int32)
         # the group's features, in order of first occurrence over its bytes: its first span (the
         # document's head) starts them, so the head's come first, in py3langid's order
-        for i in range(seg_a[s0], hi):
+        has = np.zeros(m, dtype=np.uint8)
+        nu = 0
+        p = s0 + 1          # the paragraph span that may hold byte i
+        for i in range(lo, hi):
             f = feats[i]
-            if f >= 0 and slot[f] < 0:
-                slot[f] = nu
-                ufeat[nu] = f
+            if f < 0:
+                continue
+            u = slot[f]
+            if u < 0:
+                u = nu
+                slot[f] = u
+                ufeat[u] = f
                 nu += 1
-        cnt = np.zeros((nu, m), dtype=np.int32)
-        nf = np.zeros(m, dtype=np.int64)
-        for j in range(m):
-            for i in range(seg_a[s0 + j], seg_b[s0 + j]):
-                f = feats[i]
-                if f >= 0:
-                    u = slot[f]
-                    if cnt[u, j] == 0:
-                        nf[j] += 1
-                    cnt[u, j] += 1
+            if i < hb:
+                cnt[u, 0] += 1
+                has[0] = 1
+            while p < s1 and seg_b[p] <= i:
+                p += 1
+            if p < s1 and seg_a[p] <= i:
+                cnt[u, p - s0] += 1
+                has[p - s0] = 1
         acc = np.zeros((m, ncls), dtype=np.float64)
         for u in range(nu):
+            if u + PREFETCH_AHEAD < nu:
+                ahead = ptc[ufeat[u + PREFETCH_AHEAD]]
+                for q in range(lines):
+                    _prefetch(ahead, q * per_line)
             f = ufeat[u]
             slot[f] = -1
             half = ptc[f]
@@ -165,13 +203,14 @@ def nb_kernel(data, offsets, seg_a, seg_b, groups, nextmove, rowbase, output, pt
             for j in range(m):
                 c = cnt[u, j]
                 if c:
+                    cnt[u, j] = 0
                     w = np.float64(log1p_tab[c] if c < log1p_tab.shape[0] else np.float32(math.log1p(c)))
                     _axpy(acc[j], w, row)
         for j in range(m):
             s = s0 + j
             a, b = seg_a[s], seg_b[s]
             for k in range(ncls):   # no feature at all: py3langid abstains with a uniform distribution
-                scores[k] = acc[j, k] + np.float64(pc[k]) if nf[j] else 0.0
+                scores[k] = acc[j, k] + np.float64(pc[k]) if has[j] else 0.0
             _softmax(scores, 1.0 / math.sqrt(b - a if b > a else 1), alias, out[s])
 
 
@@ -216,6 +255,14 @@ def nb_probs_packed(data: np.ndarray, offsets: np.ndarray, spans: tuple[np.ndarr
     seg_a, seg_b = spans if spans is not None else (offsets[:-1], offsets[1:])
     if groups is None:
         groups = np.arange(len(seg_a) + 1, dtype=np.int64)
+    elif len(seg_a) > 1:
+        first = np.zeros(len(seg_a), dtype=bool)
+        first[groups[:-1][groups[:-1] < len(seg_a)]] = True
+        later = ~first[:-1] & ~first[1:]        # spans s, s+1 both after their group's first span
+        head = seg_a[groups[np.cumsum(first) - 1]]
+        if np.any(seg_a[1:][later] < seg_b[:-1][later]) or np.any(seg_a < head):
+            raise ValueError("nb_probs_packed: a group's spans after its first must be in order, not overlap, "
+                             "and start at or after the first")
     out = np.zeros((len(seg_a), len(m.classes)), dtype=np.float64)
     nb_kernel(data, offsets, seg_a, seg_b, groups, m.nextmove, m.rowbase, m.output, m.ptc, m.pc, m.log1p, m.alias,
               out)
