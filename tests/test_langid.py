@@ -18,7 +18,7 @@ from thresher.steps.base import Drop
 from thresher.steps.langid import (_CONTROL, LanguageFilter, LanguageId, _assemble, _dominant_scripts, combine,
                                    detect_cld2, detect_py3langid, identify, identify_batch, normalize_language)
 from thresher.text.charclass import pack
-from thresher.text.scripts import SCRIPTS, dominant_script
+from thresher.text.scripts import SCRIPTS, dominant_script, script_counts, script_table
 from thresher.steps.langid_nb import classify, identifier, nb_probs
 
 WEB = Path(__file__).parent / "fixtures" / "web"
@@ -255,7 +255,8 @@ def test_vectorised_dominant_script_equals_dominant_script():
 
 def test_one_walk_bytes_are_the_regions_utf8_and_spans_land_on_characters():
     """A document walked once is the UTF-8 of its control-cleaned region; every span's bytes are its
-    characters' (1- to 4-byte characters, control characters and lone surrogates on the way)."""
+    characters' (1- to 4-byte characters, control characters and lone surrogates on the way), and
+    its letters per script are ``script_counts`` of its characters."""
     texts = ["Grüße aus Köln — 東京 🙂 \x00\x1f\x85 ok\ud800 done. " * 40, "plain ascii\x07 text " * 30, "", "ab"]
     spans = [[(10, 60), (100, 400), (401, 1500)], [(5, 20), (20, 200)], [], []]
     max_chars = 700
@@ -267,9 +268,9 @@ def test_one_walk_bytes_are_the_regions_utf8_and_spans_land_on_characters():
     head = np.minimum(region, max_chars)
     cps, coff = pack(texts)
     empty = np.zeros(0, dtype=np.uint8)
-    data, woff, seg_a, seg_b, ch_a, ch_b, seg_doc = _assemble(
+    data, woff, seg_a, seg_b, seg_doc, letters = _assemble(
         cps, coff, region, head, pa, pb, poff, max_chars, np.ones(n, dtype=np.uint8), empty,
-        np.zeros(1, dtype=np.int64), np.zeros(n + 1, dtype=np.int64))
+        np.zeros(1, dtype=np.int64), np.zeros(n + 1, dtype=np.int64), script_table(), len(SCRIPTS) + 1)
     blob = data.tobytes()
     s = 0
     for d, (t, sp) in enumerate(zip(texts, spans)):
@@ -277,7 +278,8 @@ def test_one_walk_bytes_are_the_regions_utf8_and_spans_land_on_characters():
         assert blob[woff[d]:woff[d + 1]] == clean[:region[d]].encode("utf-8")
         for a, b in [(0, head[d])] + [(a, min(b, a + max_chars)) for a, b in sp]:
             assert blob[seg_a[s]:seg_b[s]] == clean[a:b].encode("utf-8")
-            assert (ch_a[s] - coff[d], ch_b[s] - coff[d], seg_doc[s]) == (a, b, d)
+            assert seg_doc[s] == d and {SCRIPTS[i - 1]: c for i, c in enumerate(letters[s].tolist()) if i and c} == \
+                script_counts(t[a:b])
             s += 1
     assert s == len(seg_a)
 

@@ -173,21 +173,13 @@ def _iso_space() -> tuple[list[str], dict[str, int], np.ndarray, np.ndarray]:
     return codes, index, cls_iso, known
 
 
-@njit(cache=True)
-def _script_rows(cps, seg_a, seg_b, table, out):
-    """Letters per script (columns: 1 + index into SCRIPTS) of each span of a packed batch."""
-    for s in range(seg_a.shape[0]):
-        for i in range(seg_a[s], seg_b[s]):
-            out[s, table[cps[i]]] += 1
-
-
 # letters per script column; a Han/kana/Hangul character carries about a word: it counts as three
 _LETTER_WEIGHT = np.array([0] + [3 if s in ("Hani", "Hira", "Kana", "Hang") else 1 for s in SCRIPTS], dtype=np.int64)
 _SCRIPT_NAMES = np.array(SCRIPTS + ["Zyyy"], dtype=object)
 
 
 def _dominant_scripts(rows: np.ndarray) -> np.ndarray:
-    """``dominant_script`` of every row of letters per script (columns as ``_script_rows``)."""
+    """``dominant_script`` of every row of letters per script (columns as ``_assemble``'s)."""
     c = rows[:, 1:]
     top = c.max(axis=1)
     han, hang = c[:, SCRIPTS.index("Hani")], c[:, SCRIPTS.index("Hang")]
@@ -205,55 +197,58 @@ def _is_control(c):
 
 
 @njit(cache=True)
-def _assemble(cps, coff, region, head, pa, pb, poff, max_chars, fast, sblob, soff, sfirst):
-    """The bytes py3langid scores for a batch, and the spans to score in them.
+def _assemble(cps, coff, region, head, pa, pb, poff, max_chars, fast, sblob, soff, sfirst, scripts, nscripts):
+    """The bytes py3langid scores for a batch, the spans to score in them, and their letters per script.
 
     Document ``d``'s text is ``cps[coff[d]:]``; its paragraph spans (character offsets) are
-    ``pa/pb[poff[d]:poff[d+1]]``. A ``fast`` document is one walk: the UTF-8 of its first
-    ``region[d]`` characters, control characters as spaces (what py3langid encodes when that
-    text is NFC and not all upper case); its head is the first ``head[d]`` characters of it and each
-    paragraph the span's first ``max_chars`` characters. Any other document brings its head and
-    paragraphs already encoded (``sblob[soff[k]:soff[k+1]]`` for its units ``sfirst[d] ..
-    sfirst[d+1]-1``), one walk each. Returns the bytes, the walks' offsets, every span (head first,
-    then the paragraphs, per document) in bytes and in characters of ``cps``, and its document."""
+    ``pa/pb[poff[d]:poff[d+1]]``. Its spans are its head, the first ``head[d]`` characters, then
+    each paragraph's first ``max_chars`` characters. A ``fast`` document is one walk: the UTF-8 of
+    its first ``region[d]`` characters, control characters as spaces (what py3langid encodes when
+    that text is NFC and not all upper case). Any other document brings its spans already encoded
+    (``sblob[soff[k]:soff[k+1]]`` for its units ``sfirst[d] .. sfirst[d+1]-1``), one walk each.
+    Returns the bytes, the walks' offsets, every span (head first, then the paragraphs, per
+    document) in bytes, its document, and its letters per script (``scripts``: code point -> column)."""
     n = region.shape[0]
-    total = 0
     walks = 0
+    room = 0
     longest = 0
     for d in range(n):
         if fast[d]:
             walks += 1
-            longest = max(longest, region[d])
-            for i in range(coff[d], coff[d] + region[d]):
-                c = cps[i]
-                total += 1 if c < 0x80 or _is_control(c) else 2 if c < 0x800 else 3 if c < 0x10000 else 4
+            room += 4 * region[d]
         else:
             walks += sfirst[d + 1] - sfirst[d]
-            total += soff[sfirst[d + 1]] - soff[sfirst[d]]
+            room += soff[sfirst[d + 1]] - soff[sfirst[d]]
+        longest = max(longest, region[d])
     nseg = n + poff[n]
-    data = np.empty(total, dtype=np.uint8)
+    data = np.empty(room, dtype=np.uint8)
     woff = np.empty(walks + 1, dtype=np.int64)
     seg_a = np.empty(nseg, dtype=np.int64)
     seg_b = np.empty(nseg, dtype=np.int64)
-    ch_a = np.empty(nseg, dtype=np.int64)
-    ch_b = np.empty(nseg, dtype=np.int64)
     seg_doc = np.empty(nseg, dtype=np.int64)
+    rows = np.zeros((nseg, nscripts), dtype=np.int64)
     at = np.empty(longest + 1, dtype=np.int64)      # byte offset of each character of a region
     pos = 0
     w = 0
-    s = 0
+    sh = 0          # the document's head span; its paragraphs follow
     for d in range(n):
         base = coff[d]
-        ch_a[s], ch_b[s], seg_doc[s] = base, base + head[d], d
-        for k in range(poff[d], poff[d + 1]):
-            e = min(pb[k], pa[k] + max_chars)
-            ch_a[s + 1 + k - poff[d]], ch_b[s + 1 + k - poff[d]], seg_doc[s + 1 + k - poff[d]] = base + pa[k], base + e, d
-        if fast[d]:
-            woff[w] = pos
-            w += 1
-            for i in range(region[d]):
+        k0, k1 = poff[d], poff[d + 1]
+        seg_doc[sh:sh + 1 + k1 - k0] = d
+        k = k0          # the paragraph that may hold character i
+        start = pos
+        for i in range(region[d]):
+            c = cps[base + i]
+            t = scripts[c]
+            if t:
+                if i < head[d]:
+                    rows[sh, t] += 1
+                while k < k1 and min(pb[k], pa[k] + max_chars) <= i:
+                    k += 1
+                if k < k1 and pa[k] <= i:
+                    rows[sh + 1 + k - k0, t] += 1
+            if fast[d]:
                 at[i] = pos
-                c = cps[base + i]
                 if c < 0x80 or _is_control(c):
                     data[pos] = 0x20 if _is_control(c) else c
                     pos += 1
@@ -272,24 +267,24 @@ def _assemble(cps, coff, region, head, pa, pb, poff, max_chars, fast, sblob, sof
                     data[pos + 2] = 0x80 | ((c >> 6) & 0x3F)
                     data[pos + 3] = 0x80 | (c & 0x3F)
                     pos += 4
+        if fast[d]:
+            woff[w] = start
+            w += 1
             at[region[d]] = pos
-            seg_a[s], seg_b[s] = at[0], at[head[d]]
-            s += 1
-            for k in range(poff[d], poff[d + 1]):
-                seg_a[s], seg_b[s] = at[pa[k]], at[min(pb[k], pa[k] + max_chars)]
-                s += 1
+            seg_a[sh], seg_b[sh] = at[0], at[head[d]]
+            for k in range(k0, k1):
+                seg_a[sh + 1 + k - k0], seg_b[sh + 1 + k - k0] = at[pa[k]], at[min(pb[k], pa[k] + max_chars)]
         else:
-            for k in range(sfirst[d], sfirst[d + 1]):
-                woff[w] = pos
+            for u in range(sfirst[d], sfirst[d + 1]):
+                woff[w] = seg_a[sh + u - sfirst[d]] = pos
                 w += 1
-                seg_a[s] = pos
-                for i in range(soff[k], soff[k + 1]):
+                for i in range(soff[u], soff[u + 1]):
                     data[pos] = sblob[i]
                     pos += 1
-                seg_b[s] = pos
-                s += 1
+                seg_b[sh + u - sfirst[d]] = pos
+        sh += 1 + k1 - k0
     woff[walks] = pos
-    return data, woff, seg_a, seg_b, ch_a, ch_b, seg_doc
+    return data[:pos], woff, seg_a, seg_b, seg_doc, rows
 
 
 def _identify(texts: list[str], cps: np.ndarray, coff: np.ndarray, pa: np.ndarray, pb: np.ndarray, poff: np.ndarray,
@@ -335,10 +330,9 @@ def _identify(texts: list[str], cps: np.ndarray, coff: np.ndarray, pa: np.ndarra
                           for a, b in zip(pa[poff[d]:poff[d + 1]].tolist(), pb[poff[d]:poff[d + 1]].tolist()))
         sfirst.append(len(slow_units))
     sblob, soff = pack_bytes([encode(u) for u in slow_units])
-    data, woff, seg_a, seg_b, ch_a, ch_b, seg_doc = _assemble(
-        cps, coff, region, head, pa, pb, poff, max_chars, fast, sblob, soff, np.array(sfirst, dtype=np.int64))
-    rows = np.zeros((len(seg_doc), len(SCRIPTS) + 1), dtype=np.int64)
-    _script_rows(cps, ch_a, ch_b, script_table(), rows)
+    data, woff, seg_a, seg_b, seg_doc, rows = _assemble(
+        cps, coff, region, head, pa, pb, poff, max_chars, fast, sblob, soff, np.array(sfirst, dtype=np.int64),
+        script_table(), len(SCRIPTS) + 1)
     letters = rows @ _LETTER_WEIGHT
     first = np.arange(n, dtype=np.int64) + poff[:-1]        # each document's head span
     probs = nb_probs_packed(data, woff, (seg_a, seg_b), np.append(first, len(seg_doc)))
@@ -346,11 +340,13 @@ def _identify(texts: list[str], cps: np.ndarray, coff: np.ndarray, pa: np.ndarra
     blob = data.tobytes()
     clds = [_cld2(blob[a:b]) if f else _cld2(slow_heads[d].encode("utf-8", "replace"))
             for d, (f, a, b) in enumerate(zip(fast.tolist(), seg_a[first].tolist(), seg_b[first].tolist()))]
-    cld_idx = np.full((n, 3), -1, dtype=np.int64)
-    cld_share = np.zeros((n, 3), dtype=np.float64)
-    for d, (cld, _, _) in enumerate(clds):
-        for j, (c, share) in enumerate(cld.items()):
-            cld_idx[d, j], cld_share[d, j] = index[c], share
+    top3_i: list[int] = []          # cld2's (at most three) languages per document, padded
+    top3_s: list[float] = []
+    for cld, _, _ in clds:
+        top3_i.extend([index[c] for c in cld] + [-1] * (3 - len(cld)))
+        top3_s.extend(list(cld.values()) + [0.0] * (3 - len(cld)))
+    cld_idx = np.array(top3_i, dtype=np.int64).reshape(n, 3)
+    cld_share = np.array(top3_s, dtype=np.float64).reshape(n, 3)
     res_i = np.zeros((len(seg_doc), 2), dtype=np.int64)
     res_f = np.zeros((len(seg_doc), 2), dtype=np.float64)
     combine_batch(probs, seg_doc, cls_iso, known, cld_idx, cld_share, len(codes), cld2_weight, 0.1, res_i, res_f)

@@ -319,15 +319,17 @@ def nb_probs_packed(data: np.ndarray, offsets: np.ndarray, spans: tuple[np.ndarr
     seg_a, seg_b = spans if spans is not None else (offsets[:-1], offsets[1:])
     if groups is None:
         groups = np.arange(len(seg_a) + 1, dtype=np.int64)
+    elif groups[0] != 0 or groups[-1] != len(seg_a) or np.any(np.diff(groups) < 1):
+        raise ValueError("nb_probs_packed: groups must cover every span, in order, none empty")
     elif len(seg_a) > 1:
         first = np.zeros(len(seg_a), dtype=bool)
-        first[groups[:-1][groups[:-1] < len(seg_a)]] = True
+        first[groups[:-1]] = True
         later = ~first[:-1] & ~first[1:]        # spans s, s+1 both after their group's first span
         head = seg_a[groups[np.cumsum(first) - 1]]
         if np.any(seg_a[1:][later] < seg_b[:-1][later]) or np.any(seg_a < head):
             raise ValueError("nb_probs_packed: a group's spans after its first must be in order, not overlap, "
                              "and start at or after the first")
-    out = np.zeros((len(seg_a), len(m.classes)), dtype=np.float64)
+    out = np.empty((len(seg_a), len(m.classes)), dtype=np.float64)      # every row is written
     nb_kernel(data, offsets, seg_a, seg_b, groups, m.nextmove, m.rowbase, m.output, m.ptc, m.pc, m.log1p, m.alias,
               out)
     return out
