@@ -28,7 +28,7 @@ from ..document import Document
 from ..errors import ConfigError
 from ..text.charclass import SPACE, char_flags, pack
 from ..text.packs import find_pack, load_packs
-from ..text.scripts import SCRIPTS, dominant_script, script_table
+from ..text.scripts import SCRIPTS, script_table
 from .base import Annotator, Drop, Filter, StepContext
 from .langid_nb import LID_FLOOR, combine_batch, encode, identifier, nb_model, nb_probs, nb_probs_packed, pack_bytes
 

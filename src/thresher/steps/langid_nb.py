@@ -218,7 +218,7 @@ def nb_kernel(data, offsets, seg_a, seg_b, groups, nextmove, rowbase, output, pt
     scores = np.zeros(ncls, dtype=np.float64)
     lines = (ncls * ptc.itemsize + 63) // 64
     per_line = 64 // ptc.itemsize
-    cnt = np.zeros((4096, 8), dtype=np.int32)       # (feature of the group, span): kept zero between groups
+    cnt = np.zeros((1, 1), dtype=np.int32)      # (feature of the group, span), grown on demand, zero between groups
     for g in range(groups.shape[0] - 1):
         s0, s1 = groups[g], groups[g + 1]
         m = s1 - s0
@@ -256,7 +256,7 @@ def nb_kernel(data, offsets, seg_a, seg_b, groups, nextmove, rowbase, output, pt
             if u + PREFETCH_AHEAD < nu:
                 ahead = ptc[ufeat[u + PREFETCH_AHEAD]]
                 for q in range(lines):
-                    _prefetch(ahead, q * per_line)
+                    _prefetch(ahead, q * per_line)  # type: ignore[call-arg]  # numba intrinsic (typing context is implicit)
             f = ufeat[u]
             slot[f] = -1
             half = ptc[f]
