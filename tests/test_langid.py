@@ -248,7 +248,7 @@ def test_vectorised_dominant_script_equals_dominant_script():
         for c in cols:
             block[:, 1 + SCRIPTS.index(c)] = rng.integers(0, 6, size=500)
         rows_ = np.vstack([rows_, block])
-    got = _dominant_scripts(rows_).tolist()
+    got = _dominant_scripts(rows_)
     for r, g in zip(rows_, got):
         assert g == dominant_script({SCRIPTS[i - 1]: int(r[i]) for i in range(1, len(r)) if r[i]}), r
 

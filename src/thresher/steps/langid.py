@@ -175,19 +175,32 @@ def _iso_space() -> tuple[list[str], dict[str, int], np.ndarray, np.ndarray]:
 
 # letters per script column; a Han/kana/Hangul character carries about a word: it counts as three
 _LETTER_WEIGHT = np.array([0] + [3 if s in ("Hani", "Hira", "Kana", "Hang") else 1 for s in SCRIPTS], dtype=np.int64)
-_SCRIPT_NAMES = np.array(SCRIPTS + ["Zyyy"], dtype=object)
+_SCRIPT_NAMES = SCRIPTS + ["Zyyy", "Jpan", "Kore"]
 
 
-def _dominant_scripts(rows: np.ndarray) -> np.ndarray:
-    """``dominant_script`` of every row of letters per script (columns as ``_assemble``'s)."""
-    c = rows[:, 1:]
-    top = c.max(axis=1)
-    han, hang = c[:, SCRIPTS.index("Hani")], c[:, SCRIPTS.index("Hang")]
-    kana = c[:, SCRIPTS.index("Hira")] + c[:, SCRIPTS.index("Kana")]
-    out = _SCRIPT_NAMES[np.where(top > 0, c.argmax(axis=1), len(SCRIPTS))]
-    out[(hang > 0) & (han > 0) & (hang + han >= top)] = "Kore"
-    out[(kana > 0) & (kana + han >= top)] = "Jpan"
-    return out
+def _dominant_scripts(rows: np.ndarray, first: np.ndarray | None = None) -> list[str]:
+    """``dominant_script`` of rows (default: every row) of letters per script (columns as ``_assemble``'s)."""
+    first = np.arange(len(rows), dtype=np.int64) if first is None else first
+    out = np.empty(len(first), dtype=np.int64)
+    _dominant_kernel(rows, first, SCRIPTS.index("Hani"), SCRIPTS.index("Hang"), SCRIPTS.index("Hira"),
+                     SCRIPTS.index("Kana"), len(SCRIPTS), out)
+    return [_SCRIPT_NAMES[i] for i in out.tolist()]
+
+
+@njit(cache=True)
+def _dominant_kernel(rows, first, han, hang, hira, kana, zyyy, out):
+    for d in range(first.shape[0]):
+        r = rows[first[d], 1:]
+        top = 0
+        arg = zyyy          # no letters: undetermined
+        for j in range(r.shape[0]):
+            if r[j] > top:
+                top, arg = r[j], j
+        if r[hira] + r[kana] and r[hira] + r[kana] + r[han] >= top:
+            arg = zyyy + 1
+        elif r[hang] and r[han] and r[hang] + r[han] >= top:
+            arg = zyyy + 2
+        out[d] = arg
 
 
 @njit(cache=True)
@@ -350,7 +363,7 @@ def _identify(texts: list[str], cps: np.ndarray, coff: np.ndarray, pa: np.ndarra
     res_i = np.zeros((len(seg_doc), 2), dtype=np.int64)
     res_f = np.zeros((len(seg_doc), 2), dtype=np.float64)
     combine_batch(probs, seg_doc, cls_iso, known, cld_idx, cld_share, len(codes), cld2_weight, 0.1, res_i, res_f)
-    scripts = _dominant_scripts(rows[first]).tolist()
+    scripts = _dominant_scripts(rows, first)
     short = (letters[first] < min_letters).tolist()
     guesses = []
     for (best, top), (score, top_p), script, too_short, (cld, reliable, hant) in zip(

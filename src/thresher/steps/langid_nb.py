@@ -311,6 +311,22 @@ def nb_probs(texts: list[str]) -> np.ndarray:
     return nb_probs_packed(*pack_bytes([encode(t) for t in texts]))
 
 
+@njit(cache=True)
+def _groups_in_order(seg_a, seg_b, groups):
+    """Whether ``groups`` covers every span, none empty, each group's later spans in order, not
+    overlapping, and starting at or after its first (what ``nb_kernel``'s one pass needs)."""
+    if groups.shape[0] == 0 or groups[0] != 0 or groups[-1] != seg_a.shape[0]:
+        return False
+    for g in range(groups.shape[0] - 1):
+        s0, s1 = groups[g], groups[g + 1]
+        if s1 <= s0:
+            return False
+        for s in range(s0 + 1, s1):
+            if seg_a[s] < seg_a[s0] or (s > s0 + 1 and seg_a[s] < seg_b[s - 1]):
+                return False
+    return True
+
+
 def nb_probs_packed(data: np.ndarray, offsets: np.ndarray, spans: tuple[np.ndarray, np.ndarray] | None = None,
                     groups: np.ndarray | None = None) -> np.ndarray:
     """Probabilities of byte ``spans`` (start, end arrays) of packed texts, default: each whole
@@ -319,16 +335,9 @@ def nb_probs_packed(data: np.ndarray, offsets: np.ndarray, spans: tuple[np.ndarr
     seg_a, seg_b = spans if spans is not None else (offsets[:-1], offsets[1:])
     if groups is None:
         groups = np.arange(len(seg_a) + 1, dtype=np.int64)
-    elif groups[0] != 0 or groups[-1] != len(seg_a) or np.any(np.diff(groups) < 1):
-        raise ValueError("nb_probs_packed: groups must cover every span, in order, none empty")
-    elif len(seg_a) > 1:
-        first = np.zeros(len(seg_a), dtype=bool)
-        first[groups[:-1]] = True
-        later = ~first[:-1] & ~first[1:]        # spans s, s+1 both after their group's first span
-        head = seg_a[groups[np.cumsum(first) - 1]]
-        if np.any(seg_a[1:][later] < seg_b[:-1][later]) or np.any(seg_a < head):
-            raise ValueError("nb_probs_packed: a group's spans after its first must be in order, not overlap, "
-                             "and start at or after the first")
+    elif not _groups_in_order(seg_a, seg_b, groups):
+        raise ValueError("nb_probs_packed: groups must cover every span, none empty; a group's spans after its "
+                         "first must be in order, not overlap, and start at or after the first")
     out = np.empty((len(seg_a), len(m.classes)), dtype=np.float64)      # every row is written
     nb_kernel(data, offsets, seg_a, seg_b, groups, m.nextmove, m.rowbase, m.output, m.ptc, m.pc, m.log1p, m.alias,
               out)
