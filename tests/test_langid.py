@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -14,8 +15,10 @@ import thresher
 from thresher.document import Document
 from thresher.errors import ConfigError
 from thresher.steps.base import Drop
-from thresher.steps.langid import (_CONTROL, LanguageFilter, LanguageId, combine, detect_cld2, detect_py3langid,
-                                   identify, identify_batch, normalize_language)
+from thresher.steps.langid import (_CONTROL, LanguageFilter, LanguageId, _assemble, _dominant_scripts, combine,
+                                   detect_cld2, detect_py3langid, identify, identify_batch, normalize_language)
+from thresher.text.charclass import pack
+from thresher.text.scripts import SCRIPTS, dominant_script, script_counts, script_table
 from thresher.steps.langid_nb import classify, identifier, nb_probs
 
 WEB = Path(__file__).parent / "fixtures" / "web"
@@ -184,3 +187,115 @@ def test_pipeline_records_languages(tmp_path):
     assert rel.manifest["documents"] == sum(1 for r in sample if r["gold_language"] in wanted)
     langs = rel.stats.to_json()["languages"]
     assert set(langs) == {"eng", "fra", "swa"}
+
+
+def reference_blocks(text: str, max_chars: int = 5000, min_chars: int = 200, max_blocks: int = 16) -> list[tuple]:
+    """``LanguageId._blocks`` as it was written before it was compiled: regular expressions and str.strip."""
+    def stripped(a: int, b: int) -> tuple[int, int]:
+        piece = text[a:b]
+        right = len(piece.rstrip())
+        return (a + len(piece) - len(piece.lstrip()), a + right) if right else (a, a)
+
+    head = text[: max_chars * 4]
+    sep = re.compile(r"\n\s*\n") if re.search(r"\n\s*\n", head) else re.compile(r"\n")
+    if sep.pattern == r"\n" and "\n" not in head:
+        return []
+    pieces, pos = [], 0
+    for m in sep.finditer(head):
+        pieces.append(stripped(pos, m.start()))
+        pos = m.end()
+    pieces.append(stripped(pos, len(head)))
+    blocks: list[tuple] = []
+    start, size = -1, 0
+    for a, b in pieces:
+        if a == b:
+            continue
+        if start < 0:
+            start, size = a, b - a
+        else:
+            size += 1 + b - a
+        if size >= min_chars:
+            blocks.append((start, b, size))
+            start = -1
+            if len(blocks) >= max_blocks:
+                break
+    return blocks if len(blocks) >= 2 else []
+
+
+def test_compiled_blocks_equal_the_regex_definition():
+    udhr = [r["text"] for r in rows("udhr_paragraphs.jsonl")]
+    texts = fixture_texts() + [r["text"] for r in rows("pages.jsonl")] + [
+        "\n\n".join(udhr[:40]), "\n".join(udhr[:30]), " \r\n \u3000\n\t".join(udhr[5:25]),
+        "\u2028\n\u00a0\x85\n".join(udhr[10:30]) + "\n \n  ", "\n\n\n" + "\n \n".join(udhr[:3]),
+        " \n".join(["x" * 150] * 40), "a\n" * 3000, "\n".join(udhr[:200])]
+    assert sum(bool(reference_blocks(t)) for t in texts) > 30
+    for opts in ({}, {"min_paragraph_chars": 50, "max_paragraphs": 3}, {"max_chars": 300, "min_paragraph_chars": 1}):
+        step = LanguageId(**opts)
+        ref_opts = {"max_chars": step.max_chars, "min_chars": step.min_paragraph_chars,
+                    "max_blocks": step.max_paragraphs}
+        cps, coff = pack([t[: step.max_chars * 4] for t in texts])
+        pa, pb, size, poff = step._blocks_packed(cps, coff)
+        for d, t in enumerate(texts):
+            got = list(zip(*(x[poff[d]:poff[d + 1]].tolist() for x in (pa, pb, size))))
+            assert got == reference_blocks(t, **ref_opts) == step._blocks(t), (opts, t[:80])
+
+
+def test_vectorised_dominant_script_equals_dominant_script():
+    rng = np.random.default_rng(7)
+    rows_ = rng.integers(0, 4, size=(3000, len(SCRIPTS) + 1)) * (rng.random((3000, len(SCRIPTS) + 1)) < 0.08)
+    for cols in (["Hani", "Hira"], ["Hani", "Hang"], ["Hang", "Latn"], ["Kana", "Cyrl"]):
+        block = rng.integers(0, 6, size=(500, len(SCRIPTS) + 1)) * 0
+        for c in cols:
+            block[:, 1 + SCRIPTS.index(c)] = rng.integers(0, 6, size=500)
+        rows_ = np.vstack([rows_, block])
+    got = _dominant_scripts(rows_)
+    for r, g in zip(rows_, got):
+        assert g == dominant_script({SCRIPTS[i - 1]: int(r[i]) for i in range(1, len(r)) if r[i]}), r
+
+
+def test_one_walk_bytes_are_the_regions_utf8_and_spans_land_on_characters():
+    """A document walked once is the UTF-8 of its control-cleaned region; every span's bytes are its
+    characters' (1- to 4-byte characters, control characters and lone surrogates on the way), and
+    its letters per script are ``script_counts`` of its characters."""
+    texts = ["Grüße aus Köln — 東京 🙂 \x00\x1f\x85 ok\ud800 done. " * 40, "plain ascii\x07 text " * 30, "", "ab"]
+    spans = [[(10, 60), (100, 400), (401, 1500)], [(5, 20), (20, 200)], [], []]
+    max_chars = 700
+    n = len(texts)
+    poff = np.cumsum([0] + [len(s) for s in spans])
+    pa = np.array([a for s in spans for a, _ in s], dtype=np.int64)
+    pb = np.array([b for s in spans for _, b in s], dtype=np.int64)
+    region = np.array([min(len(t), max(max_chars, s[-1][1] if s else 0)) for t, s in zip(texts, spans)])
+    head = np.minimum(region, max_chars)
+    cps, coff = pack(texts)
+    empty = np.zeros(0, dtype=np.uint8)
+    data, woff, seg_a, seg_b, seg_doc, letters = _assemble(
+        cps, coff, region, head, pa, pb, poff, max_chars, np.ones(n, dtype=np.uint8), empty,
+        np.zeros(1, dtype=np.int64), np.zeros(n + 1, dtype=np.int64), script_table(), len(SCRIPTS) + 1)
+    blob = data.tobytes()
+    s = 0
+    for d, (t, sp) in enumerate(zip(texts, spans)):
+        clean = _CONTROL.sub(" ", t)
+        assert blob[woff[d]:woff[d + 1]] == clean[:region[d]].encode("utf-8")
+        for a, b in [(0, head[d])] + [(a, min(b, a + max_chars)) for a, b in sp]:
+            assert blob[seg_a[s]:seg_b[s]] == clean[a:b].encode("utf-8")
+            assert seg_doc[s] == d and {SCRIPTS[i - 1]: c for i, c in enumerate(letters[s].tolist()) if i and c} == \
+                script_counts(t[a:b])
+            s += 1
+    assert s == len(seg_a)
+
+
+def test_documents_walked_apart_equal_one_at_a_time():
+    """All upper case or not NFC: the head and each paragraph are encoded (lower-cased, NFC) and
+    walked on their own; in a batch beside documents walked once, each gets what it gets alone."""
+    udhr = defaultdict(list)
+    for r in rows("udhr_paragraphs.jsonl"):
+        udhr[r["lang"]].append(r["text"])
+    eng = udhr["eng"] * 3
+    shout = "\n\n".join(p.upper() for p in eng)
+    decomposed = "\n\n".join(udhr["fra"] * 2).replace("é", "e\u0301") + "\n\nSchöne Grüße aus Köln. " * 9
+    texts = [shout, decomposed, "\n\n".join(eng), "\n\n".join(udhr["deu"]).upper(), "ÇA VA, MERCI BEAUCOUP !"]
+    step = LanguageId(min_paragraph_chars=100)
+    batch = step.guesses(texts)
+    assert [g.language for g in batch[:4]] == ["eng", "fra", "eng", "deu"] and batch[0].paragraphs
+    for t, g in zip(texts, batch):
+        assert step.guesses([t])[0] == g

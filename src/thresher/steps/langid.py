@@ -19,16 +19,16 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 from numba import njit
 
 from ..document import Document
 from ..errors import ConfigError
-from ..text.charclass import pack
+from ..text.charclass import SPACE, char_flags, pack
 from ..text.packs import find_pack, load_packs
-from ..text.scripts import SCRIPTS, dominant_script, script_table
+from ..text.scripts import SCRIPTS, script_table
 from .base import Annotator, Drop, Filter, StepContext
 from .langid_nb import LID_FLOOR, combine_batch, encode, identifier, nb_model, nb_probs, nb_probs_packed, pack_bytes
 
@@ -37,24 +37,6 @@ UNKNOWN = "unknown"
 # "no" (both detectors have a separate Nynorsk class, so "no" is Bokmål), Montenegrin.
 _SPECIAL = {"iw": "heb", "jw": "jav", "no": "nob", "zh-Hant": "zho", "sr-ME": "cnr", "in": "ind"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-_PARAGRAPHS = re.compile(r"\n\s*\n")
-_NEWLINE = re.compile(r"\n")
-
-
-def _spans(sep: re.Pattern, text: str) -> Iterator[tuple[int, int]]:
-    """The pieces of ``text`` between matches of ``sep``, each stripped of surrounding whitespace,
-    as spans, lazily (a caller that has enough blocks stops reading)."""
-    pos = 0
-    for m in sep.finditer(text):
-        yield _stripped(text, pos, m.start())
-        pos = m.end()
-    yield _stripped(text, pos, len(text))
-
-
-def _stripped(text: str, a: int, b: int) -> tuple[int, int]:
-    piece = text[a:b]
-    right = len(piece.rstrip())
-    return (a + len(piece) - len(piece.lstrip()), a + right) if right else (a, a)
 
 
 @lru_cache(maxsize=1)
@@ -109,10 +91,15 @@ def detect_py3langid(text: str) -> dict[str, float]:
 def detect_cld2(text: str) -> tuple[dict[str, float], bool, bool]:
     """cld2's top-3 languages as text shares (0-1) keyed by ISO 639-3, its reliability flag, and
     whether it said Traditional Chinese."""
+    return _cld2(text.encode("utf-8", "replace"))
+
+
+def _cld2(data: bytes) -> tuple[dict[str, float], bool, bool]:
+    """``detect_cld2`` of a text's UTF-8 bytes."""
     import pycld2
 
     try:
-        reliable, _, details = pycld2.detect(text.encode("utf-8", "replace"), bestEffort=True)
+        reliable, _, details = pycld2.detect(data, bestEffort=True)
     except pycld2.error:
         return {}, False, False
     out: dict[str, float] = {}
@@ -186,114 +173,204 @@ def _iso_space() -> tuple[list[str], dict[str, int], np.ndarray, np.ndarray]:
     return codes, index, cls_iso, known
 
 
-@njit(cache=True)
-def _script_rows(cps, seg_a, seg_b, table, out):
-    """Letters per script (columns: 1 + index into SCRIPTS) of each span of a packed batch."""
-    for s in range(seg_a.shape[0]):
-        for i in range(seg_a[s], seg_b[s]):
-            out[s, table[cps[i]]] += 1
-
-
 # letters per script column; a Han/kana/Hangul character carries about a word: it counts as three
 _LETTER_WEIGHT = np.array([0] + [3 if s in ("Hani", "Hira", "Kana", "Hang") else 1 for s in SCRIPTS], dtype=np.int64)
+_SCRIPT_NAMES = SCRIPTS + ["Zyyy", "Jpan", "Kore"]
 
 
-def _utf8_offsets(cps: np.ndarray) -> np.ndarray:
-    """Byte offset in UTF-8 of every character boundary (len(cps) + 1 entries)."""
-    width = 1 + (cps >= 0x80) + (cps >= 0x800) + (cps >= 0x10000)
-    out = np.zeros(len(cps) + 1, dtype=np.int64)
-    np.cumsum(width, out=out[1:])
-    return out
+def _dominant_scripts(rows: np.ndarray, first: np.ndarray | None = None) -> list[str]:
+    """``dominant_script`` of rows (default: every row) of letters per script (columns as ``_assemble``'s)."""
+    first = np.arange(len(rows), dtype=np.int64) if first is None else first
+    out = np.empty(len(first), dtype=np.int64)
+    _dominant_kernel(rows, first, SCRIPTS.index("Hani"), SCRIPTS.index("Hang"), SCRIPTS.index("Hira"),
+                     SCRIPTS.index("Kana"), len(SCRIPTS), out)
+    return [_SCRIPT_NAMES[i] for i in out.tolist()]
 
 
-def _units(text: str, spans: list[tuple[int, int]], max_chars: int) -> tuple[list[str], list[tuple[int, int, int]]]:
-    """What to walk for one document and the spans to score in it: (texts, [(text, char start, char end)]),
-    the head first. When the head is a prefix of the paragraphs' region as py3langid would encode
-    both (NFC already, not all upper case), one walk over the region serves the head and every
-    paragraph; otherwise the head and each paragraph are walked on their own."""
-    region = _CONTROL.sub(" ", text[:max(max_chars, spans[-1][1] if spans else 0)])
-    head = region[:max_chars]
-    if not spans:
-        return [head], [(0, 0, len(head))]
-    if not region.isupper() and not head.isupper() and (region.isascii() or (
-            unicodedata.is_normalized("NFC", region) and unicodedata.is_normalized("NFC", head))):
-        return [region], [(0, 0, len(head))] + [(0, a, min(b, a + max_chars)) for a, b in spans]
-    units = [head] + [_CONTROL.sub(" ", text[a:b][:max_chars]) for a, b in spans]
-    return units, [(i, 0, len(u)) for i, u in enumerate(units)]
+@njit(cache=True)
+def _dominant_kernel(rows, first, han, hang, hira, kana, zyyy, out):
+    for d in range(first.shape[0]):
+        r = rows[first[d], 1:]
+        top = 0
+        arg = zyyy          # no letters: undetermined
+        for j in range(r.shape[0]):
+            if r[j] > top:
+                top, arg = r[j], j
+        if r[hira] + r[kana] and r[hira] + r[kana] + r[han] >= top:
+            arg = zyyy + 1
+        elif r[hang] and r[han] and r[hang] + r[han] >= top:
+            arg = zyyy + 2
+        out[d] = arg
 
 
-def identify_batch(texts: list[str], min_letters: int = 10, min_score: float = 0.3, max_chars: int = 5000,
-                   cld2_weight: float = 0.5, paragraphs: list[list[tuple[int, int]]] | None = None
-                   ) -> tuple[list[LanguageGuess], list[list[str]]]:
-    """Identify many texts at once: py3langid compiled over the whole batch, cld2 once per text.
+@njit(cache=True)
+def _is_control(c):
+    """``_CONTROL``: C0/C1 controls other than tab and line breaks, and lone surrogates."""
+    return c <= 0x08 or c == 0x0B or c == 0x0C or 0x0E <= c <= 0x1F or 0x7F <= c <= 0x9F or 0xD800 <= c <= 0xDFFF
 
-    ``paragraphs[i]`` (optional) are (start, end) character spans of text ``i`` to label too,
-    scored from the same walk as the text (see ``_units``), each combined with cld2's shares of
-    its whole text (cld2 is not run per paragraph). Returns one guess per text and, per text, one
-    label per span ("unknown" for a span too short or too uncertain)."""
-    spans = paragraphs or [[] for _ in texts]
-    units: list[str] = []
-    unit_segs: list[tuple[int, int]] = []      # each unit's spans: seg_* indices start..end-1
-    seg_unit: list[int] = []
-    seg_ca: list[int] = []
-    seg_cb: list[int] = []
-    seg_doc: list[int] = []
-    first: list[int] = []           # each document's head span, followed by its paragraphs'
-    heads: list[str] = []
-    for d, (t, sp) in enumerate(zip(texts, spans)):
-        us, segs = _units(t, sp, max_chars)
-        heads.append(us[0][:max_chars])
-        first.append(len(seg_doc))
-        at = len(seg_doc)      # one unit holding every span, or one unit per span
-        unit_segs.extend([(at, at + len(segs))] if len(us) == 1 else [(at + k, at + k + 1) for k in range(len(us))])
-        for u, a, b in segs:
-            seg_unit.append(len(units) + u)
-            seg_ca.append(a)
-            seg_cb.append(b)
-            seg_doc.append(d)
-        units.extend(us)
-    cps, coff = pack(units)
-    encoded = [encode(u) for u in units]
-    data, boff = pack_bytes(encoded)
-    su = np.array(seg_unit, dtype=np.int64)
-    ca, cb = np.array(seg_ca, dtype=np.int64), np.array(seg_cb, dtype=np.int64)
-    ba, bb = ca.copy(), cb.copy()
-    for i, u in enumerate(units):       # character -> byte offsets where UTF-8 is longer than one byte
-        if len(encoded[i]) != len(u):
-            lo, hi = unit_segs[i]
-            if hi - lo == 1:        # the whole unit (its NFC form may differ in length)
-                ba[lo], bb[lo] = 0, len(encoded[i])
-            else:                   # spans of a region that is NFC already (see _units)
-                off = _utf8_offsets(cps[coff[i]:coff[i + 1]])
-                ba[lo:hi], bb[lo:hi] = off[ca[lo:hi]], off[cb[lo:hi]]
-    rows = np.zeros((len(seg_doc), len(SCRIPTS) + 1), dtype=np.int64)
-    _script_rows(cps, coff[su] + ca, coff[su] + cb, script_table(), rows)
-    letters = (rows @ _LETTER_WEIGHT).tolist()
-    groups = np.array(first + [len(seg_doc)], dtype=np.int64)
-    probs = nb_probs_packed(data, boff, (boff[su] + ba, boff[su] + bb), groups)
+
+@njit(cache=True)
+def _assemble(cps, coff, region, head, pa, pb, poff, max_chars, fast, sblob, soff, sfirst, scripts, nscripts):
+    """The bytes py3langid scores for a batch, the spans to score in them, and their letters per script.
+
+    Document ``d``'s text is ``cps[coff[d]:]``; its paragraph spans (character offsets) are
+    ``pa/pb[poff[d]:poff[d+1]]``. Its spans are its head, the first ``head[d]`` characters, then
+    each paragraph's first ``max_chars`` characters. A ``fast`` document is one walk: the UTF-8 of
+    its first ``region[d]`` characters, control characters as spaces (what py3langid encodes when
+    that text is NFC and not all upper case). Any other document brings its spans already encoded
+    (``sblob[soff[k]:soff[k+1]]`` for its units ``sfirst[d] .. sfirst[d+1]-1``), one walk each.
+    Returns the bytes, the walks' offsets, every span (head first, then the paragraphs, per
+    document) in bytes, its document, and its letters per script (``scripts``: code point -> column)."""
+    n = region.shape[0]
+    walks = 0
+    room = 0
+    longest = 0
+    for d in range(n):
+        if fast[d]:
+            walks += 1
+            room += 4 * region[d]
+        else:
+            walks += sfirst[d + 1] - sfirst[d]
+            room += soff[sfirst[d + 1]] - soff[sfirst[d]]
+        longest = max(longest, region[d])
+    nseg = n + poff[n]
+    data = np.empty(room, dtype=np.uint8)
+    woff = np.empty(walks + 1, dtype=np.int64)
+    seg_a = np.empty(nseg, dtype=np.int64)
+    seg_b = np.empty(nseg, dtype=np.int64)
+    seg_doc = np.empty(nseg, dtype=np.int64)
+    rows = np.zeros((nseg, nscripts), dtype=np.int64)
+    at = np.empty(longest + 1, dtype=np.int64)      # byte offset of each character of a region
+    pos = 0
+    w = 0
+    sh = 0          # the document's head span; its paragraphs follow
+    for d in range(n):
+        base = coff[d]
+        k0, k1 = poff[d], poff[d + 1]
+        seg_doc[sh:sh + 1 + k1 - k0] = d
+        k = k0          # the paragraph that may hold character i
+        start = pos
+        for i in range(region[d]):
+            c = cps[base + i]
+            t = scripts[c]
+            if t:
+                if i < head[d]:
+                    rows[sh, t] += 1
+                while k < k1 and min(pb[k], pa[k] + max_chars) <= i:
+                    k += 1
+                if k < k1 and pa[k] <= i:
+                    rows[sh + 1 + k - k0, t] += 1
+            if fast[d]:
+                at[i] = pos
+                if c < 0x80 or _is_control(c):
+                    data[pos] = 0x20 if _is_control(c) else c
+                    pos += 1
+                elif c < 0x800:
+                    data[pos] = 0xC0 | (c >> 6)
+                    data[pos + 1] = 0x80 | (c & 0x3F)
+                    pos += 2
+                elif c < 0x10000:
+                    data[pos] = 0xE0 | (c >> 12)
+                    data[pos + 1] = 0x80 | ((c >> 6) & 0x3F)
+                    data[pos + 2] = 0x80 | (c & 0x3F)
+                    pos += 3
+                else:
+                    data[pos] = 0xF0 | (c >> 18)
+                    data[pos + 1] = 0x80 | ((c >> 12) & 0x3F)
+                    data[pos + 2] = 0x80 | ((c >> 6) & 0x3F)
+                    data[pos + 3] = 0x80 | (c & 0x3F)
+                    pos += 4
+        if fast[d]:
+            woff[w] = start
+            w += 1
+            at[region[d]] = pos
+            seg_a[sh], seg_b[sh] = at[0], at[head[d]]
+            for k in range(k0, k1):
+                seg_a[sh + 1 + k - k0], seg_b[sh + 1 + k - k0] = at[pa[k]], at[min(pb[k], pa[k] + max_chars)]
+        else:
+            for u in range(sfirst[d], sfirst[d + 1]):
+                woff[w] = seg_a[sh + u - sfirst[d]] = pos
+                w += 1
+                for i in range(soff[u], soff[u + 1]):
+                    data[pos] = sblob[i]
+                    pos += 1
+                seg_b[sh + u - sfirst[d]] = pos
+        sh += 1 + k1 - k0
+    woff[walks] = pos
+    return data[:pos], woff, seg_a, seg_b, seg_doc, rows
+
+
+def _identify(texts: list[str], cps: np.ndarray, coff: np.ndarray, pa: np.ndarray, pb: np.ndarray, poff: np.ndarray,
+              min_letters: int, min_score: float, max_chars: int, cld2_weight: float
+              ) -> tuple[list[LanguageGuess], np.ndarray]:
+    """``identify_batch`` on packed input: ``cps[coff[d]:coff[d+1]]`` holds at least the first
+    ``max(max_chars, end of its last paragraph)`` characters of ``texts[d]``, its paragraph spans are
+    ``pa/pb[poff[d]:poff[d+1]]`` (in order, not overlapping). Returns the guesses and, per
+    paragraph span, its language as an index into ``_iso_space()[0]`` (-1: unknown)."""
+    n = len(texts)
+    npara = np.diff(poff)
+    last = np.zeros(n, dtype=np.int64)
+    last[npara > 0] = pb[poff[1:][npara > 0] - 1]
+    lens = np.fromiter(map(len, texts), dtype=np.int64, count=n)
+    region = np.minimum(lens, np.maximum(max_chars, last))
+    head = np.minimum(region, max_chars)
+    if np.any(region > np.diff(coff)):
+        raise ValueError("_identify: the packed texts are shorter than the regions to score")
+    # A document is walked once when py3langid would encode its region and head as they are (NFC,
+    # not all upper case); otherwise its head and each paragraph are encoded and walked on their own.
+    fast = np.ones(n, dtype=np.uint8)
+    slow_units: list[str] = []
+    sfirst = [0]
+    slow_heads: dict[int, str] = {}
+    for d, (t, r) in enumerate(zip(texts, region.tolist())):
+        if t.isascii():     # no normalisation to do: all upper case is the only reason to walk apart
+            piece = t[:r]
+            if not piece.isupper() and (r <= max_chars or not piece[:max_chars].isupper()):
+                sfirst.append(len(slow_units))
+                continue
+        else:
+            piece = _CONTROL.sub(" ", t[:r])
+            top = piece[:max_chars]
+            if not piece.isupper() and not top.isupper() and unicodedata.is_normalized("NFC", piece) and (
+                    top is piece or unicodedata.is_normalized("NFC", top)):
+                sfirst.append(len(slow_units))
+                continue
+        fast[d] = 0
+        h = _CONTROL.sub(" ", t[:r])[:max_chars]
+        slow_heads[d] = h
+        slow_units.append(h)
+        slow_units.extend(_CONTROL.sub(" ", t[a:b][:max_chars])
+                          for a, b in zip(pa[poff[d]:poff[d + 1]].tolist(), pb[poff[d]:poff[d + 1]].tolist()))
+        sfirst.append(len(slow_units))
+    sblob, soff = pack_bytes([encode(u) for u in slow_units])
+    data, woff, seg_a, seg_b, seg_doc, rows = _assemble(
+        cps, coff, region, head, pa, pb, poff, max_chars, fast, sblob, soff, np.array(sfirst, dtype=np.int64),
+        script_table(), len(SCRIPTS) + 1)
+    letters = rows @ _LETTER_WEIGHT
+    first = np.arange(n, dtype=np.int64) + poff[:-1]        # each document's head span
+    probs = nb_probs_packed(data, woff, (seg_a, seg_b), np.append(first, len(seg_doc)))
     codes, index, cls_iso, known = _iso_space()
-    cld_idx = np.full((len(texts), 3), -1, dtype=np.int64)
-    cld_share = np.zeros((len(texts), 3), dtype=np.float64)
-    clds = []
-    for d, h in enumerate(heads):
-        cld, reliable, hant = detect_cld2(h)
-        clds.append((cld, reliable, hant))
-        for j, (c, share) in enumerate(cld.items()):
-            cld_idx[d, j], cld_share[d, j] = index[c], share
+    blob = data.tobytes()
+    clds = [_cld2(blob[a:b]) if f else _cld2(slow_heads[d].encode("utf-8", "replace"))
+            for d, (f, a, b) in enumerate(zip(fast.tolist(), seg_a[first].tolist(), seg_b[first].tolist()))]
+    top3_i: list[int] = []          # cld2's (at most three) languages per document, padded
+    top3_s: list[float] = []
+    for cld, _, _ in clds:
+        top3_i.extend([index[c] for c in cld] + [-1] * (3 - len(cld)))
+        top3_s.extend(list(cld.values()) + [0.0] * (3 - len(cld)))
+    cld_idx = np.array(top3_i, dtype=np.int64).reshape(n, 3)
+    cld_share = np.array(top3_s, dtype=np.float64).reshape(n, 3)
     res_i = np.zeros((len(seg_doc), 2), dtype=np.int64)
     res_f = np.zeros((len(seg_doc), 2), dtype=np.float64)
-    combine_batch(probs, np.array(seg_doc, dtype=np.int64), cls_iso, known, cld_idx, cld_share, len(codes),
-                  cld2_weight, 0.1, res_i, res_f)
-    res_i, res_f = res_i.tolist(), res_f.tolist()
+    combine_batch(probs, seg_doc, cls_iso, known, cld_idx, cld_share, len(codes), cld2_weight, 0.1, res_i, res_f)
+    scripts = _dominant_scripts(rows, first)
+    short = (letters[first] < min_letters).tolist()
     guesses = []
-    for d, s in enumerate(first):
-        counts = {SCRIPTS[i - 1]: int(rows[s, i]) for i in np.flatnonzero(rows[s, 1:]) + 1}
-        script = dominant_script(counts)
-        if letters[s] < min_letters:
+    for (best, top), (score, top_p), script, too_short, (cld, reliable, hant) in zip(
+            res_i[first].tolist(), res_f[first].tolist(), scripts, short, clds):
+        if too_short:
             guesses.append(LanguageGuess(UNKNOWN, 0.0, script, "too_short"))
             continue
-        cld, reliable, hant = clds[d]
-        (best, top), (score, top_p) = res_i[s], res_f[s]
         lang = codes[best] if best >= 0 else UNKNOWN
         lid_top = codes[top] if top >= 0 else None
         cld_top = max(cld, key=cld.get) if cld else None
@@ -304,20 +381,118 @@ def identify_batch(texts: list[str], min_letters: int = 10, min_score: float = 0
         if score < min_score:
             g.language, g.reason = UNKNOWN, "low_score"
         guesses.append(g)
-    labels: list[list[str]] = [[] for _ in texts]
-    heads_at = set(first)
-    for s in range(len(seg_doc)):
-        if s not in heads_at:
-            best = res_i[s][0]
-            ok = letters[s] >= min_letters and best >= 0 and res_f[s][0] >= min_score
-            labels[seg_doc[s]].append(codes[best] if ok else UNKNOWN)
-    return guesses, labels
+    para = np.ones(len(seg_doc), dtype=bool)
+    para[first] = False
+    ok = (letters >= min_letters) & (res_i[:, 0] >= 0) & (res_f[:, 0] >= min_score)
+    return guesses, np.where(ok, res_i[:, 0], -1)[para]
+
+
+def identify_batch(texts: list[str], min_letters: int = 10, min_score: float = 0.3, max_chars: int = 5000,
+                   cld2_weight: float = 0.5, paragraphs: list[list[tuple[int, int]]] | None = None
+                   ) -> tuple[list[LanguageGuess], list[list[str]]]:
+    """Identify many texts at once: py3langid compiled over the whole batch, cld2 once per text.
+
+    ``paragraphs[i]`` (optional) are (start, end) character spans of text ``i`` to label too, in
+    order and not overlapping, scored from the same walk as the text where py3langid would encode
+    both alike (see ``_assemble``), each combined with cld2's shares of its whole text (cld2 is not
+    run per paragraph). Returns one guess per text and, per text, one label per span ("unknown"
+    for a span too short or too uncertain)."""
+    spans = paragraphs or [[] for _ in texts]
+    poff = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum([len(sp) for sp in spans], out=poff[1:])
+    flat = [ab for sp in spans for ab in sp]
+    pa = np.array([a for a, _ in flat], dtype=np.int64)
+    pb = np.array([b for _, b in flat], dtype=np.int64)
+    for t, sp in zip(texts, spans):
+        if any(not 0 <= a <= b <= len(t) for a, b in sp) or any(b > a for (_, b), (a, _) in zip(sp, sp[1:])):
+            raise ValueError(f"identify_batch: paragraph spans {sp[:4]}... must lie in their text, in order, "
+                             "without overlapping")
+    cps, coff = pack([t[:max(max_chars, sp[-1][1] if sp else 0)] for t, sp in zip(texts, spans)])
+    guesses, lab = _identify(texts, cps, coff, pa, pb, poff, min_letters, min_score, max_chars, cld2_weight)
+    codes = _iso_space()[0] + [UNKNOWN]         # -1 is the last
+    names = [codes[i] for i in lab.tolist()]
+    return guesses, [names[poff[d]:poff[d + 1]] for d in range(len(texts))]
 
 
 def identify(text: str, min_letters: int = 10, min_score: float = 0.3, max_chars: int = 5000,
              cld2_weight: float = 0.5) -> LanguageGuess:
     """Identify one text (no paragraph breakdown; see ``LanguageId`` for documents)."""
     return identify_batch([text], min_letters, min_score, max_chars, cld2_weight)[0][0]
+
+
+@njit(cache=True)
+def _blocks_kernel(cps, coff, flags, space, limit, min_chars, max_blocks, out, count):
+    """``LanguageId._blocks`` of every text ``cps[coff[d]:coff[d+1]]``, cut at ``limit`` characters:
+    up to ``max_blocks`` (start, end, length) rows into ``out[d]``, how many into ``count[d]`` (0
+    when fewer than two). Paragraphs are the pieces between runs of whitespace (``str.isspace``,
+    ``flags & space``) holding two newlines (``\\n\\s*\\n``), else between newlines, stripped."""
+    for d in range(coff.shape[0] - 1):
+        lo = coff[d]
+        hi = min(coff[d + 1], lo + limit)
+        para = False
+        lines = False
+        i = lo
+        while i < hi and not para:          # is there a run of whitespace with two newlines?
+            if flags[cps[i]] & space:
+                nl = 0
+                while i < hi and flags[cps[i]] & space:
+                    nl += cps[i] == 10
+                    i += 1
+                para = nl >= 2
+                lines = lines or nl > 0
+            else:
+                i += 1
+        count[d] = 0
+        if not para and not lines:
+            continue
+        nb = 0
+        start = -1
+        size = 0
+        pos = lo                # where the current piece starts
+        i = lo
+        while True:
+            # the next separator [sep, after): a newline, or a whitespace run's first to last newline
+            sep = after = hi
+            while i < hi:
+                if not para:
+                    if cps[i] == 10:
+                        sep, after = i, i + 1
+                        i += 1
+                        break
+                    i += 1
+                elif flags[cps[i]] & space:
+                    first = last = -1
+                    while i < hi and flags[cps[i]] & space:
+                        if cps[i] == 10:
+                            last = i
+                            if first < 0:
+                                first = i
+                        i += 1
+                    if last > first:
+                        sep, after = first, last + 1
+                        break
+                else:
+                    i += 1
+            a, b = pos, sep
+            while a < b and flags[cps[a]] & space:
+                a += 1
+            while b > a and flags[cps[b - 1]] & space:
+                b -= 1
+            if a < b:
+                if start < 0:
+                    start, size = a - lo, b - a
+                else:
+                    size += 1 + b - a
+                if size >= min_chars:
+                    out[d, nb, 0], out[d, nb, 1], out[d, nb, 2] = start, b - lo, size
+                    nb += 1
+                    start = -1
+                    if nb >= max_blocks:
+                        break
+            if sep >= hi:
+                break
+            pos = after
+        count[d] = nb if nb >= 2 else 0
 
 
 class LanguageId(Annotator):
@@ -349,40 +524,41 @@ class LanguageId(Annotator):
         block has ``min_paragraph_chars``; at most ``max_paragraphs`` blocks (fewer than two: none).
         Each as (start, end, length): its span in ``text`` and its length with the paragraphs
         stripped and joined by one newline."""
-        head = text[: self.max_chars * 4]
-        sep = _PARAGRAPHS if _PARAGRAPHS.search(head) else _NEWLINE
-        if sep is _NEWLINE and "\n" not in head:
-            return []
-        blocks: list[tuple[int, int, int]] = []
-        start = -1
-        size = 0
-        for a, b in _spans(sep, head):
-            if a == b:
-                continue
-            if start < 0:
-                start, size = a, b - a
-            else:
-                size += 1 + b - a
-            if size >= self.min_paragraph_chars:
-                blocks.append((start, b, size))
-                start = -1
-                if len(blocks) >= self.max_paragraphs:
-                    break
-        return blocks if len(blocks) >= 2 else []
+        cps, coff = pack([text[: self.max_chars * 4]])
+        pa, pb, size, poff = self._blocks_packed(cps, coff)
+        return list(zip(pa.tolist(), pb.tolist(), size.tolist()))
+
+    def _blocks_packed(self, cps: np.ndarray, coff: np.ndarray) -> tuple[np.ndarray, ...]:
+        """``_blocks`` of every text ``cps[coff[d]:coff[d+1]]`` (each cut at ``4 * max_chars``
+        characters): (starts, ends, lengths, offsets of each text's blocks)."""
+        cap = max(1, min(self.max_paragraphs, self.max_chars * 4 // max(self.min_paragraph_chars, 1) + 1))
+        out = np.zeros((len(coff) - 1, cap, 3), dtype=np.int64)
+        count = np.zeros(len(coff) - 1, dtype=np.int64)
+        _blocks_kernel(cps, coff, char_flags(), SPACE, self.max_chars * 4, self.min_paragraph_chars, cap, out, count)
+        keep = np.arange(cap) < count[:, None]
+        poff = np.zeros(len(count) + 1, dtype=np.int64)
+        np.cumsum(count, out=poff[1:])
+        return out[keep][:, 0], out[keep][:, 1], out[keep][:, 2], poff
 
     def guesses(self, texts: list[str]) -> list[LanguageGuess]:
-        blocks = [self._blocks(t) for t in texts] if self.paragraphs else None
-        spans = [[(a, b) for a, b, _ in bl] for bl in blocks] if blocks is not None else None
-        guesses, labels = identify_batch(texts, self.min_letters, self.min_score, self.max_chars,
-                                         self.cld2_weight, spans)
-        for g, bl, lab in zip(guesses, blocks or [], labels):
-            if g.reason != "ok" or not bl:
+        cps, coff = pack([t[: self.max_chars * (4 if self.paragraphs else 1)] for t in texts])
+        if self.paragraphs:
+            pa, pb, size, poff = self._blocks_packed(cps, coff)
+        else:
+            pa = pb = size = np.zeros(0, dtype=np.int64)
+            poff = np.zeros(len(texts) + 1, dtype=np.int64)
+        guesses, lab = _identify(texts, cps, coff, pa, pb, poff, self.min_letters, self.min_score, self.max_chars,
+                                 self.cld2_weight)
+        codes = _iso_space()[0] + [UNKNOWN]         # -1 is the last
+        lab_l, size_l, poff_l = lab.tolist(), size.tolist(), poff.tolist()
+        for d, g in enumerate(guesses):
+            if g.reason != "ok" or poff_l[d] == poff_l[d + 1]:
                 continue
-            mass: dict[str, float] = {}
-            for (_, _, size), lang in zip(bl, lab):
-                mass[lang] = mass.get(lang, 0.0) + size
+            mass: dict[int, float] = {}
+            for k in range(poff_l[d], poff_l[d + 1]):
+                mass[lab_l[k]] = mass.get(lab_l[k], 0.0) + size_l[k]
             total = sum(mass.values())
-            g.paragraphs = {k: round(v / total, 4) for k, v in sorted(mass.items(), key=lambda kv: -kv[1])}
+            g.paragraphs = {codes[k]: round(v / total, 4) for k, v in sorted(mass.items(), key=lambda kv: -kv[1])}
             known = {k: v for k, v in g.paragraphs.items() if k != UNKNOWN}
             if known and known.get(g.language, 0.0) < self.min_share:
                 g.language, g.reason = UNKNOWN, "mixed"
