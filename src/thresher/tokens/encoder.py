@@ -139,8 +139,8 @@ def convert(path: str | Path) -> tuple[Any, int]:
     vocab: dict[str, int] = model.get("vocab") or {}
     ranks = {bytes([byte_of[c]]): vocab[c] for c in byte_of if c in vocab}
     if len(ranks) < 256:
-        b = next(b for b, c in bytes_to_unicode().items() if c not in vocab)
-        raise NotExpressible(f"{256 - len(ranks)} bytes have no token (byte {b:#04x} ...)")
+        gap = next(b for b, c in bytes_to_unicode().items() if c not in vocab)
+        raise NotExpressible(f"{256 - len(ranks)} bytes have no token (byte {gap:#04x} ...)")
     # the tokens tokenizers' BPE makes of their own bytes (no pre-tokenizer: the whole string is one word);
     # any other token (a special token's text, a merge result that BPE never reaches) never comes out
     # of tokenizers, so tiktoken must not have it either
@@ -157,14 +157,15 @@ def convert(path: str | Path) -> tuple[Any, int]:
             left_out += 1
     last = -1
     for n, m in enumerate(model.get("merges") or []):
-        a, b = m.split(" ", 1) if isinstance(m, str) else m
-        i = vocab.get(a + b)
-        if i is None or not all(c in byte_of for c in a + b) or ranks.get(bytes(byte_of[c] for c in a + b)) != i:
+        left, right = m.split(" ", 1) if isinstance(m, str) else m
+        made = vocab.get(left + right)
+        if made is None or not all(c in byte_of for c in left + right) or \
+                ranks.get(bytes(byte_of[c] for c in left + right)) != made:
             continue                    # a merge tokenizers never applies (its result never comes out)
-        if i <= last:
-            raise NotExpressible(f"merge {n} ({a!r}, {b!r}) makes token {i} after a merge made token {last}: "
+        if made <= last:
+            raise NotExpressible(f"merge {n} ({left!r}, {right!r}) makes token {made} after a merge made token {last}: "
                                  "merge order and token ids disagree")
-        last = i
+        last = made
     ids = set(ranks.values())
     try:
         enc = tiktoken.Encoding(name=Path(path).stem, pat_str=pattern, mergeable_ranks=ranks,
