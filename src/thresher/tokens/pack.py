@@ -72,12 +72,12 @@ def load_packing_tokenizer(path: str | Path):
     return _TOKENIZERS[key]
 
 
-Encode = Callable[[list[str], "ThreadPoolExecutor | None"], list]
+Encode = Callable[[list[str], "ThreadPoolExecutor | None", int], list]
 
 
 def packing_encoder(path: str | Path, name: str) -> Encode:
     """The batch encoder ``name`` (``tiktoken`` or ``tokenizers``, as :func:`encoder.choose` picked it at the
-    run's start) for ``path``: (texts, thread pool or None) -> each text's token ids (an array or a list),
+    run's start) for ``path``: (texts, thread pool or None, its threads) -> each text's token ids (an array or a list),
     special-token text read as text. Built once per process."""
     key = (str(path), name)
     if key not in _ENCODERS:
@@ -89,7 +89,7 @@ def packing_encoder(path: str | Path, name: str) -> Encode:
             _ENCODERS[key] = _tiktoken_batch(enc)
         else:
             tok = load_packing_tokenizer(path)        # its own thread pool (Rayon) over the batch
-            _ENCODERS[key] = lambda texts, pool: [e.ids for e in tok.encode_batch_fast(texts, add_special_tokens=False)]
+            _ENCODERS[key] = lambda texts, pool, k: [e.ids for e in tok.encode_batch_fast(texts, add_special_tokens=False)]
     return _ENCODERS[key]
 
 
@@ -99,10 +99,9 @@ def _tiktoken_batch(enc) -> Encode:
     def part(texts: list[str]) -> list:
         return [enc.encode_to_numpy(t, disallowed_special=()) for t in texts]   # = encode_ordinary
 
-    def run(texts: list[str], pool: ThreadPoolExecutor | None) -> list:
-        if pool is None or len(texts) < 64:
+    def run(texts: list[str], pool: ThreadPoolExecutor | None, k: int) -> list:
+        if pool is None or k < 2 or len(texts) < 64:
             return part(texts)
-        k = pool._max_workers
         out: list = [None] * len(texts)
         for j, ids in enumerate(pool.map(part, [texts[j::k] for j in range(k)])):
             out[j::k] = ids
@@ -156,7 +155,7 @@ def pack_shard(item: tuple[int, str], release: str, settings: dict[str, Any]) ->
         pf = pq.ParquetFile(out / data_rel)
         for b in pf.iter_batches(batch_size=BATCH, columns=["id", "text", "meta"]):
             ids, texts, metas = (b.column(k).to_pylist() for k in ("id", "text", "meta"))
-            encs = encode(texts, pool)
+            encs = encode(texts, pool, threads)
             parts: dict[str, list] = {s: [] for s in paths.SPLITS}      # one write per batch and split
             lens: dict[str, list[int]] = {s: [] for s in paths.SPLITS}
             for doc_id, text, meta, toks in zip(ids, texts, metas, encs):
