@@ -9,7 +9,7 @@ thresher's tokenizers; GPT-2's or StarCoder's tokenizer.json work too). Text tha
 page) is encoded as the text it is, never as the special token.
 
 The encoder is tiktoken, built from the tokenizer.json, where ``encoder.choose`` shows at the start that
-it gives the ids ``tokenizers`` gives (4-6x faster); otherwise ``tokenizers``, with a warning saying why.
+it gives the ids ``tokenizers`` gives (4-5x less CPU); otherwise ``tokenizers``, with a warning saying why.
 Either way the shards are the same bytes; the manifest's ``tokens.encoder`` says which one packed them.
 
 Shards are packed by the executor like any stage: each worker writes its files under temporary
@@ -77,7 +77,7 @@ Encode = Callable[[list[str], "ThreadPoolExecutor | None", int], list]
 
 def packing_encoder(path: str | Path, name: str) -> Encode:
     """The batch encoder ``name`` (``tiktoken`` or ``tokenizers``, as :func:`encoder.choose` picked it at the
-    run's start) for ``path``: (texts, thread pool or None, its threads) -> each text's token ids (an array or a list),
+    run's start) for ``path``: (texts, thread pool or None, its threads) -> each text's token ids (uint32 arrays),
     special-token text read as text. Built once per process."""
     key = (str(path), name)
     if key not in _ENCODERS:
@@ -89,7 +89,8 @@ def packing_encoder(path: str | Path, name: str) -> Encode:
             _ENCODERS[key] = _tiktoken_batch(enc)
         else:
             tok = load_packing_tokenizer(path)        # its own thread pool (Rayon) over the batch
-            _ENCODERS[key] = lambda texts, pool, k: [e.ids for e in tok.encode_batch_fast(texts, add_special_tokens=False)]
+            _ENCODERS[key] = lambda texts, pool, k: [np.asarray(e.ids, dtype=np.uint32) for e in
+                                                      tok.encode_batch_fast(texts, add_special_tokens=False)]
     return _ENCODERS[key]
 
 
