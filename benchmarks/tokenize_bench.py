@@ -7,7 +7,8 @@ The corpus (the common 200 MB benchmark corpus) is first built into a thresher r
 process, timed wall clock, median of ``--runs``:
 
 1. ``thresher tokenizer train REL --vocab 32000 --sample-mb 100`` (the tokenizer every row below uses);
-2. ``thresher tokenize REL -t tokenizer.json -w 2`` (Megatron .bin/.idx, index, manifest);
+2. ``thresher tokenize REL -t tokenizer.json -w 2`` (Megatron .bin/.idx, index, manifest; it encodes
+   with tiktoken where that gives the ids of ``tokenizers``, and the table says which encoder it used);
 3. datatrove's ``DocumentTokenizer`` (its .ds format; shuffle off) and ``MegatronDocumentTokenizer``
    (.bin/.idx like ours) behind a ``ParquetReader`` of the same shards, ``LocalPipelineExecutor`` with
    2 workers, the same tokenizer.json and ``<|endoftext|>`` (installed into benchmarks/.venv-datatrove);
@@ -239,7 +240,10 @@ def main() -> None:
         floor_tokens = json.loads(outs[-1])["tokens"]
     run("thresher tokenize", f"{args.workers} workers, Megatron .bin/.idx + index + manifest",
         THRESHER + ["tokenize", str(rel), "-t", tok, "-w", str(args.workers)], before=clear_tokens)
-    total_tokens = sum(json.loads((rel / "manifest.json").read_text())["tokens"]["tokens"].values())
+    packed = json.loads((rel / "manifest.json").read_text())["tokens"]
+    total_tokens = sum(packed["tokens"].values())
+    if packed.get("encoder"):           # which encoder packed (tiktoken where it gives tokenizers' ids)
+        rows[-1][1] += f", encoder {packed['encoder']['name']} {packed['encoder']['version']}"
     assert total_tokens == floor_tokens, (total_tokens, floor_tokens)     # same tokens, EOD included
     warm = [timed(THRESHER + ["tokenize", str(rel), "-t", tok, "-w", str(args.workers)], env)[0] for _ in range(args.runs)]
     peers = [("document", "datatrove DocumentTokenizer")]

@@ -333,7 +333,7 @@ def test_cli_tokenizer_and_tokenize(release: Path, tmp_path: Path) -> None:
     r = subprocess.run(CLI + ["tokenize", str(rel), "-t", str(tok / "tokenizer.json"), "-w", "2"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    assert "Tokens written" in r.stdout
+    assert "Tokens written" in r.stdout and "encoder: tiktoken" in r.stdout
     r = subprocess.run(CLI + ["verify", str(rel)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     r = subprocess.run(CLI + ["tokenize", str(rel), "-t", str(tmp_path / "nope.json")], capture_output=True, text=True)

@@ -119,3 +119,5 @@ def tokenize(release: Path = typer.Argument(..., help="release folder"),
     console.print(f"[bold green]Tokens written:[/] {release / 'tokens'}: {total:,} tokens "
                   f"(train {s['tokens']['train']:,} in {s['documents']['train']:,} documents, valid "
                   f"{s['tokens']['valid']:,} in {s['documents']['valid']:,}), {s['dtype']}{rate}")
+    if s.get("encoder"):
+        console.print(f"  encoder: {s['encoder']['name']} {s['encoder']['version']} ({s['encoder']['reason']})")

@@ -12,6 +12,10 @@ Each data shard's ``token_count`` column (the text's tokens, without the end-of-
 filled in as the shard is packed, and the manifest's outputs get the rewritten shards' sha256 (the
 documents, hence the Merkle root, do not change).
 
+The encoder is tiktoken, built from the tokenizer.json, where ``encoder.choose`` shows at the start that
+it gives the ids ``tokenizers`` gives (4-5x less CPU); otherwise ``tokenizers``, with a warning saying why.
+Either way the shards are the same bytes; the manifest's ``tokens.encoder`` says which one packed them.
+
 Shards are packed by the executor like any stage: each worker writes its files under temporary
 names, renames them, then its completion marker; a re-run skips marked shards, so an interrupted run
 resumes, and 1 or N workers give the same bytes. ``tokens/index.parquet`` (id, split, shard, seq,
@@ -20,11 +24,13 @@ the tokenizer's hash, counts per split and per language) are written last.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import orjson
@@ -37,8 +43,9 @@ from ..executors import Executor, LocalExecutor
 from ..io.writer import file_sha256, set_token_counts, write_json
 from ..release import Release, child_versions, write_signed_manifest
 from . import paths
+from .encoder import Choice, NotExpressible, choose, convert
 from .indexed import IndexedWriter, dtype_for_vocab
-from .report import fertility_report, plot
+from .report import TiktokenCounter, fertility_report, plot
 from .train import EOD, SPECIAL_TOKENS
 
 FORMAT = "megatron-mmidxidx-v1"
@@ -49,6 +56,7 @@ INDEX_SCHEMA = pa.schema([("id", pa.string()), ("split", pa.string()), ("shard",
                           ("n_tokens", pa.int64()), ("n_bytes", pa.int64())])
 
 _TOKENIZERS: dict[str, Any] = {}
+_ENCODERS: dict[tuple[str, str], Any] = {}
 
 
 def is_valid(doc_id: str, fraction: float) -> bool:
@@ -66,6 +74,44 @@ def load_packing_tokenizer(path: str | Path):
         tok.encode_special_tokens = True
         _TOKENIZERS[key] = tok
     return _TOKENIZERS[key]
+
+
+Encode = Callable[[list[str], "ThreadPoolExecutor | None", int], list]
+
+
+def packing_encoder(path: str | Path, name: str) -> Encode:
+    """The batch encoder ``name`` (``tiktoken`` or ``tokenizers``, as :func:`encoder.choose` picked it at the
+    run's start) for ``path``: (texts, thread pool or None, its threads) -> each text's token ids (uint32 arrays),
+    special-token text read as text. Built once per process."""
+    key = (str(path), name)
+    if key not in _ENCODERS:
+        if name == "tiktoken":
+            try:
+                enc, _ = convert(path)
+            except NotExpressible as e:      # the run's start converted this very file: never expected
+                raise ReleaseError(f"{path}: tiktoken cannot encode it here ({e}); repack") from None
+            _ENCODERS[key] = _tiktoken_batch(enc)
+        else:
+            tok = load_packing_tokenizer(path)        # its own thread pool (Rayon) over the batch
+            _ENCODERS[key] = lambda texts, pool, k: [np.asarray(e.ids, dtype=np.uint32) for e in
+                                                      tok.encode_batch_fast(texts, add_special_tokens=False)]
+    return _ENCODERS[key]
+
+
+def _tiktoken_batch(enc) -> Encode:
+    """tiktoken's ``encode_ordinary`` into uint32 arrays (no Python ints), the batch dealt out to the
+    pool's threads (tiktoken releases the GIL), so a worker left alone at the end uses every core."""
+    def part(texts: list[str]) -> list:
+        return [enc.encode_to_numpy(t, disallowed_special=()) for t in texts]   # = encode_ordinary
+
+    def run(texts: list[str], pool: ThreadPoolExecutor | None, k: int) -> list:
+        if pool is None or k < 2 or len(texts) < 64:
+            return part(texts)
+        out: list = [None] * len(texts)
+        for j, ids in enumerate(pool.map(part, [texts[j::k] for j in range(k)])):
+            out[j::k] = ids
+        return out
+    return run
 
 
 def check_tokenizer(path: Path):
@@ -98,9 +144,10 @@ def pack_shard(item: tuple[int, str], release: str, settings: dict[str, Any]) ->
     if marker.exists():
         return orjson.loads(marker.read_bytes())
     t0 = time.perf_counter()
-    tok = load_packing_tokenizer(paths.tokenizer_file(out))
+    encode = packing_encoder(paths.tokenizer_file(out), settings["encoder"])
     dtype = np.dtype(settings["dtype"])
     fraction, eod = settings["valid_fraction"], settings["eod_id"]
+    eod_arr = np.array([eod], dtype=np.uint32)
     for split in paths.SPLITS:
         paths.shard_prefix(out, split, shard).parent.mkdir(parents=True, exist_ok=True)
     writers = {s: IndexedWriter(paths.shard_prefix(out, s, shard), dtype) for s in paths.SPLITS}
@@ -108,37 +155,41 @@ def pack_shard(item: tuple[int, str], release: str, settings: dict[str, Any]) ->
     rows: dict[str, list] = {k: [] for k in INDEX_SCHEMA.names}
     counts: list[int] = []          # the data shard's token_count column, in row order
     langs: dict[str, Counter] = {}
+    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    pool = ThreadPoolExecutor(threads) if settings["encoder"] == "tiktoken" and threads > 1 else None
     try:
         pf = pq.ParquetFile(out / data_rel)
         for b in pf.iter_batches(batch_size=BATCH, columns=["id", "text", "meta"]):
             ids, texts, metas = (b.column(k).to_pylist() for k in ("id", "text", "meta"))
-            encs = tok.encode_batch_fast(texts, add_special_tokens=False)
-            flat: dict[str, list[int]] = {s: [] for s in paths.SPLITS}      # one write per batch and split
+            encs = encode(texts, pool, threads)
+            parts: dict[str, list] = {s: [] for s in paths.SPLITS}      # one write per batch and split
             lens: dict[str, list[int]] = {s: [] for s in paths.SPLITS}
-            for doc_id, text, meta, enc in zip(ids, texts, metas, encs):
+            for doc_id, text, meta, toks in zip(ids, texts, metas, encs):
                 split = "valid" if is_valid(doc_id, fraction) else "train"
-                toks = enc.ids
                 counts.append(len(toks))
-                toks.append(eod)
-                flat[split].extend(toks)
-                lens[split].append(len(toks))
+                n = len(toks) + 1                           # the end-of-document token appended
+                parts[split] += (toks, eod_arr)
+                lens[split].append(n)
                 nbytes = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
-                for k, v in zip(INDEX_SCHEMA.names, (doc_id, split, shard, seq[split], len(toks), nbytes)):
+                for k, v in zip(INDEX_SCHEMA.names, (doc_id, split, shard, seq[split], n, nbytes)):
                     rows[k].append(v)
                 seq[split] += 1
                 c = langs.setdefault(_language(meta), Counter())
                 c["docs"] += 1
-                c["tokens"] += len(toks)
+                c["tokens"] += n
                 c["bytes"] += nbytes
             for split in paths.SPLITS:
                 if lens[split]:
-                    writers[split].add_many(flat[split], lens[split])
+                    writers[split].add_many(np.concatenate(parts[split]), lens[split])
         for w in writers.values():
             w.close()
     except BaseException:
         for w in writers.values():
             w.abort()
         raise
+    finally:
+        if pool is not None:
+            pool.shutdown()
     data_sha = set_token_counts(out / data_rel, counts)      # before the marker: a re-run redoes both
     piece = paths.index_piece(out, shard)
     piece.parent.mkdir(parents=True, exist_ok=True)
@@ -153,7 +204,7 @@ def pack_shard(item: tuple[int, str], release: str, settings: dict[str, Any]) ->
               "tokens": sum(n_tok.values()), "splits": {s: {"documents": seq[s], "tokens": n_tok[s]} for s in paths.SPLITS},
               "languages": {k: dict(v) for k, v in sorted(langs.items())}, "files": files,
               "data": {data_rel: {"rows": len(counts), "sha256": data_sha}},
-              "seconds": round(time.perf_counter() - t0, 3)}
+              "encoder": settings["encoder"], "seconds": round(time.perf_counter() - t0, 3)}
     write_json(marker, result)
     return result
 
@@ -199,18 +250,22 @@ def tokenize(release: str | Path, tokenizer: str | Path, workers: int | None = N
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(tok_path, dst.with_name(dst.name + ".tmp"))
         dst.with_name(dst.name + ".tmp").replace(dst)
+    choice = choose(dst, load_packing_tokenizer(dst))     # tiktoken where it gives the same ids (logged)
+    if choice.encoding is not None:                       # forked workers inherit it
+        _ENCODERS[(str(dst), choice.name)] = _tiktoken_batch(choice.encoding)
     items = data_shards(out, manifest)
     t0 = time.perf_counter()
     executor = executor or LocalExecutor(workers, progress)
-    results = executor.map(pack_shard, items, str(out), settings, desc="tokenize")
+    results = executor.map(pack_shard, items, str(out), {**settings, "encoder": choice.name}, desc="tokenize")
     seconds = time.perf_counter() - t0
-    section = finalize(out, tok, settings, results)
+    section = finalize(out, tok, settings, results, choice)
     section["seconds"] = round(seconds, 3)      # not in the manifest: differs from run to run
     return section
 
 
-def finalize(out: Path, tok, settings: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, Any]:
-    """Write ``tokens/index.parquet`` and the manifest's ``tokens`` section from the shards' markers."""
+def finalize(out: Path, tok, settings: dict[str, Any], results: list[dict[str, Any]], choice: Choice) -> dict[str, Any]:
+    """Write ``tokens/index.parquet`` and the manifest's ``tokens`` section from the shards' markers;
+    ``choice``: the encoder of this run (shards packed by an earlier, interrupted run say theirs)."""
     index = paths.index_file(out)
     pieces = [pq.read_table(paths.index_piece(out, r["shard"])) for r in results]
     table = pa.concat_tables(pieces) if pieces else INDEX_SCHEMA.empty_table()
@@ -221,7 +276,8 @@ def finalize(out: Path, tok, settings: dict[str, Any], results: list[dict[str, A
     for r in results:
         files.update(r["files"])
     files[paths.rel(out, index)] = {"bytes": index.stat().st_size, "sha256": file_sha256(index), "rows": table.num_rows}
-    fert = fertility_report(paths.tokenizer_file(out))       # the tokenizer on the UDHR, for the data card
+    # the tokenizer on the UDHR, for the data card (the same counts with tiktoken, faster)
+    fert = fertility_report(TiktokenCounter(choice.encoding) if choice.encoding is not None else paths.tokenizer_file(out))
     fig = paths.fertility_figure(out)
     plot(fert, fig.with_name(fig.name + ".tmp"))
     fig.with_name(fig.name + ".tmp").replace(fig)
@@ -234,6 +290,8 @@ def finalize(out: Path, tok, settings: dict[str, Any], results: list[dict[str, A
         "format": FORMAT,
         "tokenizer": {"path": paths.rel(out, paths.tokenizer_file(out)), "sha256": settings["tokenizer_sha256"],
                       "vocab_size": tok.get_vocab_size(), "eod_id": settings["eod_id"], "eod": SPECIAL_TOKENS[EOD]},
+        "encoder": {**choice.record(), "shards": dict(sorted(Counter(r.get("encoder", "tokenizers")
+                                                                    for r in results).items()))},
         "dtype": settings["dtype"],
         "valid_fraction": settings["valid_fraction"],
         "split": f"valid when xxh64(id, seed={SPLIT_SEED:#x}) / 2^64 < valid_fraction",

@@ -60,6 +60,21 @@ class HFTokenizer:
         return [len(e.ids) for e in self.tok.encode_batch([" " + w for w in words], add_special_tokens=False)]
 
 
+class TiktokenCounter:
+    """A tiktoken ``Encoding`` built to give a tokenizer.json's ids (``encoder.choose``): the same counts as
+    its ``HFTokenizer``, several times faster (special-token text is counted as text)."""
+
+    def __init__(self, encoding: Any, name: str = "thresher"):
+        self.enc = encoding
+        self.name = name
+
+    def count(self, text: str) -> int:
+        return len(self.enc.encode_ordinary(text))
+
+    def word_counts(self, words: list[str]) -> list[int]:
+        return [len(self.enc.encode_ordinary(" " + w)) for w in words]
+
+
 class SentencePieceTokenizer:
     """Mistral 7B v0.1's SentencePiece model (32,000 pieces) as shipped in ``mistral_common/data``."""
 
@@ -181,12 +196,14 @@ def measure(tok: Counter, lang: str, text: str) -> dict[str, Any]:
             "bytes_per_token": nbytes / n_tok if n_tok else 0.0}
 
 
-def fertility_report(tokenizer: str | Path, texts: dict[str, str] | None = None,
+def fertility_report(tokenizer: str | Path | Counter, texts: dict[str, str] | None = None,
                      compare: tuple[str, ...] | list[str] = (), parallel: bool = True) -> dict[str, Any]:
-    """Metrics per language for the tokenizer and each comparison tokenizer (default texts: the UDHR).
-    Parity against English (``eng``) only for ``parallel`` texts that have it."""
+    """Metrics per language for the tokenizer (a tokenizer.json, or a loaded ``Counter``) and each
+    comparison tokenizer (default texts: the UDHR). Parity against English (``eng``) only for ``parallel``
+    texts that have it."""
     texts = udhr_texts() if texts is None else texts
-    toks = [load(tokenizer)] + [load(c) for c in compare]
+    first: Counter = load(tokenizer) if isinstance(tokenizer, (str, Path)) else tokenizer
+    toks = [first] + [load(c) for c in compare]
     names = [t.name for t in toks]
     if len(set(names)) != len(names):
         raise ConfigError(f"two tokenizers named alike: {', '.join(names)}")
