@@ -3,7 +3,7 @@
 
     git -C /work/main archive 3586639 src | tar -x -C /tmp/base3586639      # the baseline tree
     .venv/bin/python benchmarks/measurements_bench.py --corpus /work/bench_corpus/corpus.jsonl \\
-        --baseline /tmp/base3586639/src [--mb 50] [--runs 3] [--workers 2]
+        --baseline /tmp/base3586639/src [--this SRC] [--mb 50] [--runs 3] [--workers 2]
 
 1. ``Sketch.add`` on ``--mb`` MB of the corpus: the compiled word counts (``thresher.text.wordcount``)
    against the pure-Python definition they replaced (``re.findall(r"\\w+", text.lower())``, a
@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import orjson
@@ -37,18 +38,17 @@ import xxhash
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT / "src"))
 from _inputs import require_inputs  # noqa: E402
-
-from thresher.measurements import WINDOW, LanguageSketch, Sketch, _bin, _window_pairs, identity_terms  # noqa: E402
 
 THRESHER = Path(sys.executable).parent / "thresher"       # the console script; PYTHONPATH picks the tree
 PIPELINES = {"dedup (exact + minhash)": ["exact_dedup", "minhash_dedup"],
              "filters (gopher + fineweb)": ["gopher_repetition", "gopher_quality", "fineweb_quality"]}
 
 
-def python_add(sk: Sketch, texts: list[str], languages: list[str]) -> None:
+def python_add(sk: Any, texts: list[str], languages: list[str]) -> None:
     """The pure-Python ``Sketch.add`` that the compiled kernel replaced (the definition it must match)."""
+    from thresher.measurements import WINDOW, LanguageSketch, _bin, _window_pairs
+
     terms = frozenset(sk.terms)
     hs = []
     for text, lang in zip(texts, languages):
@@ -86,12 +86,14 @@ def subset(corpus: Path, work: Path, mb: float) -> tuple[Path, int, int]:
 
 
 def sketch_speed(path: Path, runs: int) -> dict:
+    from thresher.measurements import Sketch, identity_terms
+
     texts = [orjson.loads(line)["text"] for line in path.open("rb")]
     langs = ["eng"] * len(texts)
     terms = tuple(identity_terms())
     Sketch(terms=terms).add(texts[:10], langs[:10])          # load the kernels
     best: dict[str, float] = {}
-    out: dict[str, Sketch] = {}
+    out: dict[str, Any] = {}
     for _ in range(runs):
         for name, fn in (("python", python_add), ("compiled", Sketch.add)):
             sk = Sketch(terms=terms)
@@ -126,6 +128,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus", default="/work/bench_corpus/corpus.jsonl")
     ap.add_argument("--baseline", required=True, help="src/ folder of the baseline tree")
+    ap.add_argument("--this", default=str(ROOT / "src"),
+                    help="src/ folder of the tree to measure (default: this checkout; give a `git archive` copy "
+                         "to keep edits made during the run out of it)")
     ap.add_argument("--work", default="/tmp/measurements_bench")
     ap.add_argument("--mb", type=float, default=50)
     ap.add_argument("--runs", type=int, default=3)
@@ -133,7 +138,8 @@ def main() -> None:
     ap.add_argument("--skip-sketch", action="store_true", help="only the whole-run A/B")
     ap.add_argument("--skip-runs", action="store_true", help="only the Sketch.add comparison")
     a = ap.parse_args()
-    require_inputs(a, ("corpus", "baseline"))
+    require_inputs(a, ("corpus", "baseline", "this"))
+    sys.path.insert(0, a.this)                  # Sketch.add of the tree measured
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
     inp, ndocs, nbytes = subset(Path(a.corpus), work, a.mb)
@@ -148,7 +154,7 @@ def main() -> None:
               f"{nbytes / 1e6 / r['compiled']:.0f} | {'yes' if r['same'] else 'NO'} |\n", flush=True)
     if a.skip_runs:
         return
-    this = str(ROOT / "src")
+    this = a.this
     variants = {"baseline": (a.baseline, None), "this, measurements on": (this, {}),
                 "this, measurements off": (this, {"measurements": False})}
     got: dict = {p: {v: [] for v in variants} for p in PIPELINES}
