@@ -135,6 +135,7 @@ def main() -> None:
     ap.add_argument("--mb", type=float, default=50)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--pipelines", default="dedup,filters", help="whole runs of these (dedup, filters)")
     ap.add_argument("--skip-sketch", action="store_true", help="only the whole-run A/B")
     ap.add_argument("--skip-runs", action="store_true", help="only the Sketch.add comparison")
     a = ap.parse_args()
@@ -157,12 +158,13 @@ def main() -> None:
     this = a.this
     variants = {"baseline": (a.baseline, None), "this, measurements on": (this, {}),
                 "this, measurements off": (this, {"measurements": False})}
-    got: dict = {p: {v: [] for v in variants} for p in PIPELINES}
+    chosen = {p: steps for p, steps in PIPELINES.items() if p.split()[0] in a.pipelines.split(",")}
+    got: dict = {p: {v: [] for v in variants} for p in chosen}
     for src in (a.baseline, this):                      # fill each tree's numba cache, untimed
         run_once(src, PIPELINES["filters (gopher + fineweb)"] + PIPELINES["dedup (exact + minhash)"], inp, work,
                  a.workers, None)
     for i in range(a.runs):
-        for p, steps in PIPELINES.items():
+        for p, steps in chosen.items():
             for v, (src, card) in variants.items():
                 got[p][v].append(run_once(src, steps, inp, work, a.workers, card))
                 print(f"  round {i + 1} {p} {v}: wall {got[p][v][-1][0]:.1f}s cpu {got[p][v][-1][1]:.1f}s",
@@ -170,7 +172,7 @@ def main() -> None:
     print(f"## Whole runs, fresh `thresher run` processes, {a.workers} workers (median of {a.runs} alternating "
           f"rounds; load average {os.getloadavg()[0]:.1f} at the end)\n")
     print("| pipeline | tree | wall s | CPU s | wall / baseline | CPU / baseline |\n|---|---|---|---|---|---|")
-    for p in PIPELINES:
+    for p in chosen:
         base = [statistics.median(x[k] for x in got[p]["baseline"]) for k in (0, 1)]
         for v in variants:
             w, c = (statistics.median(x[k] for x in got[p][v]) for k in (0, 1))
