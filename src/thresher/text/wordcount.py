@@ -122,9 +122,11 @@ def _put(c, s, a, b) -> int:
 
 
 @leaf
-def _doc_words(b, i, end, lang, flags, word_bit, term_keys, term_ids, w, ents, k):
-    """Count the words of ``b[i:end]`` into ``w``, their entries into ``ents[k:]``; stops before
-    a new word when ``w`` is full. Returns where it stopped and the new ``k``."""
+def _doc_scan(b, i, end, flags, word_bit, hs, starts, ends) -> int:
+    """The words of ``b[i:end]``: their hashes and byte spans into ``hs``, ``starts``, ``ends``;
+    returns how many. (Hashing all words first, then looking them up in a tight loop of their own,
+    lets the processor wait for several table cache misses at once.)"""
+    k = 0
     while i < end:
         c, n = _char(b, i)
         if not (flags[c] & word_bit):
@@ -136,25 +138,37 @@ def _doc_words(b, i, end, lang, flags, word_bit, term_keys, term_ids, w, ents, k
             if not (flags[c] & word_bit):
                 break
             j += n
-        h = _word_hash(b, i, j)
+        hs[k] = _word_hash(b, i, j)
+        starts[k] = i
+        ends[k] = j
+        k += 1
+        i = j
+    return k
+
+
+@leaf
+def _doc_count(hs, starts, ends, p, k, lang, term_keys, term_ids, w, ents) -> int:
+    """Count words ``p..k-1`` of a document into ``w``, their entries into ``ents``; stops before a
+    new word when ``w`` is full. Returns where it stopped."""
+    while p < k:
+        h = hs[p]
         s = _slot(w.slots, w.a, w.b, h, lang)
         e = w.slots[s]
         if e < 0:
             if w.used[0] == len(w.a):
-                return i, k
+                return p
             e = _put(w, s, h, lang)
-            w.first[e] = i
-            w.size[e] = j - i
+            w.first[e] = starts[p]
+            w.size[e] = ends[p] - starts[p]
             w.term[e] = NO_TERM
             if len(term_keys):
                 t = np.searchsorted(term_keys, h)
                 if t < len(term_keys) and term_keys[t] == h:
                     w.term[e] = term_ids[t]
         w.n[e] += 1
-        ents[k] = e
-        k += 1
-        i = j
-    return i, k
+        ents[p] = e
+        p += 1
+    return p
 
 
 @leaf
@@ -186,14 +200,20 @@ def count_batch(b, offsets, langs, flags, word_bit, term_keys, term_ids, window,
     within ``window`` positions of it into ``pairs`` (key: word entry, term number). Writes the number
     of words of each document to ``nwords``; returns the tables (grown ones are new arrays)."""
     ents = np.empty(16, dtype=np.int64)
+    hs = np.empty(16, dtype=np.uint64)
+    starts = np.empty(16, dtype=np.int64)
+    ends = np.empty(16, dtype=np.int64)
     for d in range(len(offsets) - 1):
         i, end = offsets[d], offsets[d + 1]
         if len(ents) < (end - i + 1) // 2 + 1:
-            ents = np.empty((end - i + 1) // 2 + 1, dtype=np.int64)
-        k = 0
+            m = (end - i + 1) // 2 + 1
+            ents, hs = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.uint64)
+            starts, ends = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
+        k = _doc_scan(b, i, end, flags, word_bit, hs, starts, ends)
+        p = 0
         while True:
-            i, k = _doc_words(b, i, end, langs[d], flags, word_bit, term_keys, term_ids, words, ents, k)
-            if i >= end:
+            p = _doc_count(hs, starts, ends, p, k, langs[d], term_keys, term_ids, words, ents)
+            if p >= k:
                 break
             words = _grow(words)
         nwords[d] = k
