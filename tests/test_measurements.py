@@ -67,3 +67,95 @@ def test_npmi_and_window_pairs_by_hand():
 def test_zipf_fit_recovers_exponent():
     counts = [int(1e6 / r ** 1.1) for r in range(1, 2000)]
     assert zipf_fit(counts)["alpha"] == pytest.approx(1.1, abs=0.02)
+
+
+# -- the compiled word counts against the pure-Python definition they replaced -----------------------
+def python_add(sk: Sketch, texts, languages) -> None:
+    """``Sketch.add`` as it was written in Python (``re`` words of the lower-cased text, a ``Counter``,
+    the window loop): the definition the compiled kernel must reproduce exactly."""
+    import re
+
+    import numpy as np
+    import xxhash
+
+    from thresher.measurements import WINDOW, LanguageSketch, _bin
+
+    terms, hs = frozenset(sk.terms), []
+    for text, lang in zip(texts, languages):
+        ls = sk.languages.setdefault(lang, LanguageSketch())
+        words = re.findall(r"\w+", text.lower())
+        ls.docs += 1
+        ls.words.update(words)
+        ls.char_hist[_bin(len(text))] += 1
+        ls.word_hist[_bin(len(words))] += 1
+        ls.npairs += _window_pairs(len(words), WINDOW)
+        for i, wd in enumerate(words):
+            if wd in terms:
+                for j in range(max(0, i - WINDOW), min(len(words), i + WINDOW + 1)):
+                    if j != i:
+                        ls.pairs[f"{wd}\t{words[j]}"] += 1
+        hs.append(xxhash.xxh3_64_intdigest(text.encode("utf-8", "surrogatepass")))
+    sk.hashes = np.concatenate([sk.hashes, np.array(hs, dtype=np.uint64)])
+
+
+TRICKY = ["İSTANBUL'da ΣΟΦΟΣ ΌΣΟΣ Σ ß ǅ ﬁ ⅷ ½ ²³ ①②", "snake_case __init__ x1_y2 ٣٤ ໑໒ १२३", "e\u0301te\u0301 ﻿zero\u200bwidth",
+         "lone \ud800 surrogate\udfff here", "emoji 👩‍👩‍👧 text 𝐁𝐨𝐥𝐝 𝔣𝔯𝔞𝔨", "", "   ", "she he she he " * 40,
+         "Trans\ttrans-women WOMEN man-made"]
+
+
+def fixture_docs() -> tuple[list[str], list[str]]:
+    texts, langs = [], []
+    for name in ("pages.jsonl", "udhr_paragraphs.jsonl", "lingua_sentences.jsonl"):
+        for line in (FIX / name).read_bytes().splitlines():
+            d = orjson.loads(line)
+            texts.append(d["text"])
+            langs.append(d.get("lang", "unknown"))
+    for p in sorted((FIX.parent / "text").glob("*.txt")):
+        texts.append(p.read_text(encoding="utf-8"))
+        langs.append(p.name[:3])
+    return texts + TRICKY, langs + ["und"] * len(TRICKY)
+
+
+@pytest.mark.parametrize("chunk", [1 << 22, 3000])
+def test_compiled_counts_equal_the_python_definition(chunk, monkeypatch):
+    """Byte-identical sketch JSON (same counts, same first-seen order) and summary, on real web pages,
+    UDHR and news sentences in many scripts plus tricky strings; with one kernel call per shard and with
+    many (tables grown from their initial size, words spelled from several batches)."""
+    import thresher.measurements as M
+
+    monkeypatch.setattr(M, "CHUNK", chunk)
+    texts, langs = fixture_docs()
+    terms = tuple(identity_terms()) + ("non-binary", "two words")     # never one \w+ word: never match
+    want, got = Sketch(terms=terms), Sketch(terms=terms)
+    python_add(want, texts, langs)
+    got.add(texts, langs)
+    assert sum(len(ls.words) for ls in got.languages.values()) > 10_000
+    assert sum(sum(ls.pairs.values()) for ls in got.languages.values()) > 1000
+    assert orjson.dumps(got.to_json()) == orjson.dumps(want.to_json())
+    assert summary(got) == summary(want)
+    # a second add into the same sketch updates the counters (not only fills empty ones)
+    python_add(want, texts[::-1], langs[::-1])
+    got.add(texts[::-1], langs[::-1])
+    assert orjson.dumps(got.to_json()) == orjson.dumps(want.to_json())
+    assert summary(Sketch.from_json(orjson.loads(orjson.dumps(got.to_json())))) == summary(want)
+
+
+def test_word_hash_keys_words_by_their_bytes():
+    """The kernel's words are ``re``'s ``\\w+`` words; a term's key is its word's key."""
+    import numpy as np
+
+    from thresher.text import wordcount
+
+    texts = ["Ünïcode_words 123 and ΣΟΦΟΣ", "she said: ünïcode_WORDS"]
+    data, off = wordcount.pack_lower(texts)
+    flags, bit = wordcount.word_flags()
+    keys, ids = wordcount.term_keys(("she", "ünïcode_words", "not one"))
+    assert sorted(ids.tolist()) == [0, 1]
+    words, pairs = wordcount.count_batch(np.frombuffer(data, dtype=np.uint8), off, np.zeros(2, dtype=np.int64),
+                                         flags, bit, keys, ids, 5, wordcount.new_counts(16),
+                                         wordcount.new_counts(16), nw := np.zeros(2, dtype=np.int64))
+    n = int(words.used[0])
+    spelled = [data[a:a + k].decode() for a, k in zip(words.first[:n], words.size[:n])]
+    assert spelled == ["ünïcode_words", "123", "and", "σοφος", "she", "said"]
+    assert words.n[:n].tolist() == [2, 1, 1, 1, 1, 1] and nw.tolist() == [4, 3]
+    assert int(pairs.used[0]) > 0

@@ -5,7 +5,10 @@ Per language of the kept documents:
 
 - vocabulary: exact word counts (words: runs of ``\\w``, lower-cased), so the vocabulary size and the
   Zipf fit (least squares of log frequency on log rank over the words seen at least twice, top
-  ``ZIPF_TOP``) of the merged sketch are those of one pass;
+  ``ZIPF_TOP``) of the merged sketch are those of one pass. A compiled kernel
+  (``thresher.text.wordcount``) counts the words keyed by a 64-bit hash of their code points and
+  spells out only the distinct ones; two words whose hashes collide would be counted as one (odds for
+  n distinct words about n^2 / 2^65: 3e-6 at ten million);
 - identity-term association: for each term of a list (``card.identity_terms``, default
   ``thresher/data/identity_terms/eng.txt``), how often each word occurs within ``WINDOW`` words of it;
   normalised PMI ``log(p(t,w) / p(t) p(w)) / -log p(t,w)`` with ``p(t,w)`` over all word pairs within
@@ -21,12 +24,11 @@ from __future__ import annotations
 
 import base64
 import math
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 import orjson
@@ -36,12 +38,13 @@ import zstandard
 
 from .io.writer import atomic_write_bytes
 from .paths import measurements_path
+from .text import wordcount
 
-WORD = re.compile(r"\w+")
 WINDOW = 5
 ZIPF_TOP = 10_000
 MIN_PAIR = 3          # a word must occur this often near a term to be listed
 NPMI_TOP = 10
+CHUNK = 1 << 22       # characters of text per compiled call
 
 
 def identity_terms(option: Any = None) -> list[str]:
@@ -72,6 +75,20 @@ def _bin(n: int) -> int:
     return int(n).bit_length()        # 0 -> 0, 1 -> 1, 2-3 -> 2, 4-7 -> 3 ...
 
 
+def _count_in_order(counter: Counter, values: np.ndarray) -> None:
+    """``counter.update(values.tolist())``, adding each value's total once, in first-seen order."""
+    u, first, n = np.unique(values, return_index=True, return_counts=True)
+    for j in np.argsort(first, kind="stable").tolist():
+        counter[int(u[j])] += int(n[j])
+
+
+def _groups(keys: np.ndarray, n: int) -> list[np.ndarray]:
+    """For each k < n, the positions where ``keys == k``, in order."""
+    order = np.argsort(keys, kind="stable")
+    cuts = np.searchsorted(keys[order], np.arange(n + 1))
+    return [order[cuts[k]:cuts[k + 1]] for k in range(n)]
+
+
 def _window_pairs(n: int, w: int) -> int:
     """Ordered pairs (i, j), i != j, |i - j| <= w among n words: each word has min(i, w) neighbours
     on the left and as many, mirrored, on the right."""
@@ -88,24 +105,81 @@ class Sketch:
     terms: tuple[str, ...] = ()
 
     def add(self, texts: Iterable[str], languages: Iterable[str]) -> None:
-        terms = frozenset(self.terms)
-        hs = []
-        for text, lang in zip(texts, languages):
+        """Measure documents: ``texts[i]`` is in language ``languages[i]``."""
+        self.add_docs(zip(texts, languages))
+
+    def add_docs(self, docs: Iterable[tuple[str, str]]) -> None:
+        """Measure (text, language) pairs. The words are counted by ``thresher.text.wordcount``, one
+        compiled call per ``CHUNK`` characters of text, into tables kept across the calls; the distinct
+        words are spelled out once per call of this method (so give it a whole shard at once)."""
+        words, pairs = wordcount.new_counts(), wordcount.new_counts(256)
+        tkeys, tids = wordcount.term_keys(self.terms)
+        flags, bit = wordcount.word_flags()
+        langs: dict[str, int] = {}                  # language -> number, in first-seen order
+        spelled: list[str] = []                     # word entry -> the word
+        hashes = [self.hashes]
+        texts: list[str] = []
+        names: list[str] = []
+        size = 0
+
+        def flush() -> None:
+            nonlocal words, pairs
+            data, offsets = wordcount.pack_lower(texts)
+            ids = np.array([langs.setdefault(lang, len(langs)) for lang in names], dtype=np.int64)
+            nwords = np.zeros(len(texts), dtype=np.int64)
+            seen = int(words.used[0])
+            words, pairs = wordcount.count_batch(np.frombuffer(data, dtype=np.uint8), offsets, ids, flags, bit,
+                                                 tkeys, tids, WINDOW, words, pairs, nwords)
+            spelled.extend(wordcount.spell(data, words, seen))
+            self._add_lengths(langs, ids, np.array([len(t) for t in texts], dtype=np.int64), nwords)
+            hashes.append(np.array([xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in texts],
+                                   dtype=np.uint64))
+            texts.clear()
+            names.clear()
+
+        for text, lang in docs:
+            texts.append(text)
+            names.append(lang)
+            size += len(text)
+            if size >= CHUNK:
+                flush()
+                size = 0
+        if texts:
+            flush()
+        self._add_counts(words, pairs, spelled, list(langs))
+        self.hashes = np.concatenate(hashes)
+
+    def _add_lengths(self, langs: dict[str, int], ids: np.ndarray, nchars: np.ndarray, nwords: np.ndarray) -> None:
+        """Documents, length histograms and window pairs per language of a batch (``ids[d]``: the
+        number in ``langs`` of document d's language)."""
+        cbin, wbin = np.frexp(nchars)[1], np.frexp(nwords)[1]        # int.bit_length, as ``_bin``
+        k = np.minimum(nwords, WINDOW + 1)
+        npairs = 2 * (k * (k - 1) // 2 + (nwords - k) * WINDOW)       # ``_window_pairs``
+        for lang, i in langs.items():
+            sel = ids == i
+            n = int(sel.sum())
+            if not n:
+                continue
             ls = self.languages.setdefault(lang, LanguageSketch())
-            words = WORD.findall(text.lower())
-            ls.docs += 1
-            ls.words.update(words)
-            ls.char_hist[_bin(len(text))] += 1
-            ls.word_hist[_bin(len(words))] += 1
-            ls.npairs += _window_pairs(len(words), WINDOW)
-            if terms:
-                for i, wd in enumerate(words):
-                    if wd in terms:
-                        for j in range(max(0, i - WINDOW), min(len(words), i + WINDOW + 1)):
-                            if j != i:
-                                ls.pairs[f"{wd}\t{words[j]}"] += 1
-            hs.append(xxhash.xxh3_64_intdigest(text.encode("utf-8", "surrogatepass")))
-        self.hashes = np.concatenate([self.hashes, np.array(hs, dtype=np.uint64)])
+            ls.docs += n
+            ls.npairs += int(npairs[sel].sum())
+            _count_in_order(ls.char_hist, cbin[sel])
+            _count_in_order(ls.word_hist, wbin[sel])
+
+    def _add_counts(self, words: wordcount.Counts, pairs: wordcount.Counts, spelled: list[str],
+                    langs: list[str]) -> None:
+        """Add the kernel's tables to the per-language counters, in first-seen order."""
+        nw, npairs = int(words.used[0]), int(pairs.used[0])
+        wlang, wn = words.b[:nw], words.n[:nw]
+        pword, pterm, pn = pairs.a[:npairs].astype(np.int64), pairs.b[:npairs], pairs.n[:npairs]
+        wgroups, pgroups = _groups(wlang, len(langs)), _groups(wlang[pword], len(langs))
+        for i, lang in enumerate(langs):
+            ls = self.languages[lang]
+            sel = wgroups[i]
+            ls.words.update(dict(zip(map(spelled.__getitem__, sel.tolist()), wn[sel].tolist())))
+            sel = pgroups[i]
+            ls.pairs.update(dict(zip([f"{self.terms[t]}\t{spelled[e]}" for e, t in
+                                      zip(pword[sel].tolist(), pterm[sel].tolist())], pn[sel].tolist())))
 
     def __add__(self, o: "Sketch") -> "Sketch":
         langs = dict(self.languages)
@@ -203,13 +277,18 @@ def summary(sk: Sketch) -> dict[str, Any]:
 
 
 def sketch_file(path: Path, terms: list[str]) -> Sketch:
+    """The sketch of a data shard: one ``Sketch.add`` over its record batches, so the shard's distinct
+    words are spelled out once."""
     sk = Sketch(terms=tuple(terms))
     pf = pq.ParquetFile(path)
-    for rb in pf.iter_batches(columns=["text", "meta"], batch_size=5000):
-        metas = rb.column("meta").to_pylist()
-        langs = [str(orjson.loads(m).get("language", "unknown")) if m and '"language"' in m else "unknown"
-                 for m in metas]
-        sk.add(rb.column("text").to_pylist(), langs)
+    def batches() -> Iterator[tuple[str, str]]:
+        for rb in pf.iter_batches(columns=["text", "meta"], batch_size=5000):
+            metas = rb.column("meta").to_pylist()
+            yield from zip(rb.column("text").to_pylist(),
+                           [str(orjson.loads(m).get("language", "unknown")) if m and '"language"' in m
+                            else "unknown" for m in metas])
+
+    sk.add_docs(batches())
     return sk
 
 

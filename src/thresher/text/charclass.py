@@ -52,6 +52,7 @@ SYMBOL = 1 << 21        # category S* or P*: split off as their own token by the
 DIGIT = 1 << 22         # category Nd
 BIGSCI_SPECIAL = 1 << 23  # BigScience "special characters" (punctuation, digits, whitespace, emoji …)
 PLAIN = 1 << 24         # a letter no spaCy affix/infix rule can match: a chunk of these is one token
+PY_WORD = 1 << 25       # str.isalnum() or "_": this interpreter's re \w (RE_WORD is spaCy's table of it)
 
 _TABLE_BITS = {
     "prefix1": SP_PREFIX1, "suffix1": SP_SUFFIX1, "alpha": SP_ALPHA, "alpha_lower": SP_LOWER,
@@ -130,7 +131,7 @@ def _build_char_flags() -> np.ndarray:
     chars = [chr(c) for c in cps.tolist()]
     cats = [unicodedata.category(ch) for ch in chars]
     n = len(chars)
-    for bit, pred in ((SPACE, str.isspace), (ALPHA, str.isalpha)):
+    for bit, pred in ((SPACE, str.isspace), (ALPHA, str.isalpha), (PY_WORD, str.isalnum)):
         flags[cps[np.fromiter(map(pred, chars), bool, n)]] |= bit
     first = np.array([c[0] for c in cats])
     flags[cps[first == "P"]] |= PUNCT_P
@@ -142,6 +143,7 @@ def _build_char_flags() -> np.ndarray:
         flags[ord(ch)] |= BIGSCI_SPECIAL
     for ch in _LINE_BREAKS:
         flags[ord(ch)] |= LINE_BREAK
+    flags[ord("_")] |= PY_WORD
     for name, bit in _TABLE_BITS.items():
         _fill(flags, tables()["classes"][name], bit)
     affix = SP_PREFIX1 | SP_SUFFIX1 | SP_ICON | SP_QUOTE
