@@ -6,7 +6,9 @@ Two splitters, chosen per document:
 - ``SCRIPT`` (1): a script-aware splitter for other languages: whitespace separates words, Han
   ideographs and kana are one word per character, Thai/Lao/Khmer/Myanmar/Tibetan (written without
   spaces) are split into orthographic syllable clusters (a base letter with its combining marks),
-  punctuation and symbols are tokens of their own except apostrophes, hyphens and dots inside a word.
+  punctuation and symbols are tokens of their own except apostrophes, hyphens and dots inside a word;
+- 2, 3, ...: a dictionary segmenter of ``thresher.text.segmenters`` (jieba, pythainlp), which the
+  quality steps use with ``language_pack`` for languages whose pack names one.
 
 So a Chinese or Thai paragraph is many words, never one. The result is flat arrays of token spans
 (code-point offsets into the batch) plus per-document token offsets.
@@ -85,9 +87,9 @@ def split_batch(cps, offsets, modes, fl, R, out, W):
         a, b = offsets[d], offsets[d + 1]
         if modes[d] == SPACY_EN:
             n += spacy_en.tokenize(cps, a, b, fl, R, out_s[n:], out_e[n:], out_ws[n:], W)
-        else:
+        elif modes[d] == SCRIPT:
             n = script_tokenize(cps, a, b, fl, out_s, out_e, out_ws, n)
-        tok_off[d + 1] = n
+        tok_off[d + 1] = n          # other modes: a dictionary segmenter's words, spliced in by _tokenize
 
 
 class Tokens(NamedTuple):
@@ -103,14 +105,17 @@ _scratch: spacy_en.Scratch | None = None     # per-process scratch arrays, grown
 
 
 class WordCache:
-    """Word spans of the last batch, per document, relative to the document start, keyed by the text
+    """Word spans of recent batches, per document, relative to the document start, keyed by the text
     object (its identity, checked with ``is``, so a reused id never matches another string).
 
     Whoever owns one passes it to ``tokenize_batch``: consecutive quality steps over the same documents
     then tokenize each document once (see ``steps.quality.common.WORDS``)."""
 
+    MAX_TOKENS = 4_000_000       # ~70 MB of spans
+
     def __init__(self) -> None:
         self.entries: dict[int, tuple[str, int, np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.n_tokens = 0
 
     def get(self, texts: list[str], offsets: np.ndarray, modes: np.ndarray) -> Tokens | None:
         if not self.entries:
@@ -128,11 +133,20 @@ class WordCache:
         return Tokens(start, end, ws, off)
 
     def put(self, texts: list[str], offsets: np.ndarray, modes: np.ndarray, toks: Tokens) -> None:
-        self.entries.clear()
+        """Remember a batch's words; older batches stay while the cache holds under ``MAX_TOKENS`` words
+        (a step with ``language_pack`` measures a batch as one sub-batch per language, and the next step
+        should find every one of them), oldest evicted first."""
         for d, (t, m) in enumerate(zip(texts, modes.tolist())):
             a, b = toks.off[d], toks.off[d + 1]
             base = offsets[d]
+            old = self.entries.pop(id(t), None)
+            if old is not None:
+                self.n_tokens -= len(old[2])
             self.entries[id(t)] = (t, m, toks.start[a:b] - base, toks.end[a:b] - base, toks.ws[a:b])
+            self.n_tokens += int(b - a)
+        while self.n_tokens > self.MAX_TOKENS and len(self.entries) > len(texts):
+            oldest = next(iter(self.entries))
+            self.n_tokens -= len(self.entries.pop(oldest)[2])
 
 
 def _tokenize(cps: np.ndarray, offsets: np.ndarray, modes: np.ndarray) -> Tokens:
@@ -146,7 +160,36 @@ def _tokenize(cps: np.ndarray, offsets: np.ndarray, modes: np.ndarray) -> Tokens
                  np.empty(len(offsets), dtype=np.int64))
     split_batch(cps, offsets, modes.astype(np.uint8), char_flags(), rules(), out, _scratch.work_arrays())
     n = int(out.off[-1])
-    return Tokens(out.start[:n], out.end[:n], out.ws[:n], out.off)
+    toks = Tokens(out.start[:n], out.end[:n], out.ws[:n], out.off)
+    ext = np.flatnonzero(modes > SCRIPT)
+    return _splice(toks, cps, offsets, modes, ext) if ext.size else toks
+
+
+def _splice(toks: Tokens, cps: np.ndarray, offsets: np.ndarray, modes: np.ndarray, ext: np.ndarray) -> Tokens:
+    """``toks`` with the words of documents ``ext`` (left empty by the kernel) from their segmenter."""
+    from .segmenters import spans
+
+    starts, ends, wss = [], [], []
+    counts = np.diff(toks.off)
+    k = 0                                   # kernel tokens copied so far
+    for d in ext.tolist():
+        a, b = int(offsets[d]), int(offsets[d + 1])
+        upto = int(toks.off[d])             # kernel tokens of documents before d
+        starts.append(toks.start[k:upto])
+        ends.append(toks.end[k:upto])
+        wss.append(toks.ws[k:upto])
+        k = upto
+        s, e = spans(cps[a:b].tobytes().decode("utf-32-le", "surrogatepass"), int(modes[d]))
+        starts.append(s + a)
+        ends.append(e + a)
+        wss.append(np.zeros(len(s), dtype=np.uint8))
+        counts[d] = len(s)
+    starts.append(toks.start[k:])
+    ends.append(toks.end[k:])
+    wss.append(toks.ws[k:])
+    off = np.zeros(len(offsets), dtype=np.int64)
+    np.cumsum(counts, out=off[1:])
+    return Tokens(np.concatenate(starts), np.concatenate(ends), np.concatenate(wss), off)
 
 
 def tokenize_batch(cps: np.ndarray, offsets: np.ndarray, modes: np.ndarray, texts: list[str] | None = None,

@@ -19,19 +19,24 @@ from ...errors import ConfigError
 from ...text.charclass import pack
 from ...text.packs import find_pack
 from ...text.segment import SCRIPT, SPACY_EN, Tokens, WordCache, tokenize_batch
+from ...text.segmenters import segmenter_mode
 from ..base import Drop, Filter, StepContext
 
 Splitter = Literal["auto", "spacy_en", "script"]
 ENGLISH = {"eng", "en", "unknown", "und", None}
 
 
-def word_modes(docs: list[Document], splitter: str) -> np.ndarray:
+def word_modes(docs: list[Document], splitter: str, segmenter: str | None = None) -> np.ndarray:
     """Which word splitter each document gets: spaCy-English for English (and unlabelled) text, the
-    script-aware splitter for other languages, unless the config forces one."""
+    script-aware splitter for other languages, unless the config forces one; ``segmenter`` (the
+    language pack's, for a step with ``language_pack``): that dictionary segmenter for every document,
+    unless the config forces a splitter."""
     if splitter == "spacy_en":
         return np.zeros(len(docs), dtype=np.uint8)
     if splitter == "script":
         return np.ones(len(docs), dtype=np.uint8)
+    if segmenter is not None:
+        return np.full(len(docs), segmenter_mode(segmenter), dtype=np.uint8)
     return np.array([SPACY_EN if d.meta.get("language") in ENGLISH else SCRIPT for d in docs], dtype=np.uint8)
 
 
@@ -39,13 +44,14 @@ def packed(docs: list[Document]) -> tuple[np.ndarray, np.ndarray]:
     return pack([d.text for d in docs])
 
 
-# The word spans of the batch the quality steps of this process are on: a chain of quality steps over
+# The word spans of the batches the quality steps of this process are on: a chain of quality steps over
 # the same documents (gopher_repetition, gopher_quality, fineweb_quality ...) tokenizes each one once.
 WORDS = WordCache()
 
 
-def tokens_for(docs: list[Document], cps: np.ndarray, offsets: np.ndarray, splitter: str) -> Tokens:
-    return tokenize_batch(cps, offsets, word_modes(docs, splitter), [d.text for d in docs], cache=WORDS)
+def tokens_for(docs: list[Document], cps: np.ndarray, offsets: np.ndarray, splitter: str,
+               segmenter: str | None = None) -> Tokens:
+    return tokenize_batch(cps, offsets, word_modes(docs, splitter, segmenter), [d.text for d in docs], cache=WORDS)
 
 
 def ratio(num: float, den: float) -> float:
@@ -98,15 +104,22 @@ class QualityStep(Filter):
         kept = self.process([doc], ctx)
         return True if kept else ctx.dropped[0].drop
 
-    def for_pack(self, key: str, thresholds: dict[str, Any]) -> "QualityStep":
-        """This step with language pack ``key``'s ``thresholds`` for it (a copy, made once)."""
+    segmenter: str | None = None     # set on a language pack's copy (for_pack): its word segmenter
+
+    def for_pack(self, key: str, thresholds: dict[str, Any], segmenter: str | None = None) -> "QualityStep":
+        """This step with language pack ``key``'s ``thresholds`` for it (a copy, made once), splitting
+        words with the pack's ``segmenter`` when it names one (``thresher.text.segmenters``)."""
         cache = self.__dict__.setdefault("_pack_steps", {})
         if key not in cache:
             params = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
             opts = {p: getattr(self, p) for p in params}
             opts.update(thresholds)
             opts["language_pack"] = None
-            cache[key] = type(self)(**opts)
+            step = type(self)(**opts)
+            if segmenter is not None:
+                segmenter_mode(segmenter)       # not installed: a ConfigError naming the package, now
+                step.segmenter = segmenter
+            cache[key] = step
         return cache[key]
 
     def _measured(self, docs: list[Document]) -> list[tuple[dict[str, Any], "QualityStep", str | None]]:
@@ -120,11 +133,12 @@ class QualityStep(Filter):
             found = find_pack(d.meta, self.language_pack)
             key = found[0] if found and self.name in found[1].get("thresholds", {}) else None
             if key is not None:
-                values[key] = found[1]["thresholds"][self.name]
+                values[key] = found[1]
             groups.setdefault(key, []).append(i)
         out: list[Any] = [None] * len(docs)
         for key, idx in groups.items():
-            step = self if key is None else self.for_pack(key, values[key])
+            step = self if key is None else self.for_pack(key, values[key]["thresholds"][self.name],
+                                                          values[key].get("segmenter"))
             for i, sig in zip(idx, step.measure([docs[i] for i in idx])):
                 out[i] = (sig, step, key)
         return out

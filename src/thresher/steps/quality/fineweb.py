@@ -102,7 +102,7 @@ class FineWebQuality(QualityStep):
 
     def measure(self, docs: list[Document]) -> list[dict[str, Any]]:
         cps, offsets = packed(docs)
-        toks = tokens_for(docs, cps, offsets, self.splitter)
+        toks = tokens_for(docs, cps, offsets, self.splitter, self.segmenter)
         self._table.ensure(max_lines(cps, offsets) + 1)
         t = self._table
         out = np.zeros((len(docs), 7), dtype=np.int64)

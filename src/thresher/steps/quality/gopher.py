@@ -304,7 +304,7 @@ class GopherQuality(QualityStep):
 
     def measure(self, docs: list[Document]) -> list[dict[str, Any]]:
         cps, offsets = packed(docs)
-        toks = tokens_for(docs, cps, offsets, self.splitter)
+        toks = tokens_for(docs, cps, offsets, self.splitter, self.segmenter)
         out = np.zeros((len(docs), 10), dtype=np.int64)
         groups: dict[int, list[int]] = {}
         stops = [self._stops(d.meta.get("language")) for d in docs]
@@ -395,7 +395,7 @@ class GopherRepetition(QualityStep):
 
     def measure(self, docs: list[Document]) -> list[dict[str, Any]]:
         cps, offsets = packed(docs)
-        toks = tokens_for(docs, cps, offsets, self.splitter)
+        toks = tokens_for(docs, cps, offsets, self.splitter, self.segmenter)
         need = max(int(np.max(np.diff(toks.off))), max_lines(cps, offsets) + 1)
         self._table.ensure(need)
         top = np.array([n for n, _ in self.top_n_grams], dtype=np.int64)
