@@ -141,10 +141,12 @@ def _spread(cfg: PipelineConfig, workers: int) -> PipelineConfig:
     the new inputs' size over ``workers``, so they are planned into at least one shard per worker of
     about equal size. More byte ranges of a file keep its documents in order: keep-first dedup
     decides the same."""
+    if workers <= 1:
+        return cfg
     files = {Path(f) for s in plan_shards(cfg) for f in s.files}
-    total = sum(f.stat().st_size for f in files if f.is_file())
-    step_mb = max(MIN_SHARD_MB, -(-total // max(1, workers)) / 2**20)
-    if workers <= 1 or all(i.shard_mb <= step_mb for i in cfg.inputs()):
+    total = sum(f.stat().st_size for f in files if f.is_file())      # input files (a git folder: no size)
+    step_mb = max(MIN_SHARD_MB, -(-total // workers) / 2**20)
+    if not total or all(i.shard_mb <= step_mb for i in cfg.inputs()):
         return cfg
     inputs = [i.model_copy(update={"shard_mb": min(i.shard_mb, step_mb)}) for i in cfg.inputs()]
     return cfg.model_copy(update={"input": inputs if isinstance(cfg.input, list) else inputs[0]})
