@@ -10,9 +10,9 @@
 3. The sibling version ``NAME@vN+1`` is assembled in ``.NAME@vN+1.partial`` and renamed into place:
    every file of the old version is a hard link, the new shards follow the old ones
    (``part-(K+i)``), stats are the sum, the data-measurement sketches are the old ones plus the new
-   (they merge by addition, so the card's measurements cover every document, none measured twice), the manifest names its parent (path, version, Merkle root,
-   sha256 of its manifest), has a new Merkle root over all documents, and is signed; the dedup index is
-   the old one extended by the new kept documents.
+   (they merge by addition: the card measures every document, none twice), the manifest names its
+   parent (path, version, Merkle root, sha256 of its manifest), has a new Merkle root over all
+   documents, and is signed; the dedup index is the old one extended by the new kept documents.
 
 The new inputs are small next to the release, so they are planned into at least one shard per worker
 (``_spread``): with the build's shard size, 10% of a corpus is one or two shards and one worker would do
@@ -37,9 +37,9 @@ from ..errors import ReleaseError
 from ..executors import LocalExecutor
 from ..governance.forget import forget, heads, release_leaves, split_version
 from ..governance.ledger import Ledger, has_ledger
+from ..io import plan_shards
 from ..io.writer import link_or_copy, write_json
 from ..merkle import root
-from ..io import plan_shards
 from ..paths import (complete_path, dedup_index_dir, global_dir, leaves_dir, manifest_path, measurements_path,
                      part_index, shard_name, stats_path, update_state)
 from ..pipeline import run
