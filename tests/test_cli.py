@@ -80,3 +80,19 @@ def test_demo_runs_on_bundled_sample(tmp_path):
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "demo" / "demo" / "manifest.json").exists() and "Release written" in r.stdout
     assert (tmp_path / "demo" / "governance" / "custodian.pub").is_file()     # beside the release, not in the cwd
+
+
+def test_the_script_leaves_without_teardown_but_like_a_normal_exit(tmp_path):
+    """``main()`` ends the process with os._exit after the command (no interpreter teardown): the exit
+    status is the command's, everything printed reaches a pipe, atexit handlers still run."""
+    prog = ("import atexit, sys\n"
+            "atexit.register(lambda: print('atexit ran', file=sys.stderr))\n"
+            "from thresher.cli import main\nmain()\n")
+    ok = subprocess.run([sys.executable, "-c", prog, "steps"], capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and "atexit ran" in ok.stderr
+    assert ok.stdout == thresher("steps").stdout and "pii_redact" in ok.stdout     # the whole table, flushed
+    bad = subprocess.run([sys.executable, "-c", prog, "stats", str(tmp_path / "nothing")], capture_output=True,
+                         text=True, timeout=120)
+    assert bad.returncode == 1 and bad.stderr.startswith("Error: ") and "atexit ran" in bad.stderr
+    usage = subprocess.run([sys.executable, "-c", prog, "no-such-command"], capture_output=True, text=True, timeout=120)
+    assert usage.returncode == 2 and "No such command" in usage.stderr

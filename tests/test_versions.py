@@ -234,3 +234,43 @@ def test_update_with_signature_estimates_equals_building_at_once(parts, tmp_path
     assert set(_kept(tmp_path / "p" / "corpus@v2")) == set(_kept(whole))
     meta = orjson.loads((dedup_index_dir(tmp_path / "p" / "corpus@v2", "minhash_dedup") / "meta.json").read_bytes())
     assert meta["similarity"] == "signatures" and [s["version"] for s in meta["segments"]] == ["corpus", "corpus@v2"]
+
+
+def test_measurements_of_the_new_version_cover_every_document(updated):
+    """The parent's shard sketches are carried and the new shards' added: v2 measures what a build of
+    X+Y at once measures (sketches merge by addition)."""
+    from thresher.measurements import merged, summary
+
+    v2, whole = merged(updated["v2"]), merged(updated["whole"])
+    assert v2 is not None and whole is not None
+    assert summary(v2) == summary(whole)
+    assert summary(v2)["documents"] == thresher.Release(updated["v2"]).manifest["documents"]
+
+
+def test_update_spreads_its_new_inputs_over_the_workers(parts, tmp_path, monkeypatch):
+    """New inputs smaller than workers x shard_mb are planned into one shard per worker (byte ranges
+    of the file, in order): the same documents are kept as with one worker and as a build of X+Y."""
+    import importlib
+
+    from thresher.config import load_config
+    from thresher.io import plan_shards
+
+    upd = importlib.import_module("thresher.versions.update")     # the module (the package exports the function)
+
+    tmp, xf, yf, *_ = parts
+    monkeypatch.setattr(upd, "MIN_SHARD_MB", 0.001)
+    cfg = load_config(_yaml(tmp_path, "y", [yf], tmp_path / "ignored"))
+    assert len(plan_shards(cfg)) == 1
+    spread = plan_shards(upd._spread(cfg, 3))
+    sizes = [s.end - s.start for s in spread]
+    assert len(spread) == 3 and max(sizes) - min(sizes) <= 1 and sum(sizes) == yf.stat().st_size
+    assert upd._spread(cfg, 1) is cfg
+    v1 = thresher.run(_yaml(tmp_path, "x", [xf], tmp_path / "p" / "corpus"), workers=1)
+    r = update(v1, _yaml(tmp_path, "y", [yf], tmp_path / "ignored"), workers=2)
+    v2 = tmp_path / "p" / "corpus@v2"
+    m = thresher.Release(v2).manifest
+    assert len([k for k in m["outputs"] if k.startswith("data/")]) == len(thresher.Release(v1).files("data")) + 2
+    assert m["update"]["config"]["input"][0]["shard_mb"] < 16
+    whole = thresher.run(_yaml(tmp_path, "xy", [xf, yf], tmp_path / "w" / "corpus"), workers=1)
+    assert set(_kept(v2)) == set(_kept(whole)) and r["added"] == len(_kept(v2)) - len(_kept(v1))
+    verify(v2)

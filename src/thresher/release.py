@@ -76,45 +76,63 @@ def read_leaves(path: Path) -> pa.Table:
     return leaf_table(t.column("id").to_pylist(), t.column("content_hash").to_pylist())
 
 
+def leaf_list(col: pa.ChunkedArray) -> list[bytes]:
+    """32-byte leaves as Python bytes, sliced from the column's buffer (4x faster than to_pylist)."""
+    arr = col.combine_chunks()
+    if arr.null_count:
+        raise ReleaseError("a leaves file has empty leaf hashes")
+    buf = arr.buffers()[1].to_pybytes()[arr.offset * 32:(arr.offset + len(arr)) * 32]
+    return [buf[k:k + 32] for k in range(0, len(buf), 32)]
+
+
 def sorted_leaf_batches(files: list[Path], batch: int = 1 << 16) -> Iterator[list[bytes]]:
     """The leaf hashes of sorted leaves files in global (id, content_hash) order, a list at a time."""
     for t in sorted_tables(files, ["leaf"], batch):
         if "leaf" in t.column_names and not t["leaf"].null_count:
-            yield t["leaf"].to_pylist()
+            yield leaf_list(t["leaf"])
         else:
             yield [leaf_hash(i, h) for i, h in zip(t["id"].to_pylist(), t["content_hash"].to_pylist())]
 
 
 def sorted_tables(files: list[Path], extra: list[str], batch: int = 1 << 16) -> Iterator[pa.Table]:
     """Sorted leaves files merged in global (id, content_hash) order, a table at a time: a k-way
-    merge in Arrow batches (the rows up to the smallest last key of the files' current batches are
-    final; they are sorted together), so memory stays at one batch per file."""
+    merge in Arrow batches (the rows up to the smallest last key of the current batches of the files
+    with rows still unread are final; they are sorted together), so memory stays at one batch per
+    file. A file read to its end does not hold the cut back: small files go out in one sort."""
     readers: list[Iterator[pa.RecordBatch]] = []
     bufs: list[pa.Table | None] = []
+    left: list[int] = []            # rows of each file not read yet
     for p in files:
         pf = pq.ParquetFile(p)
         cols = ["id", "content_hash"] + [c for c in extra if c in pf.schema_arrow.names and c not in ("id", "content_hash")]
         readers.append(pf.iter_batches(batch_size=batch, columns=cols))
         bufs.append(None)
+        left.append(pf.metadata.num_rows)
     while True:
         for i, it in enumerate(readers):
             buf = bufs[i]
             if buf is None or not buf.num_rows:
                 b = next(it, None)
                 bufs[i] = pa.Table.from_batches([b]) if b is not None else None
+                left[i] -= b.num_rows if b is not None else 0
         live = [t for t in bufs if t is not None and t.num_rows]
         if not live:
             return
-        cut_id, cut_h = min((t["id"][-1].as_py(), t["content_hash"][-1].as_py()) for t in live)
-        ready = []
-        for i, t in enumerate(bufs):
-            if t is None or not t.num_rows:
-                continue
-            ids, hs = t["id"], t["content_hash"]
-            n = pc.sum(pc.or_(pc.less(ids, cut_id), pc.and_(pc.equal(ids, cut_id),
-                                                            pc.less_equal(hs, cut_h)))).as_py() or 0
-            ready.append(t.slice(0, n))
-            bufs[i] = t.slice(n)
+        open_ = [t for t, n in zip(bufs, left) if n > 0 and t is not None and t.num_rows]
+        if not open_:               # every file read to its end: all that is buffered is final
+            ready = live
+            bufs = [None] * len(bufs)
+        else:
+            cut_id, cut_h = min((t["id"][-1].as_py(), t["content_hash"][-1].as_py()) for t in open_)
+            ready = []
+            for i, t in enumerate(bufs):
+                if t is None or not t.num_rows:
+                    continue
+                ids, hs = t["id"], t["content_hash"]
+                n = pc.sum(pc.or_(pc.less(ids, cut_id), pc.and_(pc.equal(ids, cut_id),
+                                                                pc.less_equal(hs, cut_h)))).as_py() or 0
+                ready.append(t.slice(0, n))
+                bufs[i] = t.slice(n)
         yield pa.concat_tables(ready, promote_options="permissive").sort_by([("id", "ascending"),
                                                                               ("content_hash", "ascending")])
 

@@ -68,8 +68,9 @@ class Segment:
         self.keys = np.load(self.path / "keys.npy", mmap_mode="r")
         self.docs = np.load(self.path / "docs.npy", mmap_mode="r")
 
-    def table(self) -> pa.Table:
-        return pq.read_table(self.path / "ids.parquet")
+    def column(self, name: str) -> pa.ChunkedArray:
+        # ParquetFile, not pq.read_table: that imports pyarrow.dataset (most of a second) for one file
+        return pq.ParquetFile(self.path / "ids.parquet").read(columns=[name]).column(name)
 
     def lo(self) -> np.ndarray:
         return np.load(self.path / "lo.npy", mmap_mode="r")
@@ -96,19 +97,29 @@ class Index:
         self.n = int(self.meta["documents"])
         perm = self.meta["params"].get("num_perm")
         self.segments = [Segment(self.path / s["dir"], s["first"], s["documents"], perm) for s in self.meta["segments"]]
-        self._table: pa.Table | None = None
+        self._rep: np.ndarray | None = None
 
     @staticmethod
     def exists(path: Path) -> bool:
         return (Path(path) / "meta.json").is_file()
 
-    def table(self) -> pa.Table:
-        """(id, rep) of every index document, in index order."""
-        if self._table is None:
-            ts = [s.table() for s in self.segments]
-            self._table = pa.concat_tables(ts) if ts else pa.table({"id": pa.array([], pa.string()),
-                                                                     "rep": pa.array([], pa.int64())})
-        return self._table
+    def rep(self) -> np.ndarray:
+        """The index number of the kept document of every index document's cluster, in index order."""
+        if self._rep is None:
+            reps = [s.column("rep").to_numpy() for s in self.segments]
+            self._rep = np.concatenate(reps) if reps else np.zeros(0, np.int64)
+        return self._rep
+
+    def ids(self, nums: np.ndarray) -> list[str]:
+        """The ids of index documents ``nums`` (index numbers, any order): only the segments they are in are read."""
+        starts = np.asarray([s.first for s in self.segments], np.int64)
+        seg_of = np.searchsorted(starts, nums, "right") - 1
+        out = np.empty(nums.shape[0], dtype=object)
+        for k in np.unique(seg_of).tolist():
+            sel = np.flatnonzero(seg_of == k)
+            seg = self.segments[k]
+            out[sel] = seg.column("id").take(pa.array(nums[sel] - seg.first, pa.int64())).to_pylist()
+        return out.tolist()
 
 
 # -- collecting what a fit kept ------------------------------------------------------------------------
@@ -230,7 +241,7 @@ def _match(step: "DedupStep", old: Index, new: _Kept, workdir: Path, shards: lis
         sims = _similarities(step, old, workdir, shards, offsets, nd, od)
         ok = sims >= step.threshold - 1e-12 if step.kind == "minhash" else np.ones(nd.shape[0], bool)
         nd, od, sims = nd[ok], od[ok], sims[ok]
-    rep = old.table()["rep"].to_numpy()[od] if od.size else od
+    rep = old.rep()[od] if od.size else od
     order = np.lexsort((-sims, rep, nd))           # per new document, its earliest old cluster first
     nd, rep, sims = nd[order], rep[order], sims[order]
     first = np.ones(nd.shape[0], dtype=bool)
@@ -463,7 +474,7 @@ def after_fit(step: "DedupStep", workdir: Path, shards: list[int], counts: list[
     if old is not None and old.n and add.size:
         nd, od, sims = _match(step, old, new, workdir, shards, offsets)
         if nd.size:
-            old_ids = old.table()["id"].take(pa.array(od, pa.int64())).to_pylist()
+            old_ids = old.ids(od)
             redirect = _rewrite_decisions(workdir, release, label, shards, offsets, nd, od, old_ids, sims)
             old_num = dict(zip(old_ids, od.tolist()))
             matched = len(_dropped_for(workdir, shards, set(redirect.values())))

@@ -39,7 +39,7 @@ from ..progress import Progress
 from ..merkle import MerkleTree, absence_proof
 from ..paths import (complete_path, heads, leaves_of, manifest_path, project_releases, split_version,  # noqa: F401
                      stats_path, version_name)
-from ..release import LEAF_ORDER, Release, read_leaves, write_leaves, write_signed_manifest
+from ..release import LEAF_ORDER, Release, leaf_list, read_leaves, write_leaves, write_signed_manifest
 from ..runner import paused_gc
 from ..stats import StepStats, Stats
 from .apply import (GOV_STEP, Hits, Removed, SaltedHasher, find_hits, language_drops, leaves_of_file,
@@ -60,22 +60,13 @@ def release_leaves(release: Path, rel: str) -> pa.Table:
     return read_leaves(p) if p.exists() else leaves_of_file(release / rel)
 
 
-def _leaf_list(col: pa.ChunkedArray) -> list[bytes]:
-    """32-byte leaves as Python bytes, sliced from the column's buffer (4x faster than to_pylist)."""
-    arr = col.combine_chunks()
-    if arr.null_count:
-        raise ReleaseError("a leaves file has empty leaf hashes")
-    buf = arr.buffers()[1].to_pybytes()[arr.offset * 32:(arr.offset + len(arr)) * 32]
-    return [buf[k:k + 32] for k in range(0, len(buf), 32)]
-
-
 def _trees(tables: list[pa.Table], gone: dict[int, list[str]]):
     """Both trees at once: over every shard's leaves, and over them without the leaves of the ids
     ``gone`` from shard k (``tables[k]``); the second is a filter of the first's sorted leaves, and
     it copies the first's nodes over the leaves before the first removed one."""
     t = pa.concat_tables([x.append_column("shard", pa.array(np.full(x.num_rows, k, np.int32)))
                           for k, x in enumerate(tables)]).sort_by(LEAF_ORDER)
-    leaves = _leaf_list(t["leaf"])
+    leaves = leaf_list(t["leaf"])
     pairs = list(zip(t["id"].to_pylist(), t["content_hash"].to_pylist()))
     before = MerkleTree(leaves)
     drop = np.zeros(t.num_rows, dtype=bool)

@@ -9,9 +9,14 @@
    (the index records which version added it); the old version is never rewritten.
 3. The sibling version ``NAME@vN+1`` is assembled in ``.NAME@vN+1.partial`` and renamed into place:
    every file of the old version is a hard link, the new shards follow the old ones
-   (``part-(K+i)``), stats are the sum, the manifest names its parent (path, version, Merkle root,
-   sha256 of its manifest), has a new Merkle root over all documents, and is signed; the dedup index is
-   the old one extended by the new kept documents.
+   (``part-(K+i)``), stats are the sum, the data-measurement sketches are the old ones plus the new
+   (they merge by addition: the card measures every document, none twice), the manifest names its
+   parent (path, version, Merkle root, sha256 of its manifest), has a new Merkle root over all
+   documents, and is signed; the dedup index is the old one extended by the new kept documents.
+
+The new inputs are small next to the release, so they are planned into at least one shard per worker
+(``_spread``): with the build's shard size, 10% of a corpus is one or two shards and one worker would do
+the update's per-document work while the others wait.
 
 An update whose new documents are all dropped (duplicates of old ones, filters, removal requests) adds
 nothing: no version is written, and the report says why.
@@ -27,20 +32,23 @@ from typing import Any
 
 import orjson
 
-from ..config import load_config
+from ..config import PipelineConfig, load_config
 from ..errors import ReleaseError
 from ..executors import LocalExecutor
 from ..governance.forget import forget, heads, release_leaves, split_version
 from ..governance.ledger import Ledger, has_ledger
+from ..io import plan_shards
 from ..io.writer import link_or_copy, write_json
 from ..merkle import root
-from ..paths import complete_path, dedup_index_dir, leaves_dir, manifest_path, part_index, shard_name, stats_path, update_state, global_dir
+from ..paths import (complete_path, dedup_index_dir, global_dir, leaves_dir, manifest_path, measurements_path,
+                     part_index, shard_name, stats_path, update_state)
 from ..pipeline import run
 from ..release import Release, child_versions, sorted_leaf_batches, write_leaves, write_signed_manifest
 from ..stats import Stats
 
 DEDUP_STEPS = ("exact_dedup", "minhash_dedup")
 CARRIED = ("data/", "excluded/", "clusters/")      # what a new version keeps of the old (tokens/ are not extended)
+MIN_SHARD_MB = 1.0       # _spread: an update smaller than workers x this needs no spreading
 DROP_KEYS = ("signature", "signing", "stats_sha256", "layout", "tokens")
 
 
@@ -100,8 +108,12 @@ def update(release: str | Path, new_yaml: str | Path, workers: int | None = None
         shutil.rmtree(staging)          # left by an update of another version: start over
     cfg = load_config(new_yaml, output=str(staging))
     cfg = cfg.model_copy(update={"name": pman.get("name", cfg.name)})     # the ledger's scope is the release
-    write_json(state, {"parent": str(parent.resolve()), "version": name})
-    run(cfg, workers=workers, progress=progress, executor=LocalExecutor(workers, progress))
+    executor = LocalExecutor(workers, progress)
+    planned = orjson.loads(state.read_bytes()).get("workers") if state.exists() else None
+    spread = int(planned or executor.workers)       # a resumed update keeps the plan it started with
+    cfg = _spread(cfg, spread)
+    write_json(state, {"parent": str(parent.resolve()), "version": name, "workers": spread})
+    run(cfg, workers=workers, progress=progress, executor=executor)
     sman = Release(staging).manifest
     stats = Release(staging).stats
     report: dict[str, Any] = {"parent": parent.name, "version": None, "read": int(stats.reader.get("docs_read", 0)),
@@ -124,6 +136,22 @@ def update(release: str | Path, new_yaml: str | Path, workers: int | None = None
     return report
 
 
+def _spread(cfg: PipelineConfig, workers: int) -> PipelineConfig:
+    """``cfg`` with each input's ``shard_mb`` lowered (never raised, never below ``MIN_SHARD_MB``) to
+    the new inputs' size over ``workers``, so they are planned into at least one shard per worker of
+    about equal size. More byte ranges of a file keep its documents in order: keep-first dedup
+    decides the same."""
+    if workers <= 1:
+        return cfg
+    files = {Path(f) for s in plan_shards(cfg) for f in s.files}
+    total = sum(f.stat().st_size for f in files if f.is_file())      # input files (a git folder: no size)
+    step_mb = max(MIN_SHARD_MB, -(-total // workers) / 2**20)
+    if not total or all(i.shard_mb <= step_mb for i in cfg.inputs()):
+        return cfg
+    inputs = [i.model_copy(update={"shard_mb": min(i.shard_mb, step_mb)}) for i in cfg.inputs()]
+    return cfg.model_copy(update={"input": inputs if isinstance(cfg.input, list) else inputs[0]})
+
+
 def _drops(stats: Stats) -> dict[str, dict[str, int]]:
     return {k: dict(v.drops) for k, v in stats.steps.items() if v.drops}
 
@@ -143,6 +171,24 @@ def _why(report: dict[str, Any]) -> str:
     other = sum(sum(v.values()) for v in report["excluded"].values()) - dedup
     return (f"{dup} duplicates of documents already released, {dedup - dup} duplicates among the new documents, "
             f"{other} dropped by other steps")
+
+
+def _carry_measurements(parent: Path, staging: Path, tmp: Path, data_old: list[str],
+                         new_data: list[tuple[str, str]]) -> None:
+    """The data-measurement sketch of every data shard: the parent's (hard links) and the new shards'
+    (renamed like them). Only when every shard has one: a card measuring part of a release would
+    present it as the whole."""
+    def sketch(release: Path, rel: str) -> Path:
+        got = part_index(Path(rel).name)
+        if got is None:
+            raise ReleaseError(f"{rel}: not a shard file name")
+        return measurements_path(release, got[0])
+
+    pairs = [(sketch(parent, rel), sketch(tmp, rel)) for rel in data_old]
+    pairs += [(sketch(staging, rel), sketch(tmp, dest)) for rel, dest in new_data]
+    if pairs and all(src.is_file() for src, _ in pairs):
+        for src, dst in pairs:
+            link_or_copy(src, dst)
 
 
 def _assemble(parent: Path, pman: dict[str, Any], staging: Path, sman: dict[str, Any], name: str,
@@ -180,6 +226,7 @@ def _assemble(parent: Path, pman: dict[str, Any], staging: Path, sman: dict[str,
         dst = leaves_dir(tmp) / Path(dest).name
         link_or_copy(src, dst)
         leaves.append(dst)
+    _carry_measurements(parent, staging, tmp, data_old, new_data)
     for src_root in (dedup_index_dir(staging), dedup_index_dir(parent)):
         # the extended index (the parent's segments + the new one); a step the new pipeline lacks keeps its old one
         for label_dir in sorted(p for p in src_root.glob("*") if p.is_dir()):
