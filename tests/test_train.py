@@ -89,6 +89,32 @@ def test_kv_cache_decoding_equals_recomputation(positions, n_kv_head):
     assert (torch.cat(parts, dim=1) - full).abs().max().item() < 1e-5
 
 
+@pytest.mark.parametrize("positions,n_kv_head", [("alibi", 4), ("alibi", 1), ("learned", 1), ("rope", 2)])
+def test_training_attention_runs_on_the_fused_sdpa_kernel(positions, n_kv_head):
+    """SDPA's fused CPU kernel takes a float mask only in 2-D or 4-D; a 3-D ALiBi bias silently sent every
+    training step to the math kernel (several times slower). Forced to the fused kernel, the forward and
+    backward run and agree with the math kernel; the mask is built once per length, not per step."""
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    cfg = GPTConfig(vocab_size=97, block_size=64, n_layer=2, n_embd=64, n_head=4, n_kv_head=n_kv_head,
+                    positions=positions)
+    m = _perturbed(cfg).train()
+    x = torch.randint(0, 97, (2, 64), generator=torch.Generator().manual_seed(5))
+    grads = {}
+    for backend in (SDPBackend.FLASH_ATTENTION, SDPBackend.MATH):
+        m.zero_grad()
+        with sdpa_kernel([backend]):
+            loss = m(x, x)[1]
+            loss.backward()
+        grads[backend] = (loss.item(), m.wte.weight.grad.clone())
+    (la, ga), (lb, gb) = grads.values()
+    assert abs(la - lb) < 1e-5 and (ga - gb).abs().max().item() < 1e-5
+    first = m._attention_inputs(64, 0, x.device)
+    assert m._attention_inputs(64, 0, x.device) is first       # cached, not rebuilt per step
+    if positions == "alibi":
+        assert first[0].shape == (1, 4, 64, 64)
+
+
 def test_token_data_contract(release):
     data = TokenData(release)
     index = pq.read_table(release / "tokens" / "index.parquet").to_pylist()
@@ -125,7 +151,9 @@ def test_optimizer_schedule_and_presets():
     cfg = GPTConfig(vocab_size=50, block_size=16, n_layer=1, n_embd=16, n_head=2, positions="learned")
     m = GPT(cfg)
     t = TrainConfig(lr=1e-3, warmup_steps=10, max_steps=100)
-    decay, keep = make_optimizer(m, t, "cpu").param_groups
+    opt = make_optimizer(m, t, "cpu")
+    assert opt.defaults["fused"] is True         # one fused kernel on CPU, not torch's per-tensor loop
+    decay, keep = opt.param_groups
     assert decay["weight_decay"] == 0.1 and keep["weight_decay"] == 0.0
     assert all(p.dim() == 2 for p in decay["params"]) and all(p.dim() == 1 for p in keep["params"])
     assert len(decay["params"]) + len(keep["params"]) == len(list(m.parameters()))

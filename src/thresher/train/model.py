@@ -136,16 +136,10 @@ class Attention(nn.Module):
         drop = self.dropout if self.training else 0.0
         if mask is not None and mask.dtype != q.dtype:      # under autocast q is bf16; SDPA wants one dtype
             mask = mask.to(q.dtype)
-        if Hkv != H and not causal:
-            # Fold the query heads sharing one key/value head into one longer query block: one matmul per
-            # key/value head, no copies of the cache (what makes MQA decoding cheap).
-            g, S = H // Hkv, k.shape[2]
-            qf = q.reshape(B, Hkv, g * T, hd)
-            mf = None if mask is None else mask.expand(H, T, S).reshape(Hkv, g * T, S)
-            y = F.scaled_dot_product_attention(qf, k, v, attn_mask=mf, dropout_p=drop).view(B, H, T, hd)
-        else:
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal, dropout_p=drop,
-                                               enable_gqa=Hkv != H)
+        # Fewer key/value heads: SDPA's fused kernel maps each query head to its key/value head itself
+        # (enable_gqa), with no copies of the cache, and splits the work over batch x query heads.
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal, dropout_p=drop,
+                                           enable_gqa=Hkv != H)
         return self.c_proj(y.transpose(1, 2).reshape(B, T, H * hd))
 
 
@@ -185,6 +179,7 @@ class GPT(nn.Module):
         self.ln_f = nn.LayerNorm(cfg.n_embd, eps=cfg.ln_eps)
         if cfg.positions == "alibi":
             self.register_buffer("slopes", alibi_slopes(cfg.n_head), persistent=False)
+        self._inputs_cache: dict = {}
         self.apply(self._init)
         for name, p in self.named_parameters():
             if name.endswith("c_proj.weight"):      # GPT-2: residual projections scaled by depth
@@ -205,7 +200,21 @@ class GPT(nn.Module):
         return n
 
     def _attention_inputs(self, T: int, p0: int, device):
-        """(mask, causal, rope) for queries at positions p0..p0+T-1 over keys 0..p0+T-1."""
+        """(mask, causal, rope) for queries at positions p0..p0+T-1 over keys 0..p0+T-1.
+
+        The mask is 4-D, (1, heads or 1, T, S): SDPA's fused CPU kernel (flash attention) takes a float mask
+        only in 2-D or 4-D and falls back to the unfused math kernel (several times slower, the T x S
+        scores kept for backward) on a 3-D one. Training and evaluation call this with the same (T, 0) at
+        every step, so those inputs are built once and kept."""
+        key = (T, p0, str(device))
+        if p0 == 0 and key in self._inputs_cache:
+            return self._inputs_cache[key]
+        out = self._build_attention_inputs(T, p0, device)
+        if p0 == 0:
+            self._inputs_cache = {key: out}         # one length at a time: training, or one evaluation
+        return out
+
+    def _build_attention_inputs(self, T: int, p0: int, device):
         S = p0 + T
         rope = None
         if self.cfg.positions == "rope":
@@ -225,7 +234,7 @@ class GPT(nn.Module):
         mask = torch.zeros(T, S, device=device).masked_fill(rel > 0, float("-inf"))
         if self.cfg.positions == "alibi":
             mask = mask + self.slopes.to(device)[:, None, None] * rel
-        return (mask[None] if mask.dim() == 2 else mask), False, rope
+        return mask.expand(1, -1, T, S) if mask.dim() == 3 else mask[None, None], False, rope
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, cache: KVCache | None = None,
                 last_only: bool = False):
