@@ -19,25 +19,13 @@ import numpy as np
 import torch
 
 from ..errors import ReleaseError
+from ..tokens.encoder import bytes_to_unicode
 from ..tokens.indexed import IndexedDataset
-
-
-def _bytes_to_unicode() -> dict[int, str]:
-    """GPT-2's byte -> printable character table, which byte-level BPE vocabularies are written in."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, map(chr, cs)))
 
 
 def token_byte_lengths(tokenizer) -> np.ndarray:
     """UTF-8 bytes each token id stands for (0 for special tokens), from a `tokenizers.Tokenizer`."""
-    char_to_byte = {c: b for b, c in _bytes_to_unicode().items()}
+    char_to_byte = {c: b for b, c in bytes_to_unicode().items()}
     special = {t.content for t in tokenizer.get_added_tokens_decoder().values() if t.special}
     out = np.zeros(tokenizer.get_vocab_size(), dtype=np.int64)
     for tok, i in tokenizer.get_vocab().items():
