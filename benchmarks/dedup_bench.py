@@ -429,8 +429,6 @@ def main() -> None:
     ap.add_argument("--thresher-run", help=argparse.SUPPRESS)
     ap.add_argument("--peer", nargs="+", help=argparse.SUPPRESS)
     a = ap.parse_args()
-    from _inputs import require_inputs  # benchmarks/_inputs.py: a clear error when an input is missing
-    require_inputs(a)
     if a.thresher_run:
         print(json.dumps(thresher_worker(json.loads(a.thresher_run))))
         return
@@ -440,6 +438,8 @@ def main() -> None:
         res = peer_datatrove(rest[0], rest[1], int(rest[2])) if name == "datatrove" else fn(rest[0])
         print(json.dumps(res))
         return
+    from _inputs import require_inputs  # benchmarks/_inputs.py: a clear error when an input is missing
+    require_inputs(a)     # the worker modes above get their inputs from the parent, not --corpus
     if Path(str(a.corpus) + ".building").exists() or not Path(a.corpus).exists():
         sys.exit(f"{a.corpus} is missing or still being built (python3 ../shared/bench/build_corpus.py --help)")
     work = Path(a.work)
