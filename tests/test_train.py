@@ -75,6 +75,8 @@ def test_kv_cache_decoding_equals_recomputation(positions, n_kv_head):
     prompt = torch.randint(0, 97, (3, 9), generator=torch.Generator().manual_seed(2))
     # greedy and sampled (temperature 1, top-p 0.9, same seed) decoding: token-identical with and without cache
     assert torch.equal(decode(m, prompt, 40), decode(m, prompt, 40, use_cache=False))
+    # batch 1: fewer (batch x kv head) blocks than threads takes SDPA's enable_gqa path instead of the fold
+    assert torch.equal(decode(m, prompt[:1], 40), decode(m, prompt[:1], 40, use_cache=False))
     kw = dict(temperature=1.0, top_p=0.9)
     a = decode(m, prompt, 40, generator=torch.Generator().manual_seed(3), **kw)
     b = decode(m, prompt, 40, generator=torch.Generator().manual_seed(3), use_cache=False, **kw)

@@ -136,10 +136,20 @@ class Attention(nn.Module):
         drop = self.dropout if self.training else 0.0
         if mask is not None and mask.dtype != q.dtype:      # under autocast q is bf16; SDPA wants one dtype
             mask = mask.to(q.dtype)
-        # Fewer key/value heads: SDPA's fused kernel maps each query head to its key/value head itself
-        # (enable_gqa), with no copies of the cache, and splits the work over batch x query heads.
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal, dropout_p=drop,
-                                           enable_gqa=Hkv != H)
+        if Hkv != H and not causal and B * Hkv >= torch.get_num_threads():
+            # Fewer key/value heads, decoding, enough (batch x kv head) blocks to keep every thread busy:
+            # fold the query heads sharing a key/value head into one longer query block (one matmul per
+            # key/value head, the cache read once per group: what makes MQA decoding cheap at batch 32).
+            g, S = H // Hkv, k.shape[2]
+            qf = q.reshape(B, Hkv, g * T, hd)
+            mf = None if mask is None else mask.expand(1, H, T, S).reshape(1, Hkv, g * T, S)
+            y = F.scaled_dot_product_attention(qf, k, v, attn_mask=mf, dropout_p=drop).view(B, H, T, hd)
+        else:
+            # Otherwise SDPA's fused kernel maps each query head to its key/value head itself (enable_gqa),
+            # with no copies of the cache, and splits the work over batch x query heads (a folded block
+            # is one work item per kv head: batch-1 MQA decoding would run on one thread).
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal, dropout_p=drop,
+                                               enable_gqa=Hkv != H)
         return self.c_proj(y.transpose(1, 2).reshape(B, T, H * hd))
 
 
