@@ -15,6 +15,7 @@ from thresher.document import stable_id
 from thresher.io import ShardSpec, read_shard
 from thresher.io import jsonl as jsonl_reader
 from thresher.io import warc as warc_reader
+from thresher.io import arc as arc_reader
 
 IO = Path(__file__).parent / "fixtures" / "io"
 
@@ -204,13 +205,13 @@ def test_arc_reader_streams_in_pieces(tmp_path, monkeypatch):
         for i in range(n):
             f.write(rec.replace(b"http://example.com/", b"http://example.com/%06d" % i, 1))
     pulled = []
-    real = warc_reader.read_chunks
+    real = arc_reader.read_chunks
 
     def counting(*a, **k):
         for chunk in real(*a, **k):
             pulled.append(len(chunk))
             yield chunk
-    monkeypatch.setattr(warc_reader, "read_chunks", counting)
+    monkeypatch.setattr(arc_reader, "read_chunks", counting)
     counts: Counter = Counter()
     it = read_shard(ShardSpec(0, "warc", (str(big),), str(tmp_path)), counts)
     first = next(it)
