@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """What the dictionary segmenters cost the quality steps: documents/s (CPU) of the FineWeb chain
-``gopher_repetition -> gopher_quality -> fineweb_quality`` on Chinese and Thai text, side by side in
-the same process:
+``gopher_repetition -> gopher_quality -> fineweb_quality`` on Chinese, Thai, Japanese, Khmer, Lao and
+Burmese text, side by side in the same process:
 
 - ``pack+segmenter``: the steps with ``language_pack: shipped``: Chinese split by jieba, Thai by
-  pythainlp newmm-safe (``thresher.text.segmenters``), each document segmented once for the chain;
+  pythainlp newmm-safe, Japanese by SudachiPy (mode A), Khmer by khmer-nltk, Lao by LaoNLP, Burmese by
+  pyidaungsu (``thresher.text.segmenters``), each document segmented once for the chain;
 - ``pack, script``: the same pack values with the segmenter removed (a pack file written here): the
   compiled script splitter, Han one word per character, Thai syllable clusters (before segmenters);
 - ``defaults``: the steps without ``language_pack`` (the script splitter, datatrove's defaults);
@@ -12,11 +13,13 @@ the same process:
 
 Documents are 10 news sentences each, drawn at random (seeded) from lingua-py's Leipzig test
 sentences (``--data``: the shared data folder's ``lingua_testdata``; else the 200-line copies in
-tests/fixtures/text), fed in batches of 1,000 as the shard runner does. CPU seconds
+tests/fixtures/text); lingua has no Khmer, Lao or Burmese, so theirs are 3 UDHR paragraphs each (``--udhr``:
+the shared data folder's ``udhr/udhr2_txt``; else the 42-line copies in tests/fixtures/text). Fed in
+batches of 1,000 as the shard runner does. CPU seconds
 (``time.process_time``), medians of ``--runs`` runs, the configurations interleaved in each run;
 compile and dictionary loading are warmed up first and not counted.
 
-    python benchmarks/segment_bench.py --docs 2000 --runs 3
+    python benchmarks/segment_bench.py --docs 2000 --runs 3 --langs zho,tha,jpn,khm,lao,mya
 """
 from __future__ import annotations
 
@@ -34,21 +37,28 @@ sys.path.insert(0, str(HERE))
 from _inputs import require_inputs  # noqa: E402
 
 FIXTURES = HERE.parent / "tests" / "fixtures" / "text"
-LANGS = {"zho": ("zh", "Hans", "jieba"), "tha": ("th", "Thai", "pythainlp (newmm)")}
+# code -> (lingua's code or None: UDHR paragraphs, script, segmenter)
+LANGS = {"zho": ("zh", "Hans", "jieba"), "tha": ("th", "Thai", "pythainlp (newmm)"),
+         "jpn": ("ja", "Jpan", "sudachipy (A)"), "khm": (None, "Khmr", "khmer-nltk"),
+         "lao": (None, "Laoo", "laonlp"), "mya": (None, "Mymr", "pyidaungsu (word)")}
 
 
-def sentences(code: str, data: str | None) -> list[str]:
+def sentences(code: str, data: str | None, udhr: str | None) -> list[str]:
     two = LANGS[code][0]
-    path = (Path(data) / "language-testdata" / "sentences" / f"{two}.txt" if data
-            else FIXTURES / f"{code}_news_sentences.txt")
+    if two is None:
+        path = Path(udhr) / f"{code}.txt" if udhr else FIXTURES / f"udhr_{code}.txt"
+    else:
+        path = (Path(data) / "language-testdata" / "sentences" / f"{two}.txt" if data
+                else FIXTURES / f"{code}_news_sentences.txt")
     return [s.strip() for s in path.read_text("utf-8").split("\n") if s.strip()]
 
 
 def make_docs(code: str, sents: list[str], n: int, seed: int):
     from thresher.document import Document
     rng = random.Random(seed)
-    _, script, _ = LANGS[code]
-    return [Document(f"{code}-{i}", " ".join(rng.sample(sents, 10)), {}, {"language": code, "script": script})
+    two, script, _ = LANGS[code]
+    k = 10 if two else 3
+    return [Document(f"{code}-{i}", " ".join(rng.sample(sents, k)), {}, {"language": code, "script": script})
             for i in range(n)]
 
 
@@ -83,11 +93,12 @@ def run_alone(mode: int, docs) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", help="lingua_testdata folder (default: the fixtures' 200 sentences per language)")
+    ap.add_argument("--udhr", help="udhr2_txt folder for Khmer, Lao, Burmese (default: the fixtures' 42 lines)")
     ap.add_argument("--docs", type=int, default=2000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--langs", default="zho,tha")
     args = ap.parse_args()
-    require_inputs(args, ("data",))
+    require_inputs(args, ("data", "udhr"))
     from thresher.text.packs import load_packs
     from thresher.text.segmenters import segmenter_mode
 
@@ -96,17 +107,17 @@ def main() -> None:
                               ensure_ascii=False), "utf-8")
     rows = []
     for code in args.langs.split(","):
-        sents = sentences(code, args.data)
+        sents = sentences(code, args.data, args.udhr)
         configs = {"pack+segmenter": chain("shipped"), "pack, script": chain(str(tmp)), "defaults": chain(None)}
         mode = segmenter_mode(LANGS[code][2])
         warm = make_docs(code, sents, 50, seed=0)
         for steps in configs.values():
             run_chain(steps, warm)
         times: dict[str, list[float]] = {k: [] for k in [*configs, "segmenter alone"]}
-        nchars = 0
+        nbytes = 0
         for r in range(args.runs):
             docs = make_docs(code, sents, args.docs, seed=r + 1)      # fresh strings: no cache across runs
-            nchars = sum(len(d.text) for d in docs)
+            nbytes = sum(len(d.text.encode()) for d in docs)
             for name, steps in configs.items():
                 for d in docs:
                     d.meta = {"language": d.meta["language"], "script": d.meta["script"]}
@@ -115,13 +126,13 @@ def main() -> None:
         base = statistics.median(times["pack, script"])
         for name, ts in times.items():
             med = statistics.median(ts)
-            rows.append((code, name, args.docs / med, nchars / med / 1e6 * 3, med / base))
-        print(f"{code}: {args.docs} docs, {nchars / args.docs:.0f} chars/doc on average ({LANGS[code][2]})",
+            rows.append((code, name, args.docs / med, nbytes / med / 1e6, med / base))
+        print(f"{code}: {args.docs} docs, {nbytes / args.docs:.0f} UTF-8 bytes/doc on average ({LANGS[code][2]})",
               file=sys.stderr)
-    print(f"\n{'lang':5} {'configuration':18} {'docs/s':>9} {'~MB/s':>7} {'time vs pack,script':>20}")
+    print(f"\n{'lang':5} {'configuration':18} {'docs/s':>9} {'MB/s':>7} {'time vs pack,script':>20}")
     for code, name, dps, mbs, rel in rows:
         print(f"{code:5} {name:18} {dps:9.0f} {mbs:7.2f} {rel:19.2f}x")
-    print("\n(~MB/s: 3 UTF-8 bytes per Han/Thai character; CPU time; medians of", args.runs, "runs)")
+    print("\n(MB/s of UTF-8 text; CPU time; medians of", args.runs, "runs)")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""Dictionary word segmenters (jieba for Chinese, pythainlp newmm for Thai) under the quality steps'
-``language_pack``: words are the segmenter's (as datatrove/FineWeb-2 strip them), real UDHR prose lands
+"""Dictionary word segmenters (jieba for Chinese, pythainlp newmm for Thai, SudachiPy for Japanese,
+khmer-nltk, LaoNLP, pyidaungsu for Burmese) under the quality steps' ``language_pack``: words are the segmenter's (as datatrove/FineWeb-2 strip them), real UDHR prose lands
 inside FineWeb-2's per-language word-length range, documents of other languages get the same signals
 and verdicts as before, and a pack naming a segmenter that cannot run is one clear error."""
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -29,11 +30,14 @@ from thresher.text.segmenters import segmenter_mode
 PKG = Path(thresher.__file__).parent
 FIX = Path(__file__).parent / "fixtures" / "text"
 JIEBA, NEWMM = "jieba", "pythainlp (newmm)"
+SUDACHI, KHMER, LAO, BURMESE = "sudachipy (A)", "khmer-nltk", "laonlp", "pyidaungsu (word)"
 
 
 def udhr_docs(name: str, lang: str, script: str, per_doc: int = 6) -> list[Document]:
-    """The UDHR translation shipped with thresher, as documents of ``per_doc`` paragraphs."""
-    paras = [p for p in (PKG / "data" / "udhr" / f"{name}.txt").read_text("utf-8").split("\n") if p.strip()]
+    """The UDHR translation shipped with thresher (or in the fixtures: ``udhr_khm``), as documents of
+    ``per_doc`` paragraphs."""
+    path = FIX / f"{name}.txt" if name.startswith("udhr_") else PKG / "data" / "udhr" / f"{name}.txt"
+    paras = [p for p in path.read_text("utf-8").split("\n") if p.strip()]
     return [Document(f"{name}-{i}", "\n".join(paras[i:i + per_doc]), {}, {"language": lang, "script": script})
             for i in range(0, len(paras) - per_doc + 1, per_doc)]
 
@@ -43,21 +47,48 @@ def news_texts(code: str, per_doc: int = 10) -> list[str]:
     return [" ".join(lines[i:i + per_doc]) for i in range(0, len(lines), per_doc)]
 
 
+def udhr_texts(code: str, per_doc: int = 4) -> list[str]:
+    return [d.text for d in udhr_docs(f"udhr_{code}", code, "", per_doc)]
+
+
 def reference_words(text: str, name: str) -> list[str]:
     """datatrove's word_tokenize for the language (what FineWeb-2's thresholds were tuned on): spaCy's
-    Chinese tokenizer over jieba.cut, pythainlp newmm-safe for Thai, then ``strip_strings``."""
+    Chinese tokenizer over jieba.cut, pythainlp newmm-safe for Thai, spaCy's Japanese tokenizer (SudachiPy
+    split mode A morphemes), khmer-nltk, LaoNLP, pyidaungsu's word form; then ``strip_strings``."""
     if name == JIEBA:
         import jieba
         raw = jieba.lcut(text, cut_all=False)
-    else:
+    elif name == NEWMM:
         from pythainlp.tokenize import word_tokenize
         raw = word_tokenize(text, keep_whitespace=False, engine="newmm-safe")
+    elif name == SUDACHI:
+        raw = [m.surface() for m in sudachi_a().tokenize(text)]
+    elif name == KHMER:
+        from khmernltk import word_tokenize as khmer
+        raw = khmer(text, return_tokens=True)
+    elif name == LAO:
+        from laonlp.tokenize import word_tokenize as lao
+        raw = lao(text)
+    else:
+        import pyidaungsu
+        raw = pyidaungsu.tokenize(text, form="word")
     return [w.strip() for w in raw if w.strip()]
 
 
-@pytest.mark.parametrize("code,name", [("zho", JIEBA), ("tha", NEWMM)])
+@lru_cache(maxsize=1)
+def sudachi_a():
+    from sudachipy import Dictionary, SplitMode
+    return Dictionary().tokenizer(mode=SplitMode.A)
+
+
+def visible(w: str) -> str:
+    return "".join(c for c in w if not (c.isspace() or c in "\u200b\u200c\u200d"))
+
+
+@pytest.mark.parametrize("code,name", [("zho", JIEBA), ("tha", NEWMM), ("jpn", SUDACHI), ("khm", KHMER),
+                                       ("lao", LAO), ("mya", BURMESE)])
 def test_words_are_the_segmenters(code, name):
-    texts = news_texts(code) + ["", "  ", "English words only, here."]
+    texts = (news_texts(code) if code in ("zho", "tha", "jpn") else udhr_texts(code)) + ["", "  ", "English words only, here."]
     # a mixed batch: segmenter documents between documents of the compiled splitters
     modes = [SPACY_EN, segmenter_mode(name), SCRIPT] * len(texts)
     batch = [t for t in texts for _ in range(3)]
@@ -66,7 +97,12 @@ def test_words_are_the_segmenters(code, name):
     for d, (t, m) in enumerate(zip(batch, modes)):
         a, b = toks.off[d], toks.off[d + 1]
         words = [t[s - off[d]:e - off[d]] for s, e, w in zip(toks.start[a:b], toks.end[a:b], toks.ws[a:b]) if not w]
-        if m == segmenter_mode(name):
+        if m == segmenter_mode(name) and name in (KHMER, BURMESE):
+            # they return strings of a normalised copy (khmer-nltk drops line breaks and adds zero-width
+            # spaces, pyidaungsu joins syllables across a space): laid back on the text, same words
+            assert [visible(w) for w in words] == [v for v in map(visible, reference_words(t, name)) if v]
+            assert not toks.ws[a:b].any()
+        elif m == segmenter_mode(name):
             assert words == reference_words(t, name)
             assert not toks.ws[a:b].any()
         else:            # the compiled splitters' spans are unchanged by the segmenter documents around them
@@ -94,6 +130,38 @@ def test_udhr_prose_inside_fineweb2_word_length_range(udhr, lang, script, key):
         assert b["avg_word_length"] < lo + 0.3, b          # one character / one syllable cluster per word
         assert a["n_non_symbol_words"] < b["n_non_symbol_words"]
     assert sum(s["verdict"] == "keep" for s in after) >= len(docs) - 1      # one short 6-paragraph chunk at most
+
+
+@pytest.mark.parametrize("udhr,lang,script,dropped_before", [
+    ("jpn", "jpn", "Jpan", False), ("udhr_khm", "khm", "Khmr", True), ("udhr_lao", "lao", "Laoo", True),
+    ("udhr_mya", "mya", "Mymr", False)])
+def test_udhr_japanese_khmer_lao_burmese_in_range(udhr, lang, script, dropped_before):
+    """Segmented UDHR prose lands inside FineWeb-2's word-length range of the language and is kept;
+    Khmer and Lao in syllable clusters (the script splitter) were under the minimum of 2 and dropped whole."""
+    gq = load_packs()[f"{lang}_{script}"]["thresholds"]["gopher_quality"]
+    docs = udhr_docs(udhr, lang, script)
+    step = GopherQuality(language_pack="shipped", drop=False)
+    step.process(docs, StepContext())
+    stats = [d.meta[step.meta_key] for d in docs]
+    assert all(gq["min_avg_word_length"] + 0.5 <= s["avg_word_length"] <= gq["max_avg_word_length"] for s in stats)
+    assert sum(s["verdict"] == "keep" for s in stats) >= len(docs) - 1
+    old = GopherQuality(language_pack="shipped", drop=False, splitter="script")
+    old.process(docs, StepContext())
+    before = [d.meta[old.meta_key] for d in docs]
+    assert all(a["n_words"] < b["n_words"] for a, b in zip(stats, before))
+    assert all(b["verdict"] != "keep" for b in before) == dropped_before
+
+
+def test_sudachi_long_document_in_chunks():
+    """SudachiPy refuses inputs over 49,149 bytes: a long Japanese document is segmented in chunks of
+    whole lines, each word where a document of that line alone puts it."""
+    lines = news_texts("jpn", per_doc=1)[:40]
+    text = "\n".join(lines * 20)
+    assert len(text.encode()) > 2 * segmenters.SUDACHI_MAX_BYTES
+    s, e = segmenters.spans(text, segmenter_mode(SUDACHI))
+    words = [text[a:b] for a, b in zip(s, e)]
+    per_line = {line: reference_words(line, SUDACHI) for line in lines}
+    assert words == [w for line in lines * 20 for w in per_line[line]]
 
 
 def test_gopher_quality_keeps_udhr_thai_it_dropped():
@@ -168,10 +236,10 @@ def test_missing_or_unknown_segmenter_is_one_clear_error(monkeypatch, tmp_path):
         GopherQuality(language_pack="shipped").process([doc], StepContext())
     segmenter_mode.cache_clear()
     monkeypatch.delitem(sys.modules, "jieba")
-    packs = {"lao_Laoo": dict(load_packs()["lao_Laoo"], segmenter="laonlp")}
-    path = tmp_path / "lao.json"
+    packs = {"bod_Tibt": dict(load_packs()["bod_Tibt"], segmenter="botok")}
+    path = tmp_path / "bod.json"
     path.write_text(json.dumps({"packs": packs}), "utf-8")
-    doc = Document("l", "ມະນຸດທຸກຄົນເກີດມາມີສິດເສລີພາບ", {}, {"language": "lao", "script": "Laoo"})
-    with pytest.raises(ConfigError, match="'laonlp': unknown"):
+    doc = Document("b", "འགྲོ་བ་མིའི་རིགས་རྒྱུད་ཡོངས་ལ་", {}, {"language": "bod", "script": "Tibt"})
+    with pytest.raises(ConfigError, match="'botok': unknown"):
         GopherQuality(language_pack=str(path)).process([doc], StepContext())
-    assert common.word_modes([doc], "script", "laonlp").tolist() == [SCRIPT]     # a forced splitter wins
+    assert common.word_modes([doc], "script", "botok").tolist() == [SCRIPT]     # a forced splitter wins

@@ -31,9 +31,10 @@ INDIVIDUAL = {"zho": "cmn", "ara": "arb", "swa": "swh", "msa": "zsm", "fas": "pe
               "ori": "ory", "pus": "pbu", "sqi": "als", "que": "quy", "grn": "gug", "kur": "kmr", "kau": "knc",
               "ful": "fuv", "nob": "nob", "hbs": "hrv", "tgl": "tgl", "lah": "pnb"}
 # Scripts written without spaces -> the dictionary segmenter the quality steps call with language_pack
-# (thresher.text.segmenters, FineWeb-2's choices). Not wired yet, so script-aware syllable clusters still:
-# Lao (laonlp), Khmer (khmer-nltk), Myanmar (pyidaungsu), Japanese (fugashi + unidic-lite), Tibetan.
-UNSPACED = {"Thai": "pythainlp (newmm)", "Hani": "jieba"}
+# (thresher.text.segmenters, FineWeb-2's choices). Tibetan's (botok) downloads its dictionary at first
+# use, so Tibetan keeps the script splitter.
+UNSPACED = {"Thai": "pythainlp (newmm)", "Hani": "jieba", "Jpan": "sudachipy (A)", "Khmr": "khmer-nltk",
+            "Laoo": "laonlp", "Mymr": "pyidaungsu (word)"}
 # language_id tells Simplified from Traditional Chinese (cld2) and writes meta.script Hans or Hant: the
 # Chinese pack is keyed by each form (one FineWeb-2 Han config and the UDHR scores of both behind them)
 HAN_FORMS = {"zho": ("Hans", "Hant")}
