@@ -10,8 +10,8 @@ matter; ``zho_Hans`` and ``zho_Hant``, the forms ``language_id`` tells apart), s
   of the UDHR translation (``stopwords_source``);
 - ``tokenizer``: ``spacy_en`` (English) or ``script`` (thresher's script-aware splitter: Han and kana
   one word per character, Thai/Lao/Khmer/Myanmar split into syllable clusters); ``segmenter`` names
-  the dictionary segmenter (``thresher.text.segmenters``: jieba for Han, pythainlp's newmm for Thai)
-  that a quality step with ``language_pack`` splits the language's documents with instead;
+  the dictionary segmenter (``thresher.text.segmenters``: jieba for Han, pythainlp's newmm for Thai,
+  SudachiPy for Japanese, khmer-nltk, LaoNLP, pyidaungsu for Burmese) that a quality step with ``language_pack`` splits the language's documents with instead;
 - ``thresholds``: per quality step, the options FineWeb-2 tuned for this language (``configs/`` of
   huggingface/fineweb-2, Apache-2.0), as thresher option names; empty: the step's own defaults.
 

@@ -7,7 +7,7 @@ Two splitters, chosen per document:
   ideographs and kana are one word per character, Thai/Lao/Khmer/Myanmar/Tibetan (written without
   spaces) are split into orthographic syllable clusters (a base letter with its combining marks),
   punctuation and symbols are tokens of their own except apostrophes, hyphens and dots inside a word;
-- 2, 3, ...: a dictionary segmenter of ``thresher.text.segmenters`` (jieba, pythainlp), which the
+- 2, 3, ...: a dictionary segmenter of ``thresher.text.segmenters`` (jieba, pythainlp, SudachiPy, ...), which the
   quality steps use with ``language_pack`` for languages whose pack names one.
 
 So a Chinese or Thai paragraph is many words, never one. The result is flat arrays of token spans
