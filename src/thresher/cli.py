@@ -76,8 +76,10 @@ def run(pipeline: Path = typer.Argument(..., help="pipeline YAML"),
     (on a Ray cluster: `thresher run examples/web.yaml -o /shared/web --executor ray --ray-address auto`)
     """
     from .config import load_config, with_executor
+    from .io.arrow_pandas import in_this_process
     from .pipeline import run as run_pipeline
 
+    in_this_process()           # pyarrow converts without importing pandas, which no pipeline step uses
     cfg = with_executor(load_config(pipeline, output), executor, ray_address)
     if limit is not None:
         cfg.limit = limit
