@@ -342,6 +342,12 @@ def sketch_file(path: Path, terms: list[str]) -> Sketch:
     return sk
 
 
+def warm_kernels() -> None:
+    """Compile (or load) the word-count kernels, for ``thresher warmup``: the shards of the bundled
+    samples are under ``SMALL`` characters, so the pipelines it runs count them in Python."""
+    Sketch(terms=tuple(identity_terms()))._add_compiled(["Warm up, she said."], ["eng"], 0, iter(()))
+
+
 def measure_shard(card_options: dict[str, Any], out: Path, index: int, shard: Path) -> None:
     """The runner's one call: the sketch of data shard ``index`` (unless ``card.measurements: false``)."""
     if card_options.get("measurements", True) is False:
