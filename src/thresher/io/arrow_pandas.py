@@ -1,4 +1,4 @@
-"""pyarrow without pandas, for the ``thresher run`` command.
+"""pyarrow without pandas, for the commands that build a release (``thresher run``, ``demo``, ``update``).
 
 pyarrow looks for pandas the first time it converts Python values (``pa.array``, ``pa.table``: every
 shard writer does), to recognise pandas objects and pandas' null markers, and imports it when it is
@@ -10,7 +10,7 @@ pyarrow keeps that note in two places. Its Python side is told again as soon as 
 (``_TellArrow``), so a ``Series`` or ``DataFrame`` converts as usual afterwards
 (``tests/test_startup.py``). Its C++ side looks only once per process: pandas' own null markers
 (``pd.NA``, ``pd.NaT``) inside Python lists or object columns are then not taken for nulls (pyarrow
-raises on them). So it is done only in the process of a ``thresher run`` command (``in_this_process``),
+raises on them). So it is done only in the process of such a command (``in_this_process``),
 at the first conversion (``defer_pandas``: the shard writer, the executor before it forks), when the
 steps are built and their modules imported, and never when pandas is already imported; library users
 and other commands keep pyarrow's usual behaviour.
@@ -28,7 +28,7 @@ _done = False
 
 
 def in_this_process() -> None:
-    """The ``thresher run`` command: this process may convert without pandas (``defer_pandas``)."""
+    """A command that builds a release: this process may convert without pandas (``defer_pandas``)."""
     global _wanted
     _wanted = True
 
