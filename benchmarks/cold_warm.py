@@ -6,7 +6,7 @@
     .venv/bin/python benchmarks/cold_warm.py --no-warmup      # first run compiles (no `thresher warmup`)
 
 thresher runs with a NEW, empty numba cache (``NUMBA_CACHE_DIR`` in a temporary folder), as after a
-fresh install: ``thresher warmup`` (what ``make setup`` runs; timed and shown on its own row) and then
+fresh install: its bytecode compiled (as ``pip install`` does), ``thresher warmup`` (what ``make setup`` runs; timed and shown on its own row) and then
 each case once ("first") and ``--runs`` more times ("warm", the median is shown). With
 ``--no-warmup`` the first run of each case pays the compilation itself. The peers run from
 ``benchmarks/.venv-peers`` (``_peers.py`` installs them): datatrove 0.10.1 for the quality filters
@@ -134,6 +134,13 @@ def main() -> None:
     print("| case | tool | first run s | warm s | first/warm | MB/s warm | thresher vs peer warm / first | note |")
     print("|---|---|---|---|---|---|---|---|", flush=True)
 
+    # `pip install` writes thresher's bytecode (.pyc); a source tree run with PYTHONDONTWRITEBYTECODE
+    # (set on these machines) would compile every module from source in every process (~0.1 s)
+    pkg = Path(subprocess.run([sys.executable, "-c", "import thresher; print(thresher.__file__)"], env=env,
+                              capture_output=True, text=True, check=True).stdout.strip()).parent
+    r = timed([sys.executable, "-m", "compileall", "-q", str(pkg)], env)
+    rows.append(f"| install: bytecode of {pkg} (pip install) | thresher | {r['wall']:.2f} ({r['cpu']:.2f}) | | | | | "
+                "python -m compileall |")
     if not a.no_warmup:
         r = timed([str(THRESHER), "warmup"], env)
         rows.append(f"| install: `thresher warmup` (make setup) | thresher | {r['wall']:.2f} ({r['cpu']:.2f}) | | | | | "

@@ -68,3 +68,19 @@ def test_first_run_compile_time_is_reported_apart_and_cached(tmp_path):
     assert second["jit"].get("compile_seconds", 0.0) == 0.0          # loaded from the cache, not compiled
     assert second["jit"]["load_seconds"] > 0
     assert second["steps"]["fineweb_quality"]["docs_out"] == first["steps"]["fineweb_quality"]["docs_out"]
+
+
+@pytest.mark.slow          # compiles the word-count kernels from scratch (~10 CPU-seconds)
+def test_warm_kernels_compile_what_a_large_shards_measurements_use(tmp_path):
+    """The pipelines of `thresher warmup` measure their small shards in Python (measurements.SMALL), so
+    it compiles the word-count kernels itself: a shard above SMALL then compiles nothing."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba-cache")}
+    subprocess.run([sys.executable, "-c", "from thresher.measurements import warm_kernels; warm_kernels()"],
+                   check=True, env=env)
+    code = ("import json, thresher.measurements as M\nfrom thresher.compiled import JitClock\n"
+            "M.SMALL = 0\nimport thresher.text.wordcount\nJitClock.install()\n"
+            "sk = M.Sketch(terms=tuple(M.identity_terms()))\nsk.add(['She said: a larger shard.'] * 50, ['eng'] * 50)\n"
+            "print(json.dumps([JitClock.snapshot(), sk.languages['eng'].docs]))")
+    r = subprocess.run([sys.executable, "-c", code], check=True, env=env, capture_output=True, text=True)
+    jit, docs = json.loads(r.stdout)
+    assert docs == 50 and jit["compile_seconds"] == 0.0 and jit["load_seconds"] > 0

@@ -116,14 +116,16 @@ def fixture_docs() -> tuple[list[str], list[str]]:
     return texts + TRICKY, langs + ["und"] * len(TRICKY)
 
 
-@pytest.mark.parametrize("chunk", [1 << 22, 3000])
-def test_compiled_counts_equal_the_python_definition(chunk, monkeypatch):
+@pytest.mark.parametrize("chunk,small", [(1 << 22, 0), (3000, 0), (3000, 50_000), (1 << 22, 1 << 30)])
+def test_compiled_counts_equal_the_python_definition(chunk, small, monkeypatch):
     """Byte-identical sketch JSON (same counts, same first-seen order) and summary, on real web pages,
     UDHR and news sentences in many scripts plus tricky strings; with one kernel call per shard and with
-    many (tables grown from their initial size, words spelled from several batches)."""
+    many (tables grown from their initial size, words spelled from several batches); the kernel taking
+    over after ``SMALL`` characters; and all of it below ``SMALL``, counted by ``Sketch._add_small``."""
     import thresher.measurements as M
 
     monkeypatch.setattr(M, "CHUNK", chunk)
+    monkeypatch.setattr(M, "SMALL", small)
     texts, langs = fixture_docs()
     terms = tuple(identity_terms()) + ("non-binary", "two words")     # never one \w+ word: never match
     want, got = Sketch(terms=terms), Sketch(terms=terms)

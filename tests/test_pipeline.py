@@ -178,7 +178,16 @@ def test_a_global_step_is_prepared_during_the_stage_before_its_fit(tmp_path, mon
     fit = DedupStep.fit
     monkeypatch.setattr(DedupStep, "prepare", lambda self: order.append("prepare"))
     monkeypatch.setattr(DedupStep, "fit", lambda self, *a: (order.append("fit"), fit(self, *a))[1])
-    cfg = PipelineConfig(name="t", input={"path": str(IO / "lingua.jsonl"), "format": "jsonl"},
+    cfg = PipelineConfig(name="t", input={"path": str(IO / "lingua.jsonl"), "format": "jsonl", "shard_mb": 0.02},
                          steps=["exact_dedup"], output={"path": str(tmp_path / "out")})
     out = run(cfg, workers=2, progress=False)
+    assert len(list((out / "data").glob("*.parquet"))) > 1
     assert order[:2] == ["prepare", "fit"] and Release(out).manifest["documents"] > 0
+    # one shard: no stage and no part of the fit starts workers, so nothing is loaded ahead for them
+    # (kernels load when first called; issue 21), and the release is the same as with the pool
+    order.clear()
+    one = run(PipelineConfig(name="t", input={"path": str(IO / "lingua.jsonl"), "format": "jsonl"},
+                             steps=["exact_dedup"], output={"path": str(tmp_path / "one")}), workers=2, progress=False)
+    assert order == ["fit"]
+    keys = ("merkle", "documents", "excluded_documents")
+    assert [Release(one).manifest[k] for k in keys] == [Release(out).manifest[k] for k in keys]

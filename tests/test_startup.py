@@ -47,3 +47,61 @@ def test_lazy_package_exports_keep_their_meaning():
             " c.classify_register.__name__, 'write_card' in dir(__import__('thresher.card').card))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.split() == ["True", "True", "MinhashDedup", "Document", "classify", "True"]
+
+
+# -- a pipeline over one document loads only what it uses (issue 21) -------------------------------------
+RUN_PROBE = """
+import atexit, json, sys
+atexit.register(lambda: print("LOADED " + json.dumps([m for m in ("pandas", "numba", "scipy.linalg") if m in sys.modules])))
+sys.argv = ["thresher", "run", sys.argv[1], "--overwrite"]
+from thresher.cli import main
+main()
+"""
+
+
+def _loaded_by_run(tmp_path, steps: str) -> list[str]:
+    (tmp_path / "one.jsonl").write_text(json.dumps({"id": "a", "text": "One small document, she said."}) + "\n")
+    (tmp_path / "p.yaml").write_text(f"name: one\ninput: {{path: one.jsonl, format: jsonl}}\nsteps: {steps}\n"
+                                     "output: {path: out}\n")
+    r = subprocess.run([sys.executable, "-c", RUN_PROBE, str(tmp_path / "p.yaml")], capture_output=True, text=True,
+                       cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "out" / "manifest.json").is_file()
+    return json.loads(r.stdout.rsplit("LOADED ", 1)[1])
+
+
+def test_a_one_document_run_imports_neither_pandas_nor_numba(tmp_path):
+    # the card's measurements of a small shard are counted in Python (measurements.SMALL); pyarrow
+    # converts the shard's columns without pandas (io/arrow_pandas.py)
+    assert _loaded_by_run(tmp_path, "[]") == []
+
+
+def test_a_one_document_dedup_run_loads_numba_without_pandas_or_scipy_linalg(tmp_path):
+    # numba's NumPy implementations are imported with scipy.linalg deferred (compiled.defer_scipy)
+    assert _loaded_by_run(tmp_path, "[minhash_dedup: {}]") == ["numba"]
+
+
+def test_pandas_and_scipy_imported_later_behave_as_usual():
+    """After the deferrals, a later pandas import makes pyarrow convert pandas objects as it always
+    did (NaN -> null, a DataFrame's index in the schema), and numba still finds BLAS for np.dot."""
+    code = """
+import math, sys
+import numpy as np
+import pyarrow as pa
+from thresher.io import arrow_pandas
+from thresher.compiled import JitClock
+arrow_pandas.in_this_process()
+arrow_pandas.defer_pandas()
+print(pa.array(["a", None]).to_pylist(), "pandas" in sys.modules)
+import numba
+JitClock.install()
+from numba.np import arraymath
+print(arraymath._HAVE_BLAS, "scipy.linalg" in sys.modules)
+import pandas as pd
+print(pa.array(pd.Series([1.0, math.nan])).to_pylist(), pa.table(pd.DataFrame({"x": [1]})).schema.pandas_metadata is not None)
+f = numba.njit(lambda a, b: np.dot(a, b))
+print(f(np.ones(3), np.ones(3)))
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[:4] == ["['a', None] False", "True False", "[1.0, None] True", "3.0"]

@@ -76,8 +76,10 @@ def run(pipeline: Path = typer.Argument(..., help="pipeline YAML"),
     (on a Ray cluster: `thresher run examples/web.yaml -o /shared/web --executor ray --ray-address auto`)
     """
     from .config import load_config, with_executor
+    from .io.arrow_pandas import in_this_process
     from .pipeline import run as run_pipeline
 
+    in_this_process()           # pyarrow converts without importing pandas, which no built-in step uses
     cfg = with_executor(load_config(pipeline, output), executor, ray_address)
     if limit is not None:
         cfg.limit = limit
@@ -101,8 +103,11 @@ def demo(project: Path = typer.Argument(Path("thresher-demo"), help="project fol
     """
     from .config import load_config
     from .errors import InputError
+    from .io.arrow_pandas import in_this_process
     from .pipeline import run as run_pipeline
     from .release import child_versions
+
+    in_this_process()           # pyarrow converts without importing pandas (as `thresher run`)
 
     if project.exists() and (not project.is_dir() or (any(project.iterdir()) and not (project / DEMO_MARK).is_file())):
         raise InputError(f"{project}: exists, is not empty and was not written by `thresher demo`; give a new folder")

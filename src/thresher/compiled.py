@@ -15,10 +15,14 @@ them as ``jit`` in ``stats.json``, so a first run's compile time is never a step
 """
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 
 def cache_dir(package_dir: Path, env: dict[str, str] | os._Environ = os.environ) -> str | None:
@@ -45,6 +49,39 @@ def configure_cache() -> None:
         config.reload_config()
 
 
+class _NoLinalg(importlib.abc.MetaPathFinder):
+    """``scipy.linalg`` is not found while ``on`` (numba asks for ``scipy.linalg.cython_blas``; hiding
+    the package, not only that module, leaves no half-imported ``scipy.linalg`` behind)."""
+
+    on = True
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if self.on and (fullname == "scipy.linalg" or fullname.startswith("scipy.linalg.")):
+            raise ModuleNotFoundError("deferred by thresher.compiled.defer_scipy", name=fullname)
+        return None
+
+
+def defer_scipy() -> None:
+    """The first kernel loaded in a process makes numba import its NumPy implementations, and one of
+    them (``numba.np.arraymath``) imports ``scipy.linalg`` at once to note whether BLAS is there:
+    0.15 s (scipy pulls in ``numpy.testing`` and ``numpy.f2py``), for a flag only ``np.convolve`` and
+    ``np.correlate`` read when a kernel using them is compiled; the functions that need BLAS
+    (``np.dot``, ``np.linalg``) import scipy themselves when compiled. So that module is imported
+    here with ``scipy.linalg`` hidden, and the flag then set to what numba would have found (scipy
+    installed: it ships BLAS): numba behaves the same, and only a kernel that uses BLAS imports scipy
+    (none of thresher's does). Called once numba is imported, before the first kernel call."""
+    if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+        return
+    hide = _NoLinalg()
+    sys.meta_path.insert(0, hide)
+    try:
+        from numba.np import arraymath
+    finally:
+        hide.on = False
+        sys.meta_path.remove(hide)
+    arraymath._HAVE_BLAS = importlib.util.find_spec("scipy") is not None    # scipy.linalg: part of every scipy
+
+
 class JitClock:
     """Seconds spent in numba's compiler lock (loading kernels from the cache, or compiling) and,
     of those, compiling, in this process. Nested events (a kernel compiling its callees) count once."""
@@ -59,6 +96,7 @@ class JitClock:
         without kernels never pays numba's import)."""
         if cls._installed or "numba" not in sys.modules:
             return
+        defer_scipy()
         from numba.core import event
 
         class _Outermost(event.Listener):

@@ -8,7 +8,10 @@ Per language of the kept documents:
   ``ZIPF_TOP``) of the merged sketch are those of one pass. A compiled kernel
   (``thresher.text.wordcount``) counts the words keyed by a 64-bit hash of their code points and
   spells out only the distinct ones; two words whose hashes collide would be counted as one (odds for
-  n distinct words about n^2 / 2^65: 3e-6 at ten million);
+  n distinct words about n^2 / 2^65: 3e-6 at ten million). Fewer than ``SMALL`` characters are
+  counted by the definition itself, in Python (``_add_small``: ``re`` words, a ``Counter``), which
+  gives the same sketch (tests/test_measurements.py) in less time than loading numba and the kernel
+  (~0.5-0.9 s of a fresh process; issue 21);
 - identity-term association: for each term of a list (``card.identity_terms``, default
   ``thresher/data/identity_terms/eng.txt``), how often each word occurs within ``WINDOW`` words of it;
   normalised PMI ``log(p(t,w) / p(t) p(w)) / -log p(t,w)`` with ``p(t,w)`` over all word pairs within
@@ -24,11 +27,12 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import numpy as np
 import orjson
@@ -38,13 +42,16 @@ import zstandard
 
 from .io.writer import atomic_write_bytes
 from .paths import measurements_path
-from .text import wordcount
+
+if TYPE_CHECKING:
+    from .text import wordcount
 
 WINDOW = 5
 ZIPF_TOP = 10_000
 MIN_PAIR = 3          # a word must occur this often near a term to be listed
 NPMI_TOP = 10
 CHUNK = 1 << 22       # characters of text per compiled call
+SMALL = 1 << 20       # fewer characters in one ``add_docs``: counted in Python (~7 MB/s), numba never loaded
 
 
 def identity_terms(option: Any = None) -> list[str]:
@@ -69,6 +76,9 @@ class LanguageSketch:
     def __add__(self, o: "LanguageSketch") -> "LanguageSketch":
         return LanguageSketch(self.docs + o.docs, self.words + o.words, self.pairs + o.pairs,
                               self.npairs + o.npairs, self.char_hist + o.char_hist, self.word_hist + o.word_hist)
+
+
+_WORD = re.compile(r"\w+")          # a word, as the kernel's PY_WORD runs (thresher.text.wordcount)
 
 
 def _bin(n: int) -> int:
@@ -111,16 +121,53 @@ class Sketch:
     def add_docs(self, docs: Iterable[tuple[str, str]]) -> None:
         """Measure (text, language) pairs. The words are counted by ``thresher.text.wordcount``, one
         compiled call per ``CHUNK`` characters of text, into tables kept across the calls; the distinct
-        words are spelled out once per call of this method (so give it a whole shard at once)."""
+        words are spelled out once per call of this method (so give it a whole shard at once). Fewer
+        than ``SMALL`` characters in all are counted by ``_add_small`` (the same result)."""
+        texts: list[str] = []
+        names: list[str] = []
+        size = 0
+        it = iter(docs)
+        for text, lang in it:
+            texts.append(text)
+            names.append(lang)
+            size += len(text)
+            if size >= SMALL:
+                break
+        else:
+            self._add_small(texts, names)
+            return
+        self._add_compiled(texts, names, size, it)
+
+    def _add_small(self, texts: list[str], names: list[str]) -> None:
+        """The definition the kernel reproduces: ``re`` words of the lower-cased text, ``Counter``s
+        updated document by document, the window loop over the identity terms."""
+        terms, hs = frozenset(self.terms), []
+        for text, lang in zip(texts, names):
+            ls = self.languages.setdefault(lang, LanguageSketch())
+            words = _WORD.findall(text.lower())
+            ls.docs += 1
+            ls.words.update(words)
+            ls.char_hist[_bin(len(text))] += 1
+            ls.word_hist[_bin(len(words))] += 1
+            ls.npairs += _window_pairs(len(words), WINDOW)
+            for i, wd in enumerate(words):
+                if wd in terms:
+                    for j in range(max(0, i - WINDOW), min(len(words), i + WINDOW + 1)):
+                        if j != i:
+                            ls.pairs[f"{wd}\t{words[j]}"] += 1
+            hs.append(xxhash.xxh3_64_intdigest(text.encode("utf-8", "surrogatepass")))
+        self.hashes = np.concatenate([self.hashes, np.array(hs, dtype=np.uint64)])
+
+    def _add_compiled(self, texts: list[str], names: list[str], size: int, rest: Iterator[tuple[str, str]]) -> None:
+        """``add_docs`` by the kernel: ``texts``/``names`` (``size`` characters) first, then ``rest``."""
+        from .text import wordcount     # numba: loaded only for a shard of at least SMALL characters
+
         words, pairs = wordcount.new_counts(), wordcount.new_counts(256)
         tkeys, tids = wordcount.term_keys(self.terms)
         flags, bit = wordcount.word_flags()
         langs: dict[str, int] = {}                  # language -> number, in first-seen order
         spelled: list[str] = []                     # word entry -> the word
         hashes = [self.hashes]
-        texts: list[str] = []
-        names: list[str] = []
-        size = 0
 
         def flush() -> None:
             nonlocal words, pairs
@@ -137,7 +184,10 @@ class Sketch:
             texts.clear()
             names.clear()
 
-        for text, lang in docs:
+        if size >= CHUNK:
+            flush()
+            size = 0
+        for text, lang in rest:
             texts.append(text)
             names.append(lang)
             size += len(text)
@@ -290,6 +340,12 @@ def sketch_file(path: Path, terms: list[str]) -> Sketch:
 
     sk.add_docs(batches())
     return sk
+
+
+def warm_kernels() -> None:
+    """Compile (or load) the word-count kernels, for ``thresher warmup``: the shards of the bundled
+    samples are under ``SMALL`` characters, so the pipelines it runs count them in Python."""
+    Sketch(terms=tuple(identity_terms()))._add_compiled(["Warm up, she said."], ["eng"], 0, iter(()))
 
 
 def measure_shard(card_options: dict[str, Any], out: Path, index: int, shard: Path) -> None:

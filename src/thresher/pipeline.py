@@ -136,8 +136,11 @@ def _run(cfg: PipelineConfig, out: Path, workers: int | None, progress: bool | N
             plan_layout(out, stages, shards)
         after = stages[k + 1] if k + 1 < len(stages) else None
         nxt = steps[after.first] if after is not None and after.first < after.last else None
+        # the next global step's set-up, while this stage's workers run; with no workers (one shard or
+        # one worker) its fit starts none either, and loads what it uses when it uses it (issue 21)
+        ahead = nxt is not None and nxt.is_global and executor.workers > 1 and len(shards) > 1
         executor.map(run_shard, shards, cfg, stage, desc=f"{cfg.name} stage {stage.index + 1}/{len(stages)}",
-                     meanwhile=jit.wrap(cast(GlobalStep, nxt).prepare) if nxt is not None and nxt.is_global else None)
+                     meanwhile=jit.wrap(cast(GlobalStep, nxt).prepare) if ahead else None)
     from .governance.build import apply_ledger   # the project's removal requests, applied as the final step
 
     final = stages[-1].index

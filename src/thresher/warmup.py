@@ -40,6 +40,13 @@ def warmup(workers: int | None = 1) -> dict[str, float]:
         path = Path(tmp) / "warmup.yaml"
         path.write_text(yaml.safe_dump(cfg))
         run(load_config(path), workers=workers, progress=False)
+    # kernels those small pipelines do not reach: the data measurements of a shard of measurements.SMALL
+    # characters or more, and every dedup kernel as forked workers inherit them (DedupStep.prepare)
+    from .dedup import pairs
+    from .measurements import warm_kernels
+
+    warm_kernels()
+    pairs.warmup()
     JitClock.install()
     return {**JitClock.snapshot(), "seconds": time.perf_counter() - t0,
             "cache": os.environ.get("NUMBA_CACHE_DIR") or "__pycache__ beside the sources"}

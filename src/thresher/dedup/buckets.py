@@ -18,6 +18,7 @@ from ..io.writer import write_json
 from .shards import ShardOut, peak_rss_mb
 
 ROWS_PER_TASK = 4_000_000        # ~100 MB of keys, docs and sort scratch per bucket task
+ONE_TASK_ROWS = 20_000           # fewer keyed documents: one task, run in the driver (milliseconds; no pool)
 VERIFY_TRIES = 8
 
 
@@ -56,7 +57,10 @@ class BucketJob:
 def plan_tasks(bands: int, rows: int, workers: int = 1) -> list[BucketTask]:
     """Key slices so a task holds at most ROWS_PER_TASK entries of one band; bands grouped so each
     worker gets about two tasks (a task opens the stores once for all its bands). The grouping
-    may follow the worker count: edges and clusters do not depend on it."""
+    may follow the worker count: edges and clusters do not depend on it. Under ``ONE_TASK_ROWS``
+    rows, one task for every band: less work than starting the workers (issue 21)."""
+    if rows < ONE_TASK_ROWS:
+        return [BucketTask(0, bands, 0, 1)]
     parts = max(1 if bands >= workers else workers, -(-rows // ROWS_PER_TASK))
     groups = min(bands, max(1, -(-2 * workers // parts)))
     cuts = [round(k * bands / groups) for k in range(groups + 1)]

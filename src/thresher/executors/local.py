@@ -63,9 +63,13 @@ class LocalExecutor:
 
 def _preload() -> None:
     """Imports that every worker would otherwise make on its own, once per pool: pyarrow imports
-    pandas (when installed, 0.2 s) the first time it converts a Python list."""
+    pandas (when installed, 0.2 s) the first time it converts a Python list, unless a ``thresher run``
+    lets it convert without (``io/arrow_pandas.py``)."""
     import pyarrow as pa
 
+    from ..io.arrow_pandas import defer_pandas
+
+    defer_pandas()
     pa.array([""])
 
 

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from ..document import Document
 from ..errors import ReleaseError
 from ..layout import KEY, order_keys
+from .arrow_pandas import defer_pandas
 from .columns import FILTER_FIELDS, FILTER_NAMES, TOKEN_COUNT, add_filter_columns
 from ..steps.base import Dropped
 
@@ -86,6 +87,7 @@ class ShardWriter:
         items = list(items)
         if not items:
             return
+        defer_pandas()          # a ``thresher run`` converts without importing pandas (io/arrow_pandas.py)
         docs = [it.doc for it in items] if self.excluded else items
         cols = {"id": [d.id for d in docs], "text": [d.text for d in docs],
                 "source": [json_text(d.source) for d in docs], "meta": [json_text(d.meta) for d in docs]}
@@ -98,6 +100,7 @@ class ShardWriter:
     def write_table(self, table: pa.Table) -> None:
         if not table.num_rows:
             return
+        defer_pandas()
         if self.stage:          # never published: batches go out as they come, no copy into row groups
             if table.schema.names != self.schema.names:     # the key column of a stage file goes, or is put last
                 table = table.select(self.schema.names)

@@ -143,8 +143,10 @@ class GlobalStep(Filter):
     is_global = True
 
     def prepare(self) -> None:
-        """Set-up ``fit`` needs (imports, compiled kernels); the pipeline calls it while the previous
-        stage runs, so it costs no wall time and the fit's forked workers inherit it."""
+        """Set-up for the workers ``fit`` starts (imports, compiled kernels); the pipeline calls it while
+        the previous stage's workers run, so it costs no wall time and the fit's forked workers inherit
+        it. A previous stage with no workers (one shard, one worker) does not call it: ``fit`` calls it
+        itself when it starts workers (``DedupStep``), else what it uses loads when first used."""
 
     def fit(self, shards: list[Path], workdir: Path, executor: "Executor") -> None:
         raise NotImplementedError

@@ -19,8 +19,10 @@ def update(release: Path = typer.Argument(..., help="the release to add to (its 
 
     Example: `thresher update out/demo new-crawl.yaml` writes out/demo@v2 (or says nothing was added)
     """
+    from ..io.arrow_pandas import in_this_process
     from .update import update as run_update
 
+    in_this_process()           # pyarrow converts without importing pandas (as `thresher run`)
     r = run_update(release, config, workers=workers, progress=not as_json)
     if as_json:
         print(json.dumps(r, indent=2))
