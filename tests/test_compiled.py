@@ -68,3 +68,14 @@ def test_first_run_compile_time_is_reported_apart_and_cached(tmp_path):
     assert second["jit"].get("compile_seconds", 0.0) == 0.0          # loaded from the cache, not compiled
     assert second["jit"]["load_seconds"] > 0
     assert second["steps"]["fineweb_quality"]["docs_out"] == first["steps"]["fineweb_quality"]["docs_out"]
+
+
+@pytest.mark.slow          # runs `thresher warmup` (seconds with numba's cache warm, ~1.5 min from scratch)
+def test_warmup_compiles_the_update_kernel():
+    """``thresher warmup`` runs an update too: the kernel matching new documents against a release's
+    dedup index (index._cross_similarity) is loaded, with the argument types of a real update."""
+    code = ("from thresher.warmup import warmup; warmup(1); "
+            "from thresher.dedup.index import _cross_similarity as k; print(len(k.signatures))")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")})
+    assert int(out.stdout.split()[-1]) == 1
