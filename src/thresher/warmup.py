@@ -45,7 +45,7 @@ def warmup(workers: int | None = 1) -> dict[str, float]:
         path.write_text(yaml.safe_dump(cfg))
         run(load_config(path), workers=workers, progress=False)
         # a release of the sample deduplicated, updated with edited copies of its documents under new ids
-        dedup = [{"exact_dedup": {}}, {"minhash_dedup": {}}]
+        dedup: list[dict[str, dict]] = [{"exact_dedup": {}}, {"minhash_dedup": {}}]
         path.write_text(yaml.safe_dump({**cfg, "steps": dedup, "output": {"path": str(Path(tmp) / "base")}}))
         run(load_config(path), workers=workers, progress=False)
         new = Path(tmp) / "new.jsonl"

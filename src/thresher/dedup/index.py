@@ -98,8 +98,8 @@ class Segment:
 def _read_rows(path: Path, starts: np.ndarray, lens: np.ndarray, dtype: type) -> np.ndarray:
     """Items ``starts[k] .. starts[k] + lens[k]`` of a flat binary file of ``dtype``, end to end."""
     size = np.dtype(dtype).itemsize
-    out = np.empty(int(lens.sum()), dtype)
-    buf = memoryview(out).cast("B")
+    out: np.ndarray = np.empty(int(lens.sum()), dtype)
+    buf = memoryview(out.data).cast("B")
     at = 0
     with open(path, "rb") as f:
         fd = f.fileno()
