@@ -42,16 +42,19 @@ WRAP = ("import resource, subprocess, sys\n"
         "print(ru.ru_maxrss, rc, ru.ru_utime + ru.ru_stime, file=sys.stderr)\n")
 
 
-def split(corpus: Path, work: Path) -> tuple[Path, Path, Path, dict]:
-    """old.jsonl (90%), new.jsonl (10%), and all.jsonl (old then new: keep-first ordered by version)."""
-    d = work / "input"
+def split(corpus: Path, work: Path, docs: int | None = None) -> tuple[Path, Path, Path, dict]:
+    """old.jsonl (90%), new.jsonl (10%), and all.jsonl (old then new: keep-first ordered by version);
+    ``docs``: of the corpus's first ``docs`` documents only (a slice, while developing)."""
+    d = work / (f"input-{docs}" if docs else "input")
     old, new, both = d / "old.jsonl", d / "new.jsonl", d / "all.jsonl"
     if both.exists() and both.stat().st_mtime >= corpus.stat().st_mtime:
         return old, new, both, orjson.loads((d / "counts.json").read_bytes())
     d.mkdir(parents=True, exist_ok=True)
     counts = {"old": 0, "new": 0, "old_mb": 0.0, "new_mb": 0.0}
     with open(corpus, "rb") as src, open(old, "wb") as fo, open(new, "wb") as fn:
-        for line in src:
+        for n, line in enumerate(src):
+            if docs and n >= docs:
+                break
             doc_id = orjson.loads(line)["id"]
             part = "new" if xxhash.xxh3_64_intdigest(doc_id.encode()) % 10 == 0 else "old"
             (fn if part == "new" else fo).write(line)
@@ -96,12 +99,13 @@ def main() -> None:
     ap.add_argument("--work", default="/tmp/update_bench")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--docs", type=int, default=None, help="only the corpus's first DOCS documents (a slice, while developing)")
     a = ap.parse_args()
     corpus, work = Path(a.corpus), Path(a.work)
     if not corpus.exists():
         sys.exit(f"{corpus} not found: build it with ../shared/bench/build_corpus.py")
     work.mkdir(parents=True, exist_ok=True)
-    old, new, both, counts = split(corpus, work)
+    old, new, both, counts = split(corpus, work, a.docs)
     thresher = str(Path(sys.executable).with_name("thresher"))
     project = work / "project"
     base, full = project / "corpus", work / "full" / "corpus"

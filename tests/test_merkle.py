@@ -89,3 +89,34 @@ def test_proofs_equal_the_rfc_path():
         ls = leaves(n)
         for i in range(n):
             assert inclusion_proof(ls, i) == _mth_path(ls, i)
+
+
+def test_sorted_leaf_merge_of_small_and_large_files(tmp_path):
+    """Leaves files merged in (id, content_hash) order whether a file is read whole (at most a batch of
+    rows) or a batch at a time: the same leaves in the order of one sort, the same root (a version's
+    root, ``thresher update``: many small shard files beside the new ones)."""
+    import random
+
+    import pyarrow.parquet as pq
+
+    from thresher.release import leaf_table, sorted_leaf_batches, sorted_tables, write_leaves
+
+    rng = random.Random(7)
+    rows = [(f"doc:{rng.randrange(10**6):06d}#{rng.randrange(3)}", hashlib.sha256(str(i).encode()).hexdigest())
+            for i in range(3000)]
+    rows += [(rows[5][0], "0" * 64), (rows[5][0], "f" * 64)]       # one id with several contents
+    rng.shuffle(rows)
+    files = []
+    for k, n in enumerate((1, 40, 700, 2261)):
+        part, rows = rows[:n], rows[n:]
+        files.append(tmp_path / f"part-{k:05d}.parquet")
+        write_leaves(files[-1], leaf_table([i for i, _ in part], [h for _, h in part]))
+    everything = sorted((i, h) for f in files
+                        for i, h in zip(pq.read_table(f)["id"].to_pylist(), pq.read_table(f)["content_hash"].to_pylist()))
+    want = [leaf_hash(i, h) for i, h in everything]
+    for batch in (50, 1000, 1 << 16):
+        got = [(i, h) for t in sorted_tables(files, ["leaf"], batch)
+               for i, h in zip(t["id"].to_pylist(), t["content_hash"].to_pylist())]
+        assert got == everything
+        assert [x for b in sorted_leaf_batches(files, batch) for x in b] == want
+    assert root(x for b in sorted_leaf_batches(files, 50) for x in b) == _mth(want).hex()

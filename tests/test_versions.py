@@ -274,3 +274,29 @@ def test_update_spreads_its_new_inputs_over_the_workers(parts, tmp_path, monkeyp
     whole = thresher.run(_yaml(tmp_path, "xy", [xf, yf], tmp_path / "w" / "corpus"), workers=1)
     assert set(_kept(v2)) == set(_kept(whole)) and r["added"] == len(_kept(v2)) - len(_kept(v1))
     verify(v2)
+
+
+def test_index_reads_the_sets_of_the_rows_asked_for(updated, tmp_path):
+    """An update reads the shingle sets of the old documents it compares with, from where they lie in
+    the index's sets.bin (not a map of the whole file): the same sets as the file holds; a file shorter
+    than its offsets say is an error naming it."""
+    import shutil
+
+    import numpy as np
+
+    from thresher.dedup.index import Index
+    from thresher.errors import ReleaseError
+
+    seg = Index(dedup_index_dir(updated["v2"], "minhash_dedup")).segments[0]
+    offs, whole = np.load(seg.path / "offs.npy"), np.fromfile(seg.path / "sets.bin", np.uint32)
+    rows = np.array([0, 3, 4, seg.n - 1])
+    got, got_offs = seg.sets_of(rows)
+    assert [got[got_offs[r]:got_offs[r + 1]].tolist() for r in range(len(rows))] == \
+        [whole[offs[i]:offs[i + 1]].tolist() for i in rows]
+    assert seg.sets_of(rows[:0])[0].size == 0
+    cut = tmp_path / "seg"
+    shutil.copytree(seg.path, cut)
+    (cut / "sets.bin").write_bytes((seg.path / "sets.bin").read_bytes()[:int(offs[-2]) * 4])
+    seg.path = cut
+    with pytest.raises(ReleaseError, match="sets.bin: shorter"):
+        seg.sets_of(rows)

@@ -98,13 +98,21 @@ def sorted_tables(files: list[Path], extra: list[str], batch: int = 1 << 16) -> 
     """Sorted leaves files merged in global (id, content_hash) order, a table at a time: a k-way
     merge in Arrow batches (the rows up to the smallest last key of the current batches of the files
     with rows still unread are final; they are sorted together), so memory stays at one batch per
-    file. A file read to its end does not hold the cut back: small files go out in one sort."""
+    file. A file read to its end does not hold the cut back: small files go out in one sort. A file
+    of at most ``batch`` rows is read whole when opened: an open batch reader holds its decoding
+    buffers (~3 MB a file), which for the many small leaves files of a release (``thresher update``:
+    every version's shards) was most of the memory of the merge."""
     readers: list[Iterator[pa.RecordBatch]] = []
     bufs: list[pa.Table | None] = []
     left: list[int] = []            # rows of each file not read yet
     for p in files:
         pf = pq.ParquetFile(p)
         cols = ["id", "content_hash"] + [c for c in extra if c in pf.schema_arrow.names and c not in ("id", "content_hash")]
+        if pf.metadata.num_rows <= batch:
+            readers.append(iter(()))
+            bufs.append(pf.read(columns=cols))
+            left.append(0)
+            continue
         readers.append(pf.iter_batches(batch_size=batch, columns=cols))
         bufs.append(None)
         left.append(pf.metadata.num_rows)
