@@ -11,6 +11,12 @@ include connecting to the cluster and shipping the tasks. The runs alternate loc
 on a shared machine hits both alike; the table gives medians and the ratio of medians. A warm re-run
 (every shard finished, the release final) is timed too. Both releases are compared byte for byte.
 The same file is also the worker of those subprocesses (``--one``).
+
+Where the time goes, in CPU seconds (load on a shared machine stretches wall times, not these): the
+driver (``getrusage``), every task (``Clocked`` wraps the task function: CPU of its process before and
+after), each worker process's CPU outside its tasks (start-up, imports, compiled kernels loaded,
+between tasks: its CPU at its last task's end minus its tasks'), and Ray's own processes (raylet,
+GCS, agents, log monitor: /proc before and after the run).
 """
 from __future__ import annotations
 
@@ -31,6 +37,62 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
 STEPS = ["exact_dedup", "minhash_dedup"]
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+class Clocked:
+    """The task function, timed in the process that runs it (a pool worker or a Ray worker; pickled by
+    value into Ray workers, as ``__main__``): the result, the CPU and wall seconds of the call, the pid,
+    and the process's CPU before and after it."""
+
+    def __init__(self, fn):
+        self.fn, self.__name__ = fn, getattr(fn, "__name__", "task")
+
+    def __call__(self, item, *args):
+        c0, t0 = _cpu(), time.perf_counter()
+        res = self.fn(item, *args)
+        c1 = _cpu()
+        return res, {"pid": os.getpid(), "cpu": c1 - c0, "wall": time.perf_counter() - t0, "before": c0, "after": c1}
+
+
+def ray_processes() -> dict[int, tuple[int, float]]:
+    """pid -> (start time, CPU seconds) of every process of the Ray instance (its daemons, agents and workers)."""
+    out = {}
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open(f"/proc/{p}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ")
+            with open(f"/proc/{p}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if not (cmd.startswith(b"ray::") or b"/site-packages/ray/" in cmd):
+            continue
+        rest = stat[stat.rindex(")") + 2:].split()
+        out[int(p)] = (int(rest[19]), (int(rest[11]) + int(rest[12])) / HZ)
+    return out
+
+
+def cpu_split(tasks: list[dict], ray_before: dict, ray_after: dict) -> dict:
+    """CPU seconds: in tasks, worker processes outside their tasks (per process: CPU before its first
+    task, and in all), and Ray's own processes (those not running tasks) during the run."""
+    procs: dict[int, list[dict]] = {}
+    for t in tasks:
+        procs.setdefault(t["pid"], []).append(t)
+    in_tasks = sum(t["cpu"] for t in tasks)
+    outside = sum(max(t["after"] for t in ts) for ts in procs.values()) - in_tasks
+    first = [min(t["before"] for t in ts) for ts in procs.values()]
+    ray_own = sum(c - (ray_before[p][1] if ray_before.get(p, (None,))[0] == st else 0.0)
+                  for p, (st, c) in ray_after.items() if p not in procs and p != os.getpid())
+    return {"in_tasks": in_tasks, "outside_tasks": outside, "processes": len(procs),
+            "before_first_task": statistics.median(first) if first else 0.0, "ray_daemons": ray_own}
 
 
 def one(spec: dict) -> dict:
@@ -41,6 +103,8 @@ def one(spec: dict) -> dict:
     from thresher.pipeline import run
 
     log: list[dict] = []
+    tasks: list[dict] = []
+    ray_before = ray_processes()
     inner = make_executor({"kind": spec["kind"], "address": "auto", "workers": spec["workers"]}, progress=False)
 
     class Timed:
@@ -48,7 +112,9 @@ def one(spec: dict) -> dict:
 
         def map(self, fn, items, *args, desc="shards", meanwhile=None):
             t = time.perf_counter()
-            r = inner.map(fn, items, *args, desc=desc, meanwhile=meanwhile)
+            timed = inner.map(Clocked(fn), items, *args, desc=desc, meanwhile=meanwhile)
+            r = [x for x, _ in timed]
+            tasks.extend(c for _, c in timed)
             log.append({"desc": desc, "tasks": len(items), "seconds": time.perf_counter() - t,
                         "task_rss_mb": max((x.get("peak_rss_mb", 0) for x in r if isinstance(x, dict)), default=0)})
             return r
@@ -58,12 +124,13 @@ def one(spec: dict) -> dict:
     t0 = time.perf_counter()
     out = run(cfg, executor=Timed(), overwrite=spec.get("overwrite", True))
     pipeline_s = time.perf_counter() - t0
+    cpu = {"driver": _cpu(), **cpu_split(tasks, ray_before, ray_processes())}
     m = json.loads((out / "manifest.json").read_text())
     hashes = {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
               for d in ("data", "excluded", "clusters") for p in sorted((out / d).rglob("*")) if p.is_file()}
     hashes["merkle_root"] = m["merkle"]["root"]
     return {"log": log, "pipeline_s": pipeline_s, "startup_s": t0 - t_start, "documents": m["documents"],
-            "driver_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "cpu": cpu, "driver_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "release": hashlib.sha256(json.dumps(hashes, sort_keys=True).encode()).hexdigest()}
 
 
@@ -143,6 +210,7 @@ def report(a, docs: int, nbytes: int, res: dict, warm: dict) -> None:
     ratio = rw / lw
     print(f"\n**Ray / local wall time: {ratio:.3f}x** (target <= 1.15x: {'met' if ratio <= 1.15 else 'NOT met'})\n")
 
+    cpu_table(res, warm)
     print("## Per stage (medians; every stage and fit step runs as tasks of the executor)\n")
     print("| stage | tasks | local s | ray s | ray / local | largest task RSS MB |")
     print("|---|---|---|---|---|---|")
@@ -158,6 +226,31 @@ def report(a, docs: int, nbytes: int, res: dict, warm: dict) -> None:
     print(f"| driver: plan, cluster step (union-find), finalize | 1 | "
           f"{med([r['pipeline_s'] - sum(e['seconds'] for e in r['log']) for r in res['local']]):.1f} | {rest:.1f} | | |")
     plan_at_scale(a, docs, nbytes, res)
+
+
+def cpu_table(res: dict, warm: dict) -> None:
+    """CPU seconds by where they are spent (medians), and what Ray adds over the local pool."""
+    keys = ("driver", "in_tasks", "outside_tasks", "ray_daemons")
+    print("## Where the time goes: CPU seconds (medians; load stretches wall times, not these)\n")
+    print("| executor | driver | tasks | worker processes outside tasks (start-up, imports, kernels, between tasks) "
+          "| worker processes | CPU per process before its first task | Ray's own processes | total | warm re-run total |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    m: dict[str, dict[str, float]] = {}
+    for k in ("local", "ray"):
+        rs = [r["cpu"] for r in res[k]]
+        m[k] = {x: med([c[x] for c in rs]) for x in (*keys, "processes", "before_first_task")}
+        m[k]["total"] = med([sum(c[x] for x in keys) for c in rs])
+        w = warm[k]["cpu"]
+        print(f"| {k} | {m[k]['driver']:.1f} | {m[k]['in_tasks']:.1f} | {m[k]['outside_tasks']:.1f} | "
+              f"{m[k]['processes']:.0f} | {m[k]['before_first_task']:.2f} | {m[k]['ray_daemons']:.1f} | "
+              f"{m[k]['total']:.1f} | {sum(w[x] for x in keys):.1f} |")
+    d = {x: m["ray"][x] - m["local"][x] for x in (*keys, "total")}
+    print(f"\nRay spends {d['total']:+.1f} CPU s over the local pool ({m['ray']['total'] / m['local']['total']:.2f}x): "
+          f"worker processes outside tasks {d['outside_tasks']:+.1f} (each Ray worker starts a Python process, "
+          f"imports Ray, thresher and its kernels: {m['ray']['before_first_task']:.2f} s before its first task, where "
+          f"a forked pool worker inherits them: {m['local']['before_first_task']:.2f} s), tasks {d['in_tasks']:+.1f}, "
+          f"driver {d['driver']:+.1f} (importing Ray, its client threads), Ray's own processes "
+          f"{d['ray_daemons']:+.1f}. On a machine with no idle core the wall-time ratio tends to this CPU ratio.\n")
 
 
 def plan_at_scale(a, docs: int, nbytes: int, res: dict) -> None:
