@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import resource
 import shutil
 import statistics
@@ -31,9 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import orjson
-import xxhash
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -46,27 +43,9 @@ PIPELINES = {"dedup (exact + minhash)": ["exact_dedup", "minhash_dedup"],
 
 
 def python_add(sk: Any, texts: list[str], languages: list[str]) -> None:
-    """The pure-Python ``Sketch.add`` that the compiled kernel replaced (the definition it must match)."""
-    from thresher.measurements import WINDOW, LanguageSketch, _bin, _window_pairs
-
-    terms = frozenset(sk.terms)
-    hs = []
-    for text, lang in zip(texts, languages):
-        ls = sk.languages.setdefault(lang, LanguageSketch())
-        words = re.findall(r"\w+", text.lower())
-        ls.docs += 1
-        ls.words.update(words)
-        ls.char_hist[_bin(len(text))] += 1
-        ls.word_hist[_bin(len(words))] += 1
-        ls.npairs += _window_pairs(len(words), WINDOW)
-        if terms:
-            for i, wd in enumerate(words):
-                if wd in terms:
-                    for j in range(max(0, i - WINDOW), min(len(words), i + WINDOW + 1)):
-                        if j != i:
-                            ls.pairs[f"{wd}\t{words[j]}"] += 1
-        hs.append(xxhash.xxh3_64_intdigest(text.encode("utf-8", "surrogatepass")))
-    sk.hashes = np.concatenate([sk.hashes, np.array(hs, dtype=np.uint64)])
+    """The pure-Python ``Sketch.add`` that the compiled kernel replaced (the definition it must match),
+    as the package keeps it for small shards."""
+    sk._add_small(list(texts), list(languages))
 
 
 def subset(corpus: Path, work: Path, mb: float) -> tuple[Path, int, int]:

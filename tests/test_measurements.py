@@ -71,31 +71,9 @@ def test_zipf_fit_recovers_exponent():
 
 # -- the compiled word counts against the pure-Python definition they replaced -----------------------
 def python_add(sk: Sketch, texts, languages) -> None:
-    """``Sketch.add`` as it was written in Python (``re`` words of the lower-cased text, a ``Counter``,
-    the window loop): the definition the compiled kernel must reproduce exactly."""
-    import re
-
-    import numpy as np
-    import xxhash
-
-    from thresher.measurements import WINDOW, LanguageSketch, _bin
-
-    terms, hs = frozenset(sk.terms), []
-    for text, lang in zip(texts, languages):
-        ls = sk.languages.setdefault(lang, LanguageSketch())
-        words = re.findall(r"\w+", text.lower())
-        ls.docs += 1
-        ls.words.update(words)
-        ls.char_hist[_bin(len(text))] += 1
-        ls.word_hist[_bin(len(words))] += 1
-        ls.npairs += _window_pairs(len(words), WINDOW)
-        for i, wd in enumerate(words):
-            if wd in terms:
-                for j in range(max(0, i - WINDOW), min(len(words), i + WINDOW + 1)):
-                    if j != i:
-                        ls.pairs[f"{wd}\t{words[j]}"] += 1
-        hs.append(xxhash.xxh3_64_intdigest(text.encode("utf-8", "surrogatepass")))
-    sk.hashes = np.concatenate([sk.hashes, np.array(hs, dtype=np.uint64)])
+    """``Sketch.add`` by its pure-Python definition (``re`` words of the lower-cased text, a ``Counter``,
+    the window loop), which the package keeps for small shards: what the compiled kernel must reproduce."""
+    sk._add_small(list(texts), list(languages))
 
 
 TRICKY = ["İSTANBUL'da ΣΟΦΟΣ ΌΣΟΣ Σ ß ǅ ﬁ ⅷ ½ ²³ ①②", "snake_case __init__ x1_y2 ٣٤ ໑໒ १२३", "e\u0301te\u0301 ﻿zero\u200bwidth",
