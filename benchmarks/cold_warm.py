@@ -79,6 +79,7 @@ def write_jsonl(corpus: Path, dst: Path, mb: float | None = None, docs: int | No
             n += 1
     for o in outs:
         o.close()
+    os.sync()       # the inputs on disk: otherwise the first run waits for their write-back (2.2x wall, same CPU)
     return text / 1e6
 
 
