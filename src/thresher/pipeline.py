@@ -13,7 +13,7 @@ from . import plugins
 from .compiled import JitClock
 from .config import PipelineConfig, load_config
 from .errors import ReleaseError
-from .executors import Executor, make_executor
+from .executors import Executor, forks, make_executor
 from .io import ShardSpec, plan_shards
 from .io.writer import write_json
 from .duplicates import resolve as resolve_duplicate_ids
@@ -136,9 +136,9 @@ def _run(cfg: PipelineConfig, out: Path, workers: int | None, progress: bool | N
             plan_layout(out, stages, shards)
         after = stages[k + 1] if k + 1 < len(stages) else None
         nxt = steps[after.first] if after is not None and after.first < after.last else None
-        # the next global step's set-up, while this stage's workers run; with no workers (one shard or
-        # one worker) its fit starts none either, and loads what it uses when it uses it (issue 21)
-        ahead = nxt is not None and nxt.is_global and executor.workers > 1 and len(shards) > 1
+        # the next global step's set-up, while this stage's forked workers run (they and the fit's inherit
+        # it); a stage that forks none leaves it to the fit, which loads what it uses when used (issue 21)
+        ahead = nxt is not None and nxt.is_global and forks(executor, len(shards))
         executor.map(run_shard, shards, cfg, stage, desc=f"{cfg.name} stage {stage.index + 1}/{len(stages)}",
                      meanwhile=jit.wrap(cast(GlobalStep, nxt).prepare) if ahead else None)
     from .governance.build import apply_ledger   # the project's removal requests, applied as the final step

@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import ConfigError, ReleaseError
+from ..executors.base import forks
 from ..io.writer import write_json
 from ..paths import release_of
 from ..steps.base import Drop, GlobalStep, StepContext, step_label
@@ -79,7 +80,7 @@ class DedupStep(GlobalStep):
             return
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        if _forks(executor, len(shards)):
+        if forks(executor, len(shards)):
             self.prepare()          # the kernels, loaded once here for the workers forked below
         fn, args = self.key_task()
         items = [(i, str(p)) for i, p in enumerate(shards)]
@@ -95,7 +96,7 @@ class DedupStep(GlobalStep):
         t = time.perf_counter()
         keyed = sum(int(i["keyed"]) for i in infos)
         tasks = plan_tasks(self.bands, keyed, executor.workers)
-        if _forks(executor, len(tasks)):
+        if forks(executor, len(tasks)):
             self.prepare()
         job = BucketJob(str(workdir), tuple(idx), tuple(offsets[:-1]), self.kind, self.verify(),
                         self.threshold, self.containment())
@@ -168,12 +169,6 @@ class DedupStep(GlobalStep):
         if clusters:
             ctx.count(self.name, "clusters", clusters)
         return out
-
-
-def _forks(executor: "Executor", items: int) -> bool:
-    """Whether ``executor.map`` over ``items`` items starts worker processes (a local pool runs one
-    item, or any number with one worker, in this process: kernels then load when first called)."""
-    return executor.workers > 1 and items > 1
 
 
 def _concat_sets(workdir: Path, shards: list[int], counts: list[int], bands: int) -> None:

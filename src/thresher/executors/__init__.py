@@ -2,10 +2,10 @@
 from typing import Any, Callable
 
 from ..errors import ConfigError
-from .base import Executor
+from .base import Executor, forks
 from .local import LocalExecutor, default_workers
 
-__all__ = ["Executor", "LocalExecutor", "default_workers", "local", "make_executor"]
+__all__ = ["Executor", "LocalExecutor", "default_workers", "forks", "local", "make_executor"]
 
 
 def local(workers: int | None = None, progress: bool | None = None) -> Executor:

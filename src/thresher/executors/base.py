@@ -21,3 +21,12 @@ class Executor(Protocol):
         """``fn(item, *args)`` for every item, results in item order; a task's exception stops the
         run. ``meanwhile`` runs once in this process while the tasks run."""
         ...
+
+
+def forks(executor: Executor, items: int) -> bool:
+    """Whether ``executor.map`` over ``items`` items runs them in forked worker processes, which inherit
+    what this process set up before the call (``GlobalStep.prepare``: imports, compiled kernels). An
+    executor says so with a ``forks(items)`` method (the local pool); one without (spawned or Ray
+    workers start fresh) does not fork."""
+    says = getattr(executor, "forks", None)
+    return bool(says(items)) if callable(says) else False

@@ -27,18 +27,21 @@ class LocalExecutor:
         self.workers = max(1, workers or default_workers())
         self.progress = progress       # None: a bar on a terminal, log lines otherwise (thresher.progress)
 
+    def forks(self, items: int) -> bool:
+        """Whether ``map`` over ``items`` items forks workers: one item, or one worker, runs here."""
+        return self.workers > 1 and items > 1
+
     def map(self, fn: Callable[..., Any], items: Sequence[Any], *args: Any, desc: str = "shards",
             meanwhile: Callable[[], Any] | None = None) -> list[Any]:
         """``meanwhile`` runs in this process while the workers work (after they are forked), e.g. the
         next stage's set-up, which the workers of that stage then inherit."""
         results: list[Any] = [None] * len(items)
-        if not items or self.workers == 1 or len(items) == 1:
-            if meanwhile is not None:
-                meanwhile()
+        if not self.forks(len(items)) and meanwhile is not None:
+            meanwhile()
         if not items:
             return results
         with _Bar(desc, len(items), self.progress) as bar:
-            if self.workers == 1 or len(items) == 1:
+            if not self.forks(len(items)):
                 for i, item in enumerate(items):
                     results[i] = fn(item, *args)
                     bar.advance(results[i])
