@@ -89,9 +89,9 @@ def test_warm_kernels_compile_what_a_large_shards_measurements_use(tmp_path):
 @pytest.mark.slow          # runs `thresher warmup` (seconds with numba's cache warm, ~1.5 min from scratch)
 def test_warmup_compiles_the_update_kernel():
     """``thresher warmup`` runs an update too: the kernel matching new documents against a release's
-    dedup index (index._cross_similarity) is loaded, with the argument types of a real update."""
+    dedup index (index_match._cross_similarity) is loaded, with the argument types of a real update."""
     code = ("from thresher.warmup import warmup; warmup(1); "
-            "from thresher.dedup.index import _cross_similarity as k; print(len(k.signatures))")
+            "from thresher.dedup.index_match import _cross_similarity as k; print(len(k.signatures))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")})
     assert int(out.stdout.split()[-1]) == 1

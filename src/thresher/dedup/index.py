@@ -18,7 +18,8 @@ A new version's index hard-links the old segments and adds one, so an update cos
 documents cost. :func:`after_fit` is called by ``DedupStep.fit`` once the fit has decided, while its
 per-shard runs are still on disk. In a build it writes the first segment. In the staging folder of an
 update (``paths.update_state`` names the parent release) it first matches the new documents against
-the parent's index (the same band keys and the same similarity check as a fit), turns every new cluster
+the parent's index (``dedup/index_match.py``: the same band keys and the same similarity check as a
+fit), turns every new cluster
 that touches an old one into drops with ``duplicate_of`` the old cluster's kept document (keep-first
 across versions: the old copy is never dropped), rewrites those decision files, and writes the index:
 the parent's segments plus the new one.
@@ -30,7 +31,6 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numba as nb
 import numpy as np
 import orjson
 import pyarrow as pa
@@ -41,7 +41,7 @@ from ..errors import ReleaseError
 from ..io.writer import link_or_copy, write_json
 from ..paths import clusters_path, dedup_index_dir, is_release_workdir, release_of, update_state
 from .clusters import DECISION_SCHEMA, cluster_id, decisions_path, load_decisions
-from .pairs import sets_similarity
+from .index_match import match_old, similarity_source
 from .shards import ShardOut
 
 if TYPE_CHECKING:
@@ -54,10 +54,6 @@ PARAM_KEYS = ("kind", "normalize", "key", "num_perm", "bands", "rows", "ngram", 
 def params(step: "DedupStep") -> dict[str, Any]:
     """The settings that decide a step's keys and matches (an index is only reused with the same)."""
     return {k.lstrip("_"): getattr(step, k) for k in PARAM_KEYS if hasattr(step, k)}
-
-
-def _similarity_source(step: "DedupStep") -> str:
-    return step.similarity_source() if step.kind == "minhash" else "one"
 
 
 class Segment:
@@ -180,98 +176,6 @@ def _collect(step: "DedupStep", workdir: Path, shards: list[int], counts: list[i
                 out.lo.append(lo[0][sel])
         out.kept.append(np.unique(docs[0][kept[docs[0]]]) + off if docs.shape[1] else np.zeros(0, np.int64))
     return out
-
-
-# -- matching new documents against an old index -------------------------------------------------------
-@nb.njit(cache=True)
-def _cross_similarity(sa, oa, sb, ob, a, b, containment):     # pragma: no cover - compiled
-    """Exact Jaccard (or containment) of set a[k] of store (sa, oa) and set b[k] of store (sb, ob)."""
-    out = np.empty(a.shape[0], dtype=np.float64)
-    for k in range(a.shape[0]):
-        out[k] = sets_similarity(sa, oa, a[k], sb, ob, b[k], containment)
-    return out
-
-
-def _candidates(old: Index, new: _Kept, exact: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(new global document, old index number) pairs that share a band key (exact: all 128 bits)."""
-    news, olds = [], []
-    lo_new = np.concatenate(new.lo) if new.lo else np.zeros(0, np.uint64)
-    for seg in old.segments:
-        lo_old = seg.lo()[0] if exact and seg.n else None
-        for b in range(seg.keys.shape[0]):
-            keys, docs = new.band(b)
-            ok = np.asarray(seg.keys[b])
-            left, right = np.searchsorted(ok, keys, "left"), np.searchsorted(ok, keys, "right")
-            cnt = right - left
-            total = int(cnt.sum())
-            if not total:
-                continue
-            pos = np.repeat(left, cnt) + (np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt))
-            nd, od = np.repeat(docs, cnt), np.asarray(seg.docs[b])[pos]
-            if lo_old is not None:
-                same = np.repeat(lo_new, cnt) == lo_old[pos]
-                nd, od = nd[same], od[same]
-            news.append(nd)
-            olds.append(od)
-    if not news:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    pairs = np.unique(np.stack([np.concatenate(news), np.concatenate(olds)], axis=1), axis=0)
-    return pairs[:, 0], pairs[:, 1]
-
-
-def _similarities(step: "DedupStep", old: Index, workdir: Path, shards: list[int], offsets: list[int],
-                  nd: np.ndarray, od: np.ndarray) -> np.ndarray:
-    source = _similarity_source(step)
-    containment = step.containment()
-    sims = np.ones(nd.shape[0])
-    if source == "one":
-        return sims
-    starts = np.asarray([s.first for s in old.segments])
-    seg_of = np.searchsorted(starts, od, "right") - 1
-    for k in np.unique(seg_of).tolist():
-        seg, sel = old.segments[k], np.flatnonzero(seg_of == k)
-        local_old = od[sel] - seg.first
-        if source == "sets":
-            sa, oa = np.load(workdir / "store" / "sets.npy", mmap_mode="r"), np.load(workdir / "store" / "offs.npy")
-            rows, at = np.unique(local_old, return_inverse=True)
-            sb, ob = seg.sets_of(rows)
-            sims[sel] = _cross_similarity(sa, oa, sb, ob, nd[sel], at.astype(np.int64), containment)
-            continue
-        rows, at = np.unique(local_old, return_inverse=True)
-        sig_b, cnt_b = seg.signatures_of(rows)
-        local_old = at.astype(np.int64)         # rows of sig_b / cnt_b
-        owner = np.searchsorted(np.asarray(offsets), nd[sel], "right") - 1
-        for j in np.unique(owner).tolist():
-            so = ShardOut(workdir, shards[j])
-            w = np.flatnonzero(owner == j)
-            local = nd[sel][w] - offsets[j]
-            sig_a, cnt_a = so.load("sig.npy"), so.load("counts.npy")
-            ob_ = local_old[w]
-            sim = np.mean(np.asarray(sig_a[local]) == np.asarray(sig_b[ob_]), axis=1)
-            if containment:
-                na, nb_ = np.asarray(cnt_a[local], np.float64), np.asarray(cnt_b[ob_], np.float64)
-                sim = np.minimum(1.0, sim * (na + nb_) / ((1 + sim) * np.maximum(1, np.minimum(na, nb_))))
-            sims[sel[w]] = sim
-    return sims
-
-
-def _match(step: "DedupStep", old: Index, new: _Kept, workdir: Path, shards: list[int],
-           offsets: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For every new document near (or equal to) an old one: (new global doc, old kept index number, sim),
-    the old cluster being that of the matched old document (kept or dropped). Keep-first across
-    versions: the earliest old kept document it reaches (the old copy is never dropped)."""
-    nd, od = _candidates(old, new, step.kind == "exact")
-    sims = np.ones(nd.shape[0])
-    if nd.size:
-        sims = _similarities(step, old, workdir, shards, offsets, nd, od)
-        ok = sims >= step.threshold - 1e-12 if step.kind == "minhash" else np.ones(nd.shape[0], bool)
-        nd, od, sims = nd[ok], od[ok], sims[ok]
-    rep = old.rep()[od] if od.size else od
-    order = np.lexsort((-sims, rep, nd))           # per new document, its earliest old cluster first
-    nd, rep, sims = nd[order], rep[order], sims[order]
-    first = np.ones(nd.shape[0], dtype=bool)
-    first[1:] = nd[1:] != nd[:-1]
-    return nd[first], rep[first], sims[first]
 
 
 # -- rewriting the decisions of the matched documents --------------------------------------------------
@@ -421,7 +325,7 @@ def _write_index(step: "DedupStep", workdir: Path, dest: Path, old: Index | None
     rep = _reps(workdir, shards, offsets, lookup, add, ids, old_num)
     pq.write_table(pa.table({"id": pa.array(ids, pa.string()), "rep": pa.array(rep, pa.int64())}),
                    sd / "ids.parquet", compression="zstd")
-    source = _similarity_source(step)
+    source = similarity_source(step)
     if source == "sets":
         offs = _write_sets(sd / "sets.bin", np.load(workdir / "store" / "sets.npy", mmap_mode="r"),
                            np.load(workdir / "store" / "offs.npy", mmap_mode="r"), add)
@@ -497,7 +401,7 @@ def after_fit(step: "DedupStep", workdir: Path, shards: list[int], counts: list[
     add = np.unique(np.concatenate(new.kept)) if new.kept else np.zeros(0, np.int64)
     matched, old_num = 0, {}
     if old is not None and old.n and add.size:
-        nd, od, sims = _match(step, old, new, workdir, shards, offsets)
+        nd, od, sims = match_old(step, old, new, workdir, shards, offsets)
         if nd.size:
             old_ids = old.ids(od)
             redirect = _rewrite_decisions(workdir, release, label, shards, offsets, nd, od, old_ids, sims)
