@@ -263,3 +263,30 @@ def test_phone_patterns_compiled_once_per_process(monkeypatch):
     monkeypatch.setattr(ru.re, "compile", lambda *a, **k: compiled.append(a) or compile_(*a, **k))
     assert [national_form(n, FORM_REGIONS) for n in numbers] == first
     assert compiled == []
+
+
+def test_prepare_compiles_the_common_regions_phone_patterns_ahead():
+    """PiiRedact.prepare (run by the pipeline before forking the step's workers) compiles the phone
+    patterns of the common regions, so a worker compiles few on its own documents, and redacts the
+    same. Each count is taken in a fresh process: phonenumbers' pattern cache lives as long as one."""
+    import subprocess
+    import sys
+
+    code = (
+        "import hashlib, json, re, sys\n"
+        "import phonenumbers.re_util as ru\n"
+        "from thresher.document import Document\n"
+        "from thresher.pii.redact import PiiRedact\n"
+        "texts = [r['full_text'] for r in json.load(open(sys.argv[1]))]\n"
+        "step = PiiRedact()\n"
+        "if sys.argv[2] == '1':\n"
+        "    step.prepare()\n"
+        "n, c = [], re.compile\n"
+        "ru.re.compile = lambda *a, **k: n.append(a) or c(*a, **k)\n"
+        "out = [d.text for d in step(Document(str(i), t) for i, t in enumerate(texts))]\n"
+        "print(len(n), sum('<PHONE' in t for t in out), hashlib.sha256('\\0'.join(out).encode()).hexdigest())\n")
+    sample = FIX / "presidio_synth_v2_sample.json"
+    cold, warm = (subprocess.run([sys.executable, "-c", code, str(sample), a], capture_output=True, text=True,
+                                 check=True).stdout.split() for a in ("0", "1"))
+    assert int(cold[1]) > 20 and cold[1:] == warm[1:]        # phones found, the same redactions
+    assert int(warm[0]) < int(cold[0]) / 3, (cold, warm)

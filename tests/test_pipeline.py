@@ -191,3 +191,24 @@ def test_a_global_step_is_prepared_during_the_stage_before_its_fit(tmp_path, mon
     assert order == ["fit"]
     keys = ("merkle", "documents", "excluded_documents")
     assert [Release(one).manifest[k] for k in keys] == [Release(out).manifest[k] for k in keys]
+
+
+def test_the_next_stages_steps_are_prepared_in_the_driver_while_a_stage_forks(tmp_path, monkeypatch):
+    """Step.prepare of every step of the next stage (pii_redact's compiled scan and phone patterns, not
+    only a global step's kernels) runs in the driver while the stage's workers run, so the next stage's
+    forked workers inherit it; the release is the same as without it."""
+    import os
+
+    from thresher.pii.redact import PiiRedact
+
+    calls = []
+    prepare = PiiRedact.prepare
+    monkeypatch.setattr(PiiRedact, "prepare", lambda self: (calls.append(os.getpid()), prepare(self))[1])
+    cfg = PipelineConfig(name="t", input={"path": str(IO / "lingua.jsonl"), "format": "jsonl", "shard_mb": 0.02},
+                         steps=["exact_dedup", "pii_redact"], output={"path": str(tmp_path / "out")})
+    out = run(cfg, workers=2, progress=False)
+    assert calls == [os.getpid()]
+    monkeypatch.setattr(PiiRedact, "prepare", lambda self: None)
+    same = run(cfg.model_copy(update={"output": cfg.output.model_copy(update={"path": str(tmp_path / "same")})}),
+               workers=2, progress=False)
+    assert Release(same).manifest["merkle"]["root"] == Release(out).manifest["merkle"]["root"]

@@ -21,7 +21,7 @@ from .lock import LOCK_NAME, output_lock
 from .paths import global_dir, global_done, is_work_dir, run_state, stage_dir, stage_file
 from .release import child_versions, finalize, input_hash, is_release_or_run
 from .runner import paused_gc, plan_layout, plan_stages, run_shard
-from .steps.base import GlobalStep, step_label
+from .steps.base import GlobalStep, Step, step_label
 from .storage import publish, stage_config
 
 log = logging.getLogger("thresher")
@@ -98,6 +98,11 @@ class _ParentJit:
         return lambda: self.call(fn)
 
 
+def _prepare(steps: list[Step]) -> None:
+    for step in steps:
+        step.prepare()
+
+
 def run(cfg: PipelineConfig | str | Path, workers: int | None = None, progress: bool | None = None,
         overwrite: bool = False, executor: Executor | None = None) -> Path:
     """Run a pipeline (a config or a YAML path) and return the release folder."""
@@ -135,12 +140,12 @@ def _run(cfg: PipelineConfig, out: Path, workers: int | None, progress: bool | N
         if stage.final and by_source:
             plan_layout(out, stages, shards)
         after = stages[k + 1] if k + 1 < len(stages) else None
-        nxt = steps[after.first] if after is not None and after.first < after.last else None
-        # the next global step's set-up, while this stage's forked workers run (they and the fit's inherit
-        # it); a stage that forks none leaves it to the fit, which loads what it uses when used (issue 21)
-        ahead = nxt is not None and nxt.is_global and forks(executor, len(shards))
+        # the next stage's set-up (Step.prepare), while this stage's forked workers run: they, the next
+        # fit's and the next stage's inherit it; a stage that forks none leaves each step (and the fit) to
+        # load what it uses when used (issue 21)
+        ahead = steps[after.first:after.last] if after is not None and forks(executor, len(shards)) else []
         executor.map(run_shard, shards, cfg, stage, desc=f"{cfg.name} stage {stage.index + 1}/{len(stages)}",
-                     meanwhile=jit.wrap(cast(GlobalStep, nxt).prepare) if ahead else None)
+                     meanwhile=jit.wrap(lambda: _prepare(ahead)) if ahead else None)
     from .governance.build import apply_ledger   # the project's removal requests, applied as the final step
 
     final = stages[-1].index

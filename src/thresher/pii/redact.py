@@ -17,6 +17,7 @@ from .detect import PII_TYPES, PiiSpan, find_pii
 from .ner import load_ner
 from .pseudonyms import Pseudonymizer
 from .scan import candidate_windows_batch
+from .validators import DEFAULT_REGIONS, FORM_REGIONS, warm
 
 Mode = Literal["tag", "pseudonym"]
 
@@ -149,6 +150,13 @@ class PiiRedact(SpanRedactor):
         self.ner_name = ner
         self._ner = load_ner(ner) if ner else None
         self._pseudo = pseudonymizer_from_env(salt_env, self.name) if mode == "pseudonym" else None
+
+    def prepare(self) -> None:
+        """The compiled scan and the phone patterns of the hinted and the common regions, loaded once in
+        the pipeline's process for the forked workers (``Step.prepare``), not on each worker's first
+        documents."""
+        candidate_windows_batch(["Call +1 202-555-0143 or mail a@b.org, 10.1.2.3"])
+        warm(((self.region,) if self.region else ()) + DEFAULT_REGIONS + FORM_REGIONS)
 
     def find_batch(self, docs: list[Document]) -> list[list[PiiSpan]]:
         out = []

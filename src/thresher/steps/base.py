@@ -72,6 +72,13 @@ class Step:
     def meta_key(self) -> str:
         return f"{self.name}_v{self.version}"
 
+    def prepare(self) -> None:
+        """Set-up the step's workers would each repeat on their first documents (imports, compiled
+        kernels, compiled patterns). The pipeline calls it in its own process while the previous
+        stage's workers run, so it costs no wall time and the forked workers of the step's stage (and
+        of a global step's fit) inherit it. Not called when the previous stage forks no workers (one
+        shard, one worker): what the step uses then loads when first used."""
+
     def process(self, docs: list[Document], ctx: StepContext) -> list[Document]:
         raise NotImplementedError
 
@@ -141,12 +148,6 @@ class GlobalStep(Filter):
     """
 
     is_global = True
-
-    def prepare(self) -> None:
-        """Set-up for the workers ``fit`` starts (imports, compiled kernels); the pipeline calls it while
-        the previous stage's workers run, so it costs no wall time and the fit's forked workers inherit
-        it. A previous stage with no workers (one shard, one worker) does not call it: ``fit`` calls it
-        itself when it starts workers (``DedupStep``), else what it uses loads when first used."""
 
     def fit(self, shards: list[Path], workdir: Path, executor: "Executor") -> None:
         raise NotImplementedError
