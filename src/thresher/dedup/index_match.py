@@ -65,18 +65,17 @@ def _similarities(step: "DedupStep", old: Index, workdir: Path, shards: list[int
     sims = np.ones(nd.shape[0])
     if source == "one":
         return sims
+    if source == "sets":
+        sa, oa = np.load(workdir / "store" / "sets.npy", mmap_mode="r"), np.load(workdir / "store" / "offs.npy")
     starts = np.asarray([s.first for s in old.segments])
     seg_of = np.searchsorted(starts, od, "right") - 1
     for k in np.unique(seg_of).tolist():
         seg, sel = old.segments[k], np.flatnonzero(seg_of == k)
-        local_old = od[sel] - seg.first
+        rows, at = np.unique(od[sel] - seg.first, return_inverse=True)     # the old documents read, once each
         if source == "sets":
-            sa, oa = np.load(workdir / "store" / "sets.npy", mmap_mode="r"), np.load(workdir / "store" / "offs.npy")
-            rows, at = np.unique(local_old, return_inverse=True)
             sb, ob = seg.sets_of(rows)
             sims[sel] = _cross_similarity(sa, oa, sb, ob, nd[sel], at.astype(np.int64), containment)
             continue
-        rows, at = np.unique(local_old, return_inverse=True)
         sig_b, cnt_b = seg.signatures_of(rows)
         local_old = at.astype(np.int64)         # rows of sig_b / cnt_b
         owner = np.searchsorted(np.asarray(offsets), nd[sel], "right") - 1

@@ -25,7 +25,7 @@ class Executor(Protocol):
 
 def forks(executor: Executor, items: int) -> bool:
     """Whether ``executor.map`` over ``items`` items runs them in forked worker processes, which inherit
-    what this process set up before the call (``GlobalStep.prepare``: imports, compiled kernels). An
+    what this process set up before the call (``Step.prepare``: imports, compiled kernels). An
     executor says so with a ``forks(items)`` method (the local pool); one without (spawned or Ray
     workers start fresh) does not fork."""
     says = getattr(executor, "forks", None)

@@ -25,6 +25,7 @@ not installed is a ``ConfigError`` naming the package, never a quiet switch to a
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import lru_cache
 from typing import NamedTuple
@@ -39,6 +40,7 @@ class Segmenter(NamedTuple):
     module: str               # what to import
     pip: str                  # what to pip install (pinned in the segment extra)
     words: Callable[[str], list[tuple[int, int]]]     # text -> raw (start, end) token spans
+    logger: str | None = None  # its logger, kept to warnings (no banner on stderr as it loads)
 
 
 def _jieba_spans(text: str) -> list[tuple[int, int]]:
@@ -85,8 +87,11 @@ def _chunks(text: str, max_bytes: int) -> list[tuple[int, int]]:
     out, a, n = [], 0, len(text)
     while a < n:
         b, size = a, 0
-        while b < n and size + len(text[b].encode("utf-8", "surrogatepass")) <= max_bytes:
-            size += len(text[b].encode("utf-8", "surrogatepass"))
+        while b < n:
+            c = len(text[b].encode("utf-8", "surrogatepass"))
+            if size + c > max_bytes:
+                break
+            size += c
             b += 1
         if b < n:
             nl = text.rfind("\n", a, b)
@@ -139,10 +144,10 @@ def _burmese_spans(text: str) -> list[tuple[int, int]]:
 
 
 SEGMENTERS: dict[str, Segmenter] = {
-    "jieba": Segmenter(2, "jieba", "jieba", _jieba_spans),
+    "jieba": Segmenter(2, "jieba", "jieba", _jieba_spans, "jieba"),     # "Building prefix dict ..."
     "pythainlp (newmm)": Segmenter(3, "pythainlp", "pythainlp", _newmm_spans),
     "sudachipy (A)": Segmenter(4, "sudachidict_core", "sudachipy sudachidict-core", _sudachi_spans),
-    "khmer-nltk": Segmenter(5, "khmernltk", "khmer-nltk", _khmer_spans),
+    "khmer-nltk": Segmenter(5, "khmernltk", "khmer-nltk", _khmer_spans, "khmer-nltk"),    # "Loaded model from ..."
     "laonlp": Segmenter(6, "laonlp", "laonlp", _lao_spans),
     "pyidaungsu (word)": Segmenter(7, "pyidaungsu", "pyidaungsu-numpy2", _burmese_spans),
 }
@@ -160,16 +165,8 @@ def segmenter_mode(name: str) -> int:
     except ImportError:
         raise ConfigError(f"language pack segmenter {name!r} is not installed: pip install {seg.pip} "
                           "(or thresher[segment])") from None
-    if seg.module == "jieba":
-        import logging
-
-        import jieba
-        jieba.setLogLevel(logging.WARNING)      # no "Building prefix dict" banner on stderr
-    elif seg.module == "khmernltk":
-        import logging
-
-        from khmernltk.utils.log_utils import logger
-        logger.setLevel(logging.WARNING)        # no "Loaded model from ..." line on stderr
+    if seg.logger:
+        logging.getLogger(seg.logger).setLevel(logging.WARNING)
     return seg.mode
 
 
