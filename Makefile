@@ -15,6 +15,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0    # first: this pin is the local CPU build (any other: CUDA, GBs)
 	$(BIN)/python -m pip install -q -e '.[dev,train]'
+	rm -rf src/thresher.egg-info    # the editable build's leftover (the install's metadata is its dist-info in .venv)
 	$(BIN)/thresher warmup    # compile every numba kernel once into the cache (a first pipeline then runs warm)
 	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; } \
 	  || echo "warning: bubblewrap (bwrap) is missing: thresher eval --code needs it (apt-get install bubblewrap)"
