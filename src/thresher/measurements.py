@@ -20,8 +20,9 @@ Per language of the kept documents:
 - exact duplicates: a 64-bit hash per kept document; the share of documents whose text an earlier one
   already had.
 
-The shard runner calls ``measure_shard`` once per final shard (on the shard it has just written, still
-in the page cache); ``card.measurements: false`` turns it off.
+The shard runner feeds each final shard's kept documents, batch by batch as it writes them, to a
+``ShardMeasure`` (``shard_measure``) and writes its sketch when the shard is done
+(``write_measurements``); ``card.measurements: false`` turns it off.
 """
 from __future__ import annotations
 
@@ -32,11 +33,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from itertools import islice
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 import orjson
-import pyarrow.parquet as pq
 import xxhash
 import zstandard
 
@@ -119,24 +120,13 @@ class Sketch:
         self.add_docs(zip(texts, languages))
 
     def add_docs(self, docs: Iterable[tuple[str, str]]) -> None:
-        """Measure (text, language) pairs. The words are counted by ``thresher.text.wordcount``, one
-        compiled call per ``CHUNK`` characters of text, into tables kept across the calls; the distinct
-        words are spelled out once per call of this method (so give it a whole shard at once). Fewer
-        than ``SMALL`` characters in all are counted by ``_add_small`` (the same result)."""
-        texts: list[str] = []
-        names: list[str] = []
-        size = 0
+        """Measure (text, language) pairs: ``ShardMeasure`` fed all of them (give it a whole shard at
+        once: its distinct words are spelled out once)."""
+        m = ShardMeasure(self)
         it = iter(docs)
-        for text, lang in it:
-            texts.append(text)
-            names.append(lang)
-            size += len(text)
-            if size >= SMALL:
-                break
-        else:
-            self._add_small(texts, names)
-            return
-        self._add_compiled(texts, names, size, it)
+        while batch := list(islice(it, 1000)):
+            m.add([t for t, _ in batch], [lang for _, lang in batch])
+        m.finish()
 
     def _add_small(self, texts: list[str], names: list[str]) -> None:
         """The definition the kernel reproduces: ``re`` words of the lower-cased text, ``Counter``s
@@ -157,47 +147,6 @@ class Sketch:
                             ls.pairs[f"{wd}\t{words[j]}"] += 1
             hs.append(xxhash.xxh3_64_intdigest(text.encode("utf-8", "surrogatepass")))
         self.hashes = np.concatenate([self.hashes, np.array(hs, dtype=np.uint64)])
-
-    def _add_compiled(self, texts: list[str], names: list[str], size: int, rest: Iterator[tuple[str, str]]) -> None:
-        """``add_docs`` by the kernel: ``texts``/``names`` (``size`` characters) first, then ``rest``."""
-        from .text import wordcount     # numba: loaded only for a shard of at least SMALL characters
-
-        words, pairs = wordcount.new_counts(), wordcount.new_counts(256)
-        tkeys, tids = wordcount.term_keys(self.terms)
-        flags, bit = wordcount.word_flags()
-        langs: dict[str, int] = {}                  # language -> number, in first-seen order
-        spelled: list[str] = []                     # word entry -> the word
-        hashes = [self.hashes]
-
-        def flush() -> None:
-            nonlocal words, pairs
-            data, offsets = wordcount.pack_lower(texts)
-            ids = np.array([langs.setdefault(lang, len(langs)) for lang in names], dtype=np.int64)
-            nwords = np.zeros(len(texts), dtype=np.int64)
-            seen = int(words.used[0])
-            words, pairs = wordcount.count_batch(np.frombuffer(data, dtype=np.uint8), offsets, ids, flags, bit,
-                                                 tkeys, tids, WINDOW, words, pairs, nwords)
-            spelled.extend(wordcount.spell(data, words, seen))
-            self._add_lengths(langs, ids, np.array([len(t) for t in texts], dtype=np.int64), nwords)
-            hashes.append(np.array([xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in texts],
-                                   dtype=np.uint64))
-            texts.clear()
-            names.clear()
-
-        if size >= CHUNK:
-            flush()
-            size = 0
-        for text, lang in rest:
-            texts.append(text)
-            names.append(lang)
-            size += len(text)
-            if size >= CHUNK:
-                flush()
-                size = 0
-        if texts:
-            flush()
-        self._add_counts(words, pairs, spelled, list(langs))
-        self.hashes = np.concatenate(hashes)
 
     def _add_lengths(self, langs: dict[str, int], ids: np.ndarray, nchars: np.ndarray, nwords: np.ndarray) -> None:
         """Documents, length histograms and window pairs per language of a batch (``ids[d]``: the
@@ -256,6 +205,79 @@ class Sketch:
                  for k, v in d["languages"].items()}
         return cls(langs, np.frombuffer(base64.b64decode(d["hashes"]), dtype="<u8").astype(np.uint64),
                    tuple(d.get("terms", ())))
+
+
+class ShardMeasure:
+    """Measurements added batch by batch into ``sketch`` (the shard runner feeds each final shard's
+    kept documents as it writes them, so the shard is never read back); ``finish`` once. The same
+    sketch as ``Sketch.add`` of all of them at once: the words are counted by
+    ``thresher.text.wordcount``, one compiled call per ``CHUNK`` characters of text, into tables kept
+    across the calls, and the distinct words are spelled out once per call; fewer than ``SMALL``
+    characters in all are counted by ``Sketch._add_small`` (the same result)."""
+
+    def __init__(self, sketch: Sketch):
+        self.sketch = sketch
+        self.texts: list[str] = []
+        self.names: list[str] = []
+        self.size = 0
+        self.tables: _Tables | None = None      # from the first SMALL characters on
+
+    def add(self, texts: list[str], names: list[str]) -> None:
+        """Documents ``texts``, ``names[i]`` the language of ``texts[i]``."""
+        self.texts += texts
+        self.names += names
+        self.size += sum(map(len, texts))
+        if self.tables is None and self.size >= SMALL:
+            self.tables = _Tables(self.sketch.terms)
+        if self.tables is not None and self.size >= CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        assert self.tables is not None
+        self.sketch._add_lengths(self.tables.langs, *self.tables.count(self.texts, self.names))
+        self.texts, self.names, self.size = [], [], 0
+
+    def finish(self) -> Sketch:
+        if self.tables is None:
+            self.sketch._add_small(self.texts, self.names)
+            return self.sketch
+        if self.texts:
+            self._flush()
+        t = self.tables
+        self.sketch._add_counts(t.words, t.pairs, t.spelled, list(t.langs))
+        self.sketch.hashes = np.concatenate([self.sketch.hashes, *t.hashes])
+        return self.sketch
+
+
+class _Tables:
+    """The compiled counts of a ``ShardMeasure``: word and pair tables, languages by number (first
+    seen first), the distinct words spelled out, the documents' hashes."""
+
+    def __init__(self, terms: tuple[str, ...]):
+        from .text import wordcount     # numba: loaded only for a shard of at least SMALL characters
+
+        self.wc = wordcount
+        self.words, self.pairs = wordcount.new_counts(), wordcount.new_counts(256)
+        self.tkeys, self.tids = wordcount.term_keys(terms)
+        self.flags, self.bit = wordcount.word_flags()
+        self.langs: dict[str, int] = {}
+        self.spelled: list[str] = []
+        self.hashes: list[np.ndarray] = []
+
+    def count(self, texts: list[str], names: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Count a batch; returns (language numbers, characters, words) of its documents."""
+        wc = self.wc
+        data, offsets = wc.pack_lower(texts)
+        ids = np.array([self.langs.setdefault(lang, len(self.langs)) for lang in names], dtype=np.int64)
+        nwords = np.zeros(len(texts), dtype=np.int64)
+        seen = int(self.words.used[0])
+        self.words, self.pairs = wc.count_batch(np.frombuffer(data, dtype=np.uint8), offsets, ids, self.flags,
+                                                self.bit, self.tkeys, self.tids, WINDOW, self.words, self.pairs,
+                                                nwords)
+        self.spelled.extend(wc.spell(data, self.words, seen))
+        self.hashes.append(np.array([xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in texts],
+                                    dtype=np.uint64))
+        return ids, np.array([len(t) for t in texts], dtype=np.int64), nwords
 
 
 def zipf_fit(counts: Iterable[int]) -> dict[str, float] | None:
@@ -326,36 +348,24 @@ def summary(sk: Sketch) -> dict[str, Any]:
             "window": WINDOW, "terms": list(sk.terms), "languages": langs}
 
 
-def sketch_file(path: Path, terms: list[str]) -> Sketch:
-    """The sketch of a data shard: one ``Sketch.add`` over its record batches, so the shard's distinct
-    words are spelled out once."""
-    sk = Sketch(terms=tuple(terms))
-    pf = pq.ParquetFile(path)
-    def batches() -> Iterator[tuple[str, str]]:
-        for rb in pf.iter_batches(columns=["text", "meta"], batch_size=5000):
-            metas = rb.column("meta").to_pylist()
-            yield from zip(rb.column("text").to_pylist(),
-                           [str(orjson.loads(m).get("language", "unknown")) if m and '"language"' in m
-                            else "unknown" for m in metas])
-
-    sk.add_docs(batches())
-    return sk
-
-
 def warm_kernels() -> None:
     """Compile (or load) the word-count kernels, for ``thresher warmup``: the shards of the bundled
     samples are under ``SMALL`` characters, so the pipelines it runs count them in Python."""
-    Sketch(terms=tuple(identity_terms()))._add_compiled(["Warm up, she said."], ["eng"], 0, iter(()))
+    _Tables(tuple(identity_terms())).count(["Warm up, she said."], ["eng"])
 
 
-def measure_shard(card_options: dict[str, Any], out: Path, index: int, shard: Path) -> None:
-    """The runner's one call: the sketch of data shard ``index`` (unless ``card.measurements: false``)."""
+def shard_measure(card_options: dict[str, Any]) -> ShardMeasure | None:
+    """What the shard runner feeds a final shard's kept documents to (None with ``card.measurements: false``)."""
     if card_options.get("measurements", True) is False:
-        return
-    sk = sketch_file(shard, identity_terms(card_options.get("identity_terms")))
+        return None
+    return ShardMeasure(Sketch(terms=tuple(identity_terms(card_options.get("identity_terms")))))
+
+
+def write_measurements(out: Path, index: int, measure: ShardMeasure) -> None:
+    """The sketch of data shard ``index``, next to the release's other work files."""
     path = measurements_path(out, index)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, zstandard.ZstdCompressor(level=3).compress(orjson.dumps(sk.to_json())))
+    atomic_write_bytes(path, zstandard.ZstdCompressor(level=3).compress(orjson.dumps(measure.finish().to_json())))
 
 
 def merged(out: Path) -> Sketch | None:

@@ -35,7 +35,7 @@ from .paths import (data_path, excluded_path, excluded_stage_file, global_dir, l
                     stage_file)
 from .public import public_data, public_excluded
 from .release import leaf_table, write_leaves
-from .measurements import measure_shard
+from .measurements import ShardMeasure, shard_measure, write_measurements
 from .stats import Stats
 from .steps.base import Step, StepContext, columnar, step_label
 
@@ -89,14 +89,14 @@ def _nbytes(docs: list[Document]) -> int:
 
 class Recorder:
     """The one stats recorder of a stage on a shard: per-step counts (whichever way a step ran) and,
-    in the final stage, what every kept document adds to the release: its language and bytes (stats)
-    and its Merkle leaf (id, sha256 of the text)."""
+    in the final stage, what every kept document adds to the release: its language and bytes (stats),
+    its Merkle leaf (id, sha256 of the text) and its data measurements (``measure``, issue 27)."""
 
-    def __init__(self, labels: list[str], final: bool, reader: Counter):
+    def __init__(self, labels: list[str], final: bool, reader: Counter, measure: ShardMeasure | None = None):
         self.stats = Stats(shards=1 if final else 0)
         for label in labels:        # every shard lists every step, in pipeline order, even with no input
             self.stats.step(label)
-        self.final, self.reader = final, reader
+        self.final, self.reader, self.measure = final, reader, measure
         self.leaves: list[tuple[str, str]] = []
         self.docs: Counter = Counter()
         self.bytes: Counter = Counter()
@@ -117,11 +117,15 @@ class Recorder:
     def kept_docs(self, docs: list[Document]) -> None:
         if not self.final:
             return
+        langs = []
         for d in docs:
             lang = str(d.meta.get("language", "unknown"))
+            langs.append(lang)
             self.docs[lang] += 1
             self.bytes[lang] += utf8_len(d.text)
             self.leaves.append((d.id, content_hash(d.text)))
+        if self.measure is not None:
+            self.measure.add([d.text for d in docs], langs)
 
     def kept_table(self, t: pa.Table) -> None:
         """The same from Arrow columns: hashes the UTF-8 bytes in place, no Python strings."""
@@ -130,12 +134,16 @@ class Recorder:
         buf, offs = utf8_buffer(t.column("text"))
         data, bounds = memoryview(buf), offs.tolist()
         sha = hashlib.sha256
+        langs = []
         for i, (doc_id, meta) in enumerate(zip(t.column("id").to_pylist(), t.column("meta").to_pylist())):
-            lang = orjson.loads(meta).get("language", "unknown") if '"language"' in meta else "unknown"
+            lang = str(orjson.loads(meta).get("language", "unknown")) if '"language"' in meta else "unknown"
+            langs.append(lang)
             a, b = bounds[i], bounds[i + 1]
-            self.docs[str(lang)] += 1
-            self.bytes[str(lang)] += b - a
+            self.docs[lang] += 1
+            self.bytes[lang] += b - a
             self.leaves.append((doc_id, sha(data[a:b]).hexdigest()))
+        if self.measure is not None:
+            self.measure.add(t.column("text").to_pylist(), langs)
 
     def finish(self, out: Path, index: int) -> Stats:
         self.stats.reader.update(self.reader)
@@ -143,6 +151,8 @@ class Recorder:
         if self.final:
             self.stats.languages = {k: Counter(docs=n, bytes=self.bytes[k]) for k, n in sorted(self.docs.items())}
             write_leaves(leaves_path(out, index), leaf_table([i for i, _ in self.leaves], [h for _, h in self.leaves]))
+        if self.measure is not None:
+            write_measurements(out, index, self.measure)
         return self.stats
 
 
@@ -160,7 +170,8 @@ class StageRun:
             if getattr(s, "is_global", False):
                 s.load(global_dir(self.out, label))
         self.reader = ReaderCounts()
-        self.recorder = Recorder([label for _, label in self.steps], stage.final, self.reader)
+        self.recorder = Recorder([label for _, label in self.steps], stage.final, self.reader,
+                                 shard_measure(cfg.card) if stage.final else None)
         by_source = cfg.output.order == "source"
         self.layout = orjson.loads(layout_path(self.out).read_bytes()) if by_source and stage.final else None
         self.pieces: list[Piece] = ([(spec.index, 0, None)] if self.layout is None
@@ -304,8 +315,6 @@ def run_shard(spec: ShardSpec, cfg: PipelineConfig, stage: Stage) -> dict[str, A
     except BaseException:
         work.abort()
         raise
-    if stage.final:
-        measure_shard(cfg.card, out, spec.index, work.kept.path)   # issue 27: data measurements (own module)
     write_json(marker, result, sort_keys=False)     # keeps the steps in pipeline order
     return result
 
