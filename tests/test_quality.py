@@ -250,3 +250,46 @@ def test_word_cache_is_explicit_and_named_kernel_inputs_agree():
         assert (a == b).all() and (a == c).all()
     assert isinstance(spacy_en.rules(), Rules)
     assert spacy_en.words("Don't stop") == ["Do", "n't", "stop"]
+
+
+def test_word_cache_gathers_any_subset_of_earlier_batches():
+    """Documents of two cached batches, a subset of each, reordered and mixed into one batch (the
+    survivors of a filter, a language pack's sub-batches): the cached spans equal fresh ones."""
+    import numpy as np
+
+    from thresher.text import segment
+    from thresher.text.charclass import pack
+
+    a = ["Don't split U.S. e-mail… twice.", "Le chat de l'homme.", "Three words here", ""]
+    b = ["東京は大きい。 ok", "another one, with commas", "x"]
+    mode = {t: (segment.SCRIPT if i % 2 else segment.SPACY_EN) for i, t in enumerate(a + b)}
+    cache = segment.WordCache()
+    for batch in (a, b):
+        cps, off = pack(batch)
+        segment.tokenize_batch(cps, off, np.array([mode[t] for t in batch], dtype=np.uint8), batch, cache)
+    mixed = [b[1], a[2], a[0], b[0], a[3]]
+    cps, off = pack(mixed)
+    modes = np.array([mode[t] for t in mixed], dtype=np.uint8)
+    got = cache.get(mixed, off, modes)
+    fresh = segment.tokenize_batch(cps, off, modes)
+    assert got is not None and len(got.start) > 10
+    for x, y in zip(got, fresh):
+        assert x.dtype == y.dtype and (x == y).all()
+    assert cache.get([b[1], "not cached"], *pack([b[1], "not cached"])[1:], modes[:2]) is None
+
+
+def test_word_cache_evicts_oldest_batches_beyond_its_budget(monkeypatch):
+    import numpy as np
+
+    from thresher.text import segment
+    from thresher.text.charclass import pack
+
+    monkeypatch.setattr(segment.WordCache, "MAX_TOKENS", 12)
+    cache = segment.WordCache()
+    batches = [["one two three four", "five six"], ["seven eight nine ten eleven"], ["twelve thirteen"]]
+    for batch in batches:
+        cps, off = pack(batch)
+        segment.tokenize_batch(cps, off, np.zeros(len(batch), dtype=np.uint8), batch, cache)
+    # 6 + 5 + 2 words: over the budget of 12 at the third batch, the first went and the newest two stay
+    assert len(cache.batches) == 2 and cache.n_tokens == 7
+    assert set(cache.entries) == {id(t) for t in batches[1] + batches[2]}

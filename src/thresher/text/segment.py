@@ -104,17 +104,35 @@ class Tokens(NamedTuple):
 _scratch: spacy_en.Scratch | None = None     # per-process scratch arrays, grown to the longest text
 
 
+class _Batch(NamedTuple):
+    """The word spans of one tokenized batch, as ``tokenize_batch`` returned them, and where its
+    documents start in its code points (spans of document i: ``toks.off[i]:toks.off[i+1]``)."""
+
+    toks: Tokens
+    starts: np.ndarray
+    keys: list[int]         # the cache entries it made (id of each text)
+
+
+def _ranges(lo: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """``lo[k]``, ``lo[k] + 1`` ... ``lo[k] + counts[k] - 1`` for every k, concatenated."""
+    ends = np.cumsum(counts)
+    return np.arange(int(ends[-1]) if len(ends) else 0, dtype=np.int64) + np.repeat(lo - (ends - counts), counts)
+
+
 class WordCache:
-    """Word spans of recent batches, per document, relative to the document start, keyed by the text
-    object (its identity, checked with ``is``, so a reused id never matches another string).
+    """Word spans of recent batches, found per document by the text object (its identity, checked
+    with ``is``, so a reused id never matches another string).
 
     Whoever owns one passes it to ``tokenize_batch``: consecutive quality steps over the same documents
-    then tokenize each document once (see ``steps.quality.common.WORDS``)."""
+    then tokenize each document once (see ``steps.quality.common.WORDS``). A batch's arrays are kept
+    whole, with one dictionary entry per document; a later batch of some of them (the survivors of a
+    filter, in any order) gathers their spans with a few array operations."""
 
     MAX_TOKENS = 4_000_000       # ~70 MB of spans
 
     def __init__(self) -> None:
-        self.entries: dict[int, tuple[str, int, np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.entries: dict[int, tuple[str, int, _Batch, int]] = {}     # id(text) -> (text, mode, batch, i)
+        self.batches: list[_Batch] = []          # oldest first
         self.n_tokens = 0
 
     def get(self, texts: list[str], offsets: np.ndarray, modes: np.ndarray) -> Tokens | None:
@@ -123,30 +141,47 @@ class WordCache:
         hits = [self.entries.get(id(t)) for t in texts]
         if not all(h is not None and h[0] is t and h[1] == m for h, t, m in zip(hits, texts, modes.tolist())):
             return None
-        counts = np.array([len(h[2]) for h in hits], dtype=np.int64)
-        off = np.zeros(len(texts) + 1, dtype=np.int64)
+        n = len(texts)
+        where = np.array([h[3] for h in hits], dtype=np.int64)       # type: ignore[index]
+        batch = [h[2] for h in hits]                                   # type: ignore[index]
+        counts = np.zeros(n, dtype=np.int64)
+        groups: dict[int, tuple[_Batch, list[int]]] = {}
+        for j, b in enumerate(batch):
+            groups.setdefault(id(b), (b, []))[1].append(j)
+        for b, js in groups.values():
+            sel = np.array(js, dtype=np.int64)
+            counts[sel] = b.toks.off[where[sel] + 1] - b.toks.off[where[sel]]
+        off = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=off[1:])
-        shift = np.repeat(offsets[:-1], counts)
-        start = np.concatenate([h[2] for h in hits]) + shift if hits else np.zeros(0, np.int64)
-        end = np.concatenate([h[3] for h in hits]) + shift if hits else np.zeros(0, np.int64)
-        ws = np.concatenate([h[4] for h in hits]) if hits else np.zeros(0, np.uint8)
+        total = int(off[-1])
+        start, end = np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int64)
+        ws = np.empty(total, dtype=np.uint8)
+        for b, js in groups.values():
+            sel = np.array(js, dtype=np.int64)
+            src = _ranges(b.toks.off[where[sel]], counts[sel])
+            dst = _ranges(off[sel], counts[sel])
+            shift = np.repeat(offsets[sel] - b.starts[where[sel]], counts[sel])
+            start[dst] = b.toks.start[src] + shift
+            end[dst] = b.toks.end[src] + shift
+            ws[dst] = b.toks.ws[src]
         return Tokens(start, end, ws, off)
 
     def put(self, texts: list[str], offsets: np.ndarray, modes: np.ndarray, toks: Tokens) -> None:
         """Remember a batch's words; older batches stay while the cache holds under ``MAX_TOKENS`` words
         (a step with ``language_pack`` measures a batch as one sub-batch per language, and the next step
         should find every one of them), oldest evicted first."""
-        for d, (t, m) in enumerate(zip(texts, modes.tolist())):
-            a, b = toks.off[d], toks.off[d + 1]
-            base = offsets[d]
-            old = self.entries.pop(id(t), None)
-            if old is not None:
-                self.n_tokens -= len(old[2])
-            self.entries[id(t)] = (t, m, toks.start[a:b] - base, toks.end[a:b] - base, toks.ws[a:b])
-            self.n_tokens += int(b - a)
-        while self.n_tokens > self.MAX_TOKENS and len(self.entries) > len(texts):
-            oldest = next(iter(self.entries))
-            self.n_tokens -= len(self.entries.pop(oldest)[2])
+        b = _Batch(toks, np.asarray(offsets[:-1]), [id(t) for t in texts])
+        self.batches.append(b)
+        self.n_tokens += len(toks.start)
+        entries = self.entries
+        for i, (k, t, m) in enumerate(zip(b.keys, texts, modes.tolist())):
+            entries[k] = (t, m, b, i)
+        while self.n_tokens > self.MAX_TOKENS and len(self.batches) > 1:
+            old = self.batches.pop(0)
+            self.n_tokens -= len(old.toks.start)
+            for k in old.keys:
+                if k in entries and entries[k][2] is old:      # not since put again by a newer batch
+                    del entries[k]
 
 
 def _tokenize(cps: np.ndarray, offsets: np.ndarray, modes: np.ndarray) -> Tokens:

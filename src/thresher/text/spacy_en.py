@@ -167,8 +167,19 @@ def _has_dot(cps, lo, hi) -> bool:
 
 
 @leaf
-def _special(cps, a, b, sp_keys) -> int:
-    if b <= a:
+def may_be(bits, cps, a, b) -> bool:
+    """False when no string of ``spacy_rules.len_bits`` (``bits``) can be ``cps[a:b]`` (non-empty)."""
+    size = b - a
+    bit = np.uint16(1) << np.uint16(size if size < 16 else 0)
+    c, d = cps[a], cps[b - 1]
+    if c < bits.shape[1] and not (bits[0, c] & bit):
+        return False
+    return d >= bits.shape[1] or (bits[1, d] & bit) != 0
+
+
+@leaf
+def _special(cps, a, b, sp_keys, sp_len) -> int:
+    if b <= a or not may_be(sp_len, cps, a, b):
         return -1
     return lookup(sp_keys, fnv_key(cps, a, b))
 
@@ -192,7 +203,7 @@ def _emit_special(out_s, out_e, n, a, idx, sp_off, sp_lens):
 
 
 @leaf
-def _tokenize_chunk(cps, lo, hi, fl, sp_keys, sp_off, sp_lens, sfx_keys, hy, hyl, out_s, out_e, n, aff):
+def _tokenize_chunk(cps, lo, hi, fl, sp_keys, sp_len, sp_off, sp_lens, sfx_keys, hy, hyl, out_s, out_e, n, aff):
     """spaCy ``_split_affixes`` + ``_attach_tokens`` for one whitespace-free chunk not itself special.
 
     ``aff`` is scratch: rows 0/1 hold prefix starts/ends, rows 2/3 suffix starts/ends.
@@ -206,18 +217,18 @@ def _tokenize_chunk(cps, lo, hi, fl, sp_keys, sp_off, sp_lens, sfx_keys, hy, hyl
     klo, khi, kidx = lo, hi, -1
     while hi > lo and hi - lo != last:
         if lo != klo or hi != khi:
-            klo, khi, kidx = lo, hi, _special(cps, lo, hi, sp_keys)
+            klo, khi, kidx = lo, hi, _special(cps, lo, hi, sp_keys, sp_len)
         if kidx >= 0:
             break
         last = hi - lo
         pre = find_prefix(cps, lo, hi, fl)
-        if pre and lo + pre < hi and _special(cps, lo + pre, hi, sp_keys) >= 0:
+        if pre and lo + pre < hi and _special(cps, lo + pre, hi, sp_keys, sp_len) >= 0:
             aff[0, npre], aff[1, npre] = lo, lo + pre
             npre += 1
             lo += pre
             break
         suf = find_suffix(cps, lo + pre, hi, fl, sfx_keys)
-        if suf and hi - suf > lo and _special(cps, lo, hi - suf, sp_keys) >= 0:
+        if suf and hi - suf > lo and _special(cps, lo, hi - suf, sp_keys, sp_len) >= 0:
             aff[2, nsuf], aff[3, nsuf] = hi - suf, hi
             nsuf += 1
             hi -= suf
@@ -240,13 +251,13 @@ def _tokenize_chunk(cps, lo, hi, fl, sp_keys, sp_off, sp_lens, sfx_keys, hy, hyl
         if npre >= cap or nsuf >= cap:
             break  # pathological affix run longer than the scratch: keep the rest as the core
         if hi > lo:
-            klo, khi, kidx = lo, hi, _special(cps, lo, hi, sp_keys)
+            klo, khi, kidx = lo, hi, _special(cps, lo, hi, sp_keys, sp_len)
             if kidx >= 0:
                 break
     for i in range(npre):
         n = _emit(out_s, out_e, n, aff[0, i], aff[1, i])
     if hi > lo:
-        idx = kidx if (lo == klo and hi == khi) else _special(cps, lo, hi, sp_keys)
+        idx = kidx if (lo == klo and hi == khi) else _special(cps, lo, hi, sp_keys, sp_len)
         if idx >= 0:
             n = _emit_special(out_s, out_e, n, lo, idx, sp_off, sp_lens)
         elif _has_dot(cps, lo, hi) and url_match(cps, lo, hi, fl):
@@ -259,8 +270,8 @@ def _tokenize_chunk(cps, lo, hi, fl, sp_keys, sp_off, sp_lens, sfx_keys, hy, hyl
 
 
 @leaf
-def _apply_matcher(cps, n, out_s, out_e, out_ws, first_char, mt_seq, mt_special, mt_prefix, sp_off, sp_lens,
-                   max_pat, tok_key, work, new_ws) -> int:
+def _apply_matcher(cps, n, out_s, out_e, out_ws, mt_len, mt_seq, mt_special, mt_prefix, sp_off, sp_lens, max_pat,
+                   tok_key, work, new_ws) -> int:
     """spaCy's special-case matcher pass over all n tokens; returns the new token count.
 
     Every special case whose text holds an affix is matched as a token sequence (its affix-split
@@ -274,8 +285,8 @@ def _apply_matcher(cps, n, out_s, out_e, out_ws, first_char, mt_seq, mt_special,
     for i in range(n):
         tok_key[i] = 0
     for i in range(n):
-        if not first_char[cps[out_s[i]]]:
-            continue
+        if out_e[i] <= out_s[i] or not may_be(mt_len, cps, out_s[i], out_e[i]):
+            continue            # no pattern's first token has this first character, last one and length
         h = np.uint64(1469598103934665603)
         for j in range(i, min(n, i + max_pat)):
             if tok_key[j] == 0:
@@ -343,7 +354,7 @@ def tokenize(cps, a, b, fl, R, out_s, out_e, out_ws, W) -> int:
     ``out_ws[k]`` is 1 for whitespace tokens (datatrove drops them from word lists, the sentencizer
     sees them). Every output and ``W.work`` row needs room for ``b - a`` tokens.
     """
-    sp_keys, sp_off, sp_lens, sfx_keys, hy, hyl, first_char, mt_seq, mt_special, max_pat, mt_prefix = R
+    sp_keys, sp_len, sp_off, sp_lens, sfx_keys, hy, hyl, mt_len, mt_seq, mt_special, max_pat, mt_prefix = R
     aff, tok_key, work, new_ws = W
     n = 0
     if b <= a:
@@ -361,7 +372,7 @@ def tokenize(cps, a, b, fl, R, out_s, out_e, out_ws, W) -> int:
                 n = _emit(out_s, out_e, n, start, i)
                 out_ws[t0] = 1
             else:
-                idx = _special(cps, start, i, sp_keys)
+                idx = _special(cps, start, i, sp_keys, sp_len)
                 plain = True
                 if idx < 0:
                     # fast path: a run of letters (or of ASCII digits) no affix or infix rule can split
@@ -384,7 +395,7 @@ def tokenize(cps, a, b, fl, R, out_s, out_e, out_ws, W) -> int:
                 if (idx < 0 and plain) or i - start == 1:   # one character is always one token
                     n = _emit(out_s, out_e, n, start, i)
                 elif tail:
-                    k = _special(cps, start, i - 1, sp_keys)
+                    k = _special(cps, start, i - 1, sp_keys, sp_len)
                     if k >= 0:
                         n = _emit_special(out_s, out_e, n, start, k, sp_off, sp_lens)
                     else:
@@ -393,7 +404,7 @@ def tokenize(cps, a, b, fl, R, out_s, out_e, out_ws, W) -> int:
                 elif idx >= 0:
                     n = _emit_special(out_s, out_e, n, start, idx, sp_off, sp_lens)
                 else:
-                    n = _tokenize_chunk(cps, start, i, fl, sp_keys, sp_off, sp_lens, sfx_keys, hy, hyl,
+                    n = _tokenize_chunk(cps, start, i, fl, sp_keys, sp_len, sp_off, sp_lens, sfx_keys, hy, hyl,
                                         out_s, out_e, n, aff)
                 for q in range(t0, n):
                     out_ws[q] = 0
@@ -404,8 +415,8 @@ def tokenize(cps, a, b, fl, R, out_s, out_e, out_ws, W) -> int:
         else:
             start = i
         in_ws = not in_ws
-    return _apply_matcher(cps, n, out_s, out_e, out_ws, first_char, mt_seq, mt_special, mt_prefix, sp_off,
-                          sp_lens, max_pat, tok_key, work, new_ws)
+    return _apply_matcher(cps, n, out_s, out_e, out_ws, mt_len, mt_seq, mt_special, mt_prefix, sp_off, sp_lens,
+                          max_pat, tok_key, work, new_ws)
 
 
 class Work(NamedTuple):

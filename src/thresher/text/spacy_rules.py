@@ -7,7 +7,7 @@ the special-case patterns of spaCy's matcher pass (a trie of token-sequence keys
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Iterable, NamedTuple
 
 import numpy as np
 from numba import njit
@@ -86,16 +86,33 @@ def seq_key(tokens: list[str]) -> int:
     return (h ^ (len(tokens) * 0x9E3779B97F4A7C15)) & _MASK
 
 
+LEN_BITS_CHARS = 0x10000     # len_bits covers the BMP; a string starting or ending above it is always looked up
+
+
+def len_bits(strings: Iterable[str]) -> np.ndarray:
+    """A quick necessary test of membership in a set of strings, before hashing a span to look it up:
+    row 0 (row 1) has, per code point, bit L set when a string of length L (bit 0: 16 or more) starts
+    (ends) with it (``spacy_en.may_be``)."""
+    bits = np.zeros((2, LEN_BITS_CHARS), dtype=np.uint16)
+    for s in strings:
+        bit = np.uint16(1 << (len(s) if len(s) < 16 else 0))
+        for row, c in ((0, ord(s[0])), (1, ord(s[-1]))):
+            if c < LEN_BITS_CHARS:
+                bits[row, c] |= bit
+    return bits
+
+
 class Rules(NamedTuple):
     """The tokenizer's rule tables as arrays a kernel can take."""
 
     sp_keys: np.ndarray      # sorted keys of the special cases
+    sp_len: np.ndarray       # ``len_bits`` of the special cases (a span failing them is none: not hashed)
     sp_off: np.ndarray       # offsets into sp_lens, per special (len = n + 1)
     sp_lens: np.ndarray      # token lengths of each special's split
     sfx_keys: np.ndarray     # sorted keys of suffixes allowed after a digit (units, currency)
     hyphens: np.ndarray      # hyphen alternatives, code points padded with 0, in regex order
     hyph_len: np.ndarray
-    first_char: np.ndarray   # bool per code point: can start a matcher pattern
+    mt_len: np.ndarray       # ``len_bits`` of the patterns' first tokens (a token failing them starts none)
     mt_seq: np.ndarray       # sorted sequence keys of the matcher patterns
     mt_special: np.ndarray   # index of the special case (into sp_*) each pattern turns into
     max_pat: int             # most tokens in a pattern
@@ -119,9 +136,7 @@ def rules() -> Rules:
     seqs = sorted(by_seq)
     mt_seq = key_table({k: i for i, k in enumerate(seqs)})
     mt_special = np.array([sp_index[by_seq[k]] for k in seqs], dtype=np.int64)
-    first_char = np.zeros(0x110000, dtype=np.bool_)
-    for toks in t["matcher_patterns"].values():
-        first_char[ord(toks[0][0])] = True
+    mt_len = len_bits(toks[0] for toks in t["matcher_patterns"].values())
     max_pat = max(len(toks) for toks in t["matcher_patterns"].values())
     mt_prefix = key_table({seq_key(toks[:k]): 0 for toks in t["matcher_patterns"].values()
                            for k in range(1, len(toks))})
@@ -133,5 +148,5 @@ def rules() -> Rules:
     hyph_len = np.array([len(h) for h in hy], dtype=np.int64)
     if len({str_key(s) for s, _ in specials}) != len(specials):
         raise RuntimeError("tokenizer table key collision")
-    return Rules(sp_keys, sp_off, sp_lens, sfx_keys, hyphens, hyph_len, first_char, mt_seq, mt_special, max_pat,
-                 mt_prefix)
+    return Rules(sp_keys, len_bits(s for s, _ in specials), sp_off, sp_lens, sfx_keys, hyphens, hyph_len, mt_len,
+                 mt_seq, mt_special, max_pat, mt_prefix)

@@ -13,7 +13,7 @@ from numba import njit
 
 from ...document import Document
 from ...text.charclass import ALPHA, DT_PUNCT, LINE_BREAK, SPACE, char_flags
-from ...text.hashset import Table, count_key, mask_for, mix64, slot_of
+from ...text.hashset import Table, count_key, mask_for, slot_of
 from ...text.spacy_rules import fnv_key, key_table, lookup, str_key
 from ...text.stopwords import load_stopwords
 from ..base import Drop
@@ -219,7 +219,7 @@ def repetition_kernel(cps, offsets, fl, tok_s, tok_e, tok_ws, tok_off, top_ns, d
                 for i in range(cnt):
                     length = cc[i + m] - cc[i] + m - 1
                     h = ps[i + m] - ps[i] * pw[length + 1]
-                    key = mix64(h ^ (np.uint64(length) * GOLD))
+                    key = h ^ (np.uint64(length) * GOLD)     # slot_of mixes it (bijectively: equal keys stay equal)
                     s = slot_of(keys, stamp, g, mask, key)
                     new_k = count_key(keys, stamp, val, order, g, s, key, k)
                     if new_k != k:
@@ -243,7 +243,7 @@ def repetition_kernel(cps, offsets, fl, tok_s, tok_e, tok_ws, tok_off, top_ns, d
             while i < nw - m + 1:
                 length = cc[i + m] - cc[i]
                 h = pc[i + m] - pc[i] * pw[length]
-                key = mix64(h ^ (np.uint64(length) * GOLD))
+                key = h ^ (np.uint64(length) * GOLD)     # slot_of mixes it (bijectively: equal keys stay equal)
                 s = slot_of(keys, stamp, g, mask, key)
                 if stamp[s] == g:
                     rep += length
