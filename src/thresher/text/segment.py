@@ -170,7 +170,8 @@ class WordCache:
         """Remember a batch's words; older batches stay while the cache holds under ``MAX_TOKENS`` words
         (a step with ``language_pack`` measures a batch as one sub-batch per language, and the next step
         should find every one of them), oldest evicted first."""
-        b = _Batch(toks, np.asarray(offsets[:-1]), [id(t) for t in texts])
+        # copies: the kernel's arrays are sized for a token per character (``_tokenize``)
+        b = _Batch(Tokens(*(np.array(a) for a in toks)), np.array(offsets[:-1]), [id(t) for t in texts])
         self.batches.append(b)
         self.n_tokens += len(toks.start)
         entries = self.entries
