@@ -140,30 +140,47 @@ def public_data(table: pa.Table) -> pa.Table:
     return _set(table, "source", public_sources(table.column("source").to_pylist()))
 
 
-def public_excluded(mode: str) -> Callable[[pa.Table], pa.Table]:
+def public_excluded(mode: str) -> "Excluded":
     """The transform of dropped documents for ``mode`` (``trace`` | ``redacted``)."""
     if mode not in EXCLUDED_MODES:
         from .errors import ConfigError
 
         raise ConfigError(f"output.excluded: unknown mode '{mode}' (known: {', '.join(EXCLUDED_MODES)})")
+    return Excluded(mode)
 
-    def transform(table: pa.Table) -> pa.Table:
+
+def _traced(text: str, meta: dict) -> dict:
+    """A dropped document's meta in ``trace`` mode: with the length and sha256 of its text."""
+    if not text:
+        return meta
+    sha = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return {**meta, "excluded_text": {"chars": len(text), "sha256": sha}}
+
+
+class Excluded:
+    """Dropped documents as published for an ``output.excluded`` mode: a table's rows (``__call__``), or
+    (``trace``) the text and meta columns straight from the documents (``documents``, then ``sources``
+    for the rest), the same strings without writing the texts into a table and reading them back."""
+
+    def __init__(self, mode: str):
+        self.mode = mode
+
+    def __call__(self, table: pa.Table) -> pa.Table:
         table = public_data(table)
-        if mode == "redacted":
-            texts = table.column("text").to_pylist()
+        texts = table.column("text").to_pylist()
+        if self.mode == "redacted":
             red = redact_many(texts)
             return _set(table, "text", [red.get(t, t) if t else t for t in texts])
-        texts = table.column("text").to_pylist()
         metas = table.column("meta").to_pylist()
-        new_meta = []
-        for text, meta in zip(texts, metas):
-            m = orjson.loads(meta) if meta else {}
-            if text:
-                raw = text.encode("utf-8", "surrogatepass")
-                m["excluded_text"] = {"chars": len(text), "sha256": hashlib.sha256(raw).hexdigest()}
-            new_meta.append(orjson.dumps(m, option=orjson.OPT_SORT_KEYS).decode())
-        table = table.set_column(table.schema.get_field_index("text"), table.schema.field("text"),
-                                 pa.array([""] * table.num_rows, table.schema.field("text").type))
-        return table.set_column(table.schema.get_field_index("meta"), table.schema.field("meta"),
-                                pa.array(new_meta, table.schema.field("meta").type))
-    return transform
+        new_meta = [orjson.dumps(_traced(text or "", orjson.loads(meta) if meta else {}),
+                                 option=orjson.OPT_SORT_KEYS).decode() for text, meta in zip(texts, metas)]
+        return _set(_set(table, "text", [""] * table.num_rows), "meta", new_meta)
+
+    def documents(self, texts: list[str], metas: list[dict], dump: Callable[[dict], str]) -> tuple[list, list] | None:
+        """(published texts, published meta JSON by ``dump``) of dropped documents, or None where only a
+        table can say (``redacted``: the redaction runs over the whole batch)."""
+        if self.mode != "trace":
+            return None
+        return [""] * len(texts), [dump(_traced(t, m)) for t, m in zip(texts, metas)]
+
+    sources = staticmethod(public_data)     # what ``documents`` leaves to do on the table

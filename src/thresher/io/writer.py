@@ -89,15 +89,20 @@ class ShardWriter:
             return
         defer_pandas()          # a ``thresher run`` converts without importing pandas (io/arrow_pandas.py)
         docs = [it.doc for it in items] if self.excluded else items
-        cols = {"id": [d.id for d in docs], "text": [d.text for d in docs],
-                "source": [json_text(d.source) for d in docs], "meta": [json_text(d.meta) for d in docs]}
+        early = getattr(self.public, "documents", None)     # text and meta published from the objects
+        done = early([d.text for d in docs], [d.meta for d in docs], json_text) if early is not None else None
+        cols = {"id": [d.id for d in docs], "text": done[0] if done else [d.text for d in docs],
+                "source": [json_text(d.source) for d in docs],
+                "meta": done[1] if done else [json_text(d.meta) for d in docs]}
         if self.excluded:
             cols.update(drop_columns([(it.step, it.drop) for it in items]))
         if self.order:
             cols[KEY] = order_keys(docs)
-        self.write_table(pa.table(cols, schema=self.input_schema))
+        self.write_table(pa.table(cols, schema=self.input_schema), public=getattr(self.public, "sources", None) if done else None)
 
-    def write_table(self, table: pa.Table) -> None:
+    def write_table(self, table: pa.Table, public: Callable[[pa.Table], pa.Table] | None = None) -> None:
+        """Rows of the file's columns (``public``: what is left of the file's transform, when ``write``
+        has done part of it)."""
         if not table.num_rows:
             return
         defer_pandas()
@@ -109,7 +114,7 @@ class ShardWriter:
             return
         table = table.select([n for n in self.schema.names if n not in FILTER_NAMES and n != TOKEN_COUNT.name])
         if self.public is not None:
-            table = self.public(table)
+            table = (public or self.public)(table)
         table = add_filter_columns(table)       # from the published meta/source
         if not self.excluded:                   # no tokens yet: `thresher tokenize` fills them in
             table = table.append_column(TOKEN_COUNT, pa.nulls(table.num_rows, TOKEN_COUNT.type))
