@@ -143,21 +143,19 @@ class WordCache:
             return None
         n = len(texts)
         where = np.array([h[3] for h in hits], dtype=np.int64)       # type: ignore[index]
-        batch = [h[2] for h in hits]                                   # type: ignore[index]
+        members: dict[int, tuple[_Batch, list[int]]] = {}             # cached batch -> the documents from it
+        for j, h in enumerate(hits):
+            members.setdefault(id(h[2]), (h[2], []))[1].append(j)     # type: ignore[index]
+        groups = [(b, np.array(js, dtype=np.int64)) for b, js in members.values()]
         counts = np.zeros(n, dtype=np.int64)
-        groups: dict[int, tuple[_Batch, list[int]]] = {}
-        for j, b in enumerate(batch):
-            groups.setdefault(id(b), (b, []))[1].append(j)
-        for b, js in groups.values():
-            sel = np.array(js, dtype=np.int64)
+        for b, sel in groups:
             counts[sel] = b.toks.off[where[sel] + 1] - b.toks.off[where[sel]]
         off = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(counts, out=off[1:])
         total = int(off[-1])
         start, end = np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int64)
         ws = np.empty(total, dtype=np.uint8)
-        for b, js in groups.values():
-            sel = np.array(js, dtype=np.int64)
+        for b, sel in groups:
             src = _ranges(b.toks.off[where[sel]], counts[sel])
             dst = _ranges(off[sel], counts[sel])
             shift = np.repeat(offsets[sel] - b.starts[where[sel]], counts[sel])
