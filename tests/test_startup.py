@@ -89,12 +89,12 @@ import math, sys
 import numpy as np
 import pyarrow as pa
 from thresher.io import arrow_pandas
-from thresher.compiled import JitClock
 arrow_pandas.in_this_process()
 arrow_pandas.defer_pandas()
 print(pa.array(["a", None]).to_pylist(), "pandas" in sys.modules)
 import numba
-JitClock.install()
+from thresher.compiled import defer_scipy
+defer_scipy()
 from numba.np import arraymath
 print(arraymath._HAVE_BLAS, "scipy.linalg" in sys.modules)
 import pandas as pd
@@ -105,3 +105,43 @@ print(f(np.ones(3), np.ones(3)))
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split("\n")[:4] == ["['a', None] False", "True False", "[1.0, None] True", "3.0"]
+
+
+KERNEL = """
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def cumulative(a):
+    return np.cumsum(a) * 2
+"""
+LOAD = """
+import json, sys
+import thresher, numpy as np
+sys.path.insert(0, sys.argv[1])
+import kern
+from thresher.compiled import JitClock
+JitClock.install()
+out = kern.cumulative(np.arange(5)).tolist()
+print(json.dumps({"out": out, "compiled": JitClock.compile_seconds > 0,
+                  "registries": [m for m in ("numba.core.typing.cffi_utils", "numba.misc.gdb_hook", "cffi", "scipy.linalg")
+                                 if m in sys.modules]}))
+"""
+
+
+def test_a_cached_kernel_loads_without_numba_compiler_registries(tmp_path):
+    """compiled.fast_cache_loads: a kernel in the cache is loaded (and runs) without the ~80 modules of
+    typing and lowering numba's compiler needs; a kernel not in it is compiled as before."""
+    (tmp_path / "kern.py").write_text(KERNEL)
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+
+    def load() -> dict:
+        r = subprocess.run([sys.executable, "-c", LOAD, str(tmp_path)], capture_output=True, text=True, env=env)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+
+    first, second = load(), load()
+    assert first["out"] == second["out"] == [0, 2, 6, 12, 20]
+    assert first["compiled"] and first["registries"][:2] == ["numba.core.typing.cffi_utils", "numba.misc.gdb_hook"]
+    assert not second["compiled"] and second["registries"] == []

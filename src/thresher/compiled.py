@@ -9,6 +9,8 @@ install) ``$XDG_CACHE_HOME/thresher/numba`` (``~/.cache/thresher/numba``), one p
 ``thresher warmup`` once as the user (or with ``NUMBA_CACHE_DIR`` pointing at a shared writable folder)
 to fill it.
 
+Loading a cached kernel does not make numba load its compiler's registries (``fast_cache_loads``).
+
 ``JitClock`` measures, in one process, the seconds numba spent compiling (a cache miss) and loading
 kernels from the cache; the runner takes them out of the step that triggered them and reports
 them as ``jit`` in ``stats.json``, so a first run's compile time is never a step's time.
@@ -21,8 +23,10 @@ import importlib.util
 import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, Callable, Iterator
 
 
 def cache_dir(package_dir: Path, env: dict[str, str] | os._Environ = os.environ) -> str | None:
@@ -38,7 +42,12 @@ def cache_dir(package_dir: Path, env: dict[str, str] | os._Environ = os.environ)
 
 
 def configure_cache() -> None:
-    """Point numba's cache at ``cache_dir`` (before numba is imported; if it already is, reload its config)."""
+    """Point numba's cache at ``cache_dir`` (before numba is imported; if it already is, reload its config),
+    and make its cache loads light (``fast_cache_loads``, once ``numba.core.caching`` is imported)."""
+    if "numba.core.caching" in sys.modules:
+        fast_cache_loads(sys.modules["numba.core.caching"])
+    elif not any(isinstance(f, _AfterImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _AfterImport("numba.core.caching", fast_cache_loads))
     d = cache_dir(Path(__file__).resolve().parent)
     if d is None or os.environ.get("NUMBA_CACHE_DIR") == d:
         return
@@ -47,6 +56,61 @@ def configure_cache() -> None:
         from numba.core import config
 
         config.reload_config()
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Calls ``then(module)`` right after module ``name`` is first imported (and then leaves ``sys.meta_path``)."""
+
+    def __init__(self, name: str, then: Callable[[ModuleType], None]):
+        self.name, self.then = name, then
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        run, then = spec.loader.exec_module, self.then
+
+        def exec_module(module: ModuleType) -> None:
+            run(module)
+            then(module)
+
+        spec.loader.exec_module = exec_module        # type: ignore[method-assign]
+        return spec
+
+
+def fast_cache_loads(caching: ModuleType) -> None:
+    """numba's cache, on loading a kernel, first "refreshes" its compiler: imports and registers the
+    typing and lowering of everything it can compile (~80 modules: NumPy's functions, typed
+    containers, cffi with its C parser), 0.1-0.2 s of every process's first kernel, none of which
+    loading machine code uses. Here a load only starts numba's runtime (NRT: the allocator the
+    kernels link to), as that refresh would; a kernel not in the cache is compiled as before:
+    numba's compiler refreshes itself before it compiles (``defer_scipy`` first). Left as is when
+    this numba's cache lacks the methods it relies on."""
+    global _fast
+    cache = getattr(caching, "Cache", None)
+    if cache is None or not all(hasattr(cache, a) for a in ("_load_overload", "_guard_against_spurious_io_errors")):
+        return
+
+    def load_overload(self: Any, sig: Any, target_context: Any) -> Any:
+        from numba.core.runtime import rtsys
+
+        rtsys.initialize(target_context)
+        got = None
+        # an I/O error swallowed: a miss; a kernel built from numba's NumPy implementations imports them
+        with scipy_deferred(), self._guard_against_spurious_io_errors():
+            got = self._load_overload(sig, target_context)
+        if got is None:
+            defer_scipy()           # a miss: numba is about to compile
+        return got
+
+    cache.load_overload = load_overload
+    _fast = True
+
+
+_fast = False           # fast_cache_loads is in place
 
 
 class _NoLinalg(importlib.abc.MetaPathFinder):
@@ -61,25 +125,36 @@ class _NoLinalg(importlib.abc.MetaPathFinder):
         return None
 
 
-def defer_scipy() -> None:
-    """The first kernel loaded in a process makes numba import its NumPy implementations, and one of
-    them (``numba.np.arraymath``) imports ``scipy.linalg`` at once to note whether BLAS is there:
-    0.15 s (scipy pulls in ``numpy.testing`` and ``numpy.f2py``), for a flag only ``np.convolve`` and
-    ``np.correlate`` read when a kernel using them is compiled; the functions that need BLAS
-    (``np.dot``, ``np.linalg``) import scipy themselves when compiled. So that module is imported
-    here with ``scipy.linalg`` hidden, and the flag then set to what numba would have found (scipy
-    installed: it ships BLAS): numba behaves the same, and only a kernel that uses BLAS imports scipy
-    (none of thresher's does). Called once numba is imported, before the first kernel call."""
+@contextmanager
+def scipy_deferred() -> Iterator[None]:
+    """The first kernel that needs numba's NumPy implementations (to compile it, or to load it when it
+    was built from them) makes numba import them, and one (``numba.np.arraymath``) imports
+    ``scipy.linalg`` at once to note whether BLAS is there: 0.15 s (scipy pulls in ``numpy.testing``
+    and ``numpy.f2py``), for a flag only ``np.convolve`` and ``np.correlate`` read when a kernel using
+    them is compiled; the functions that need BLAS (``np.dot``, ``np.linalg``) import scipy themselves
+    when compiled. So while this is open ``scipy.linalg`` is hidden, and the flag is then set to what
+    numba would have found (scipy installed: it ships BLAS): numba behaves the same, and only a
+    kernel that uses BLAS imports scipy (none of thresher's does)."""
     if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+        yield
         return
     hide = _NoLinalg()
     sys.meta_path.insert(0, hide)
     try:
-        from numba.np import arraymath
+        yield
     finally:
         hide.on = False
         sys.meta_path.remove(hide)
-    arraymath._HAVE_BLAS = importlib.util.find_spec("scipy") is not None    # scipy.linalg: part of every scipy
+        arraymath = sys.modules.get("numba.np.arraymath")
+        if arraymath is not None:
+            arraymath._HAVE_BLAS = importlib.util.find_spec("scipy") is not None    # scipy.linalg: part of every scipy
+
+
+def defer_scipy() -> None:
+    """``numba.np.arraymath`` imported under ``scipy_deferred``: before numba first compiles (a cache
+    miss, ``fast_cache_loads``), else once numba is imported, before the first kernel call."""
+    with scipy_deferred():
+        from numba.np import arraymath  # noqa: F401
 
 
 class JitClock:
@@ -96,7 +171,8 @@ class JitClock:
         without kernels never pays numba's import)."""
         if cls._installed or "numba" not in sys.modules:
             return
-        defer_scipy()
+        if not _fast:
+            defer_scipy()
         from numba.core import event
 
         class _Outermost(event.Listener):
