@@ -282,7 +282,10 @@ def test_prepare_compiles_the_common_regions_phone_patterns_ahead():
         "if sys.argv[2] == '1':\n"
         "    step.prepare()\n"
         "n, c = [], re.compile\n"
-        "ru.re.compile = lambda *a, **k: n.append(a) or c(*a, **k)\n"
+        "def count(*a, **k):\n"      # phonenumbers' own compiles only (not other libraries' imports)
+        "    n.extend([a] if sys._getframe(1).f_code.co_filename.endswith('phonenumbers/re_util.py') else [])\n"
+        "    return c(*a, **k)\n"
+        "ru.re.compile = count\n"
         "out = [d.text for d in step(Document(str(i), t) for i, t in enumerate(texts))]\n"
         "print(len(n), sum('<PHONE' in t for t in out), hashlib.sha256('\\0'.join(out).encode()).hexdigest())\n")
     sample = FIX / "presidio_synth_v2_sample.json"
