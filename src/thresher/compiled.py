@@ -26,7 +26,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
+
+from .lazy import AfterImport
 
 
 def cache_dir(package_dir: Path, env: dict[str, str] | os._Environ = os.environ) -> str | None:
@@ -46,8 +48,8 @@ def configure_cache() -> None:
     and make its cache loads light (``fast_cache_loads``, once ``numba.core.caching`` is imported)."""
     if "numba.core.caching" in sys.modules:
         fast_cache_loads(sys.modules["numba.core.caching"])
-    elif not any(isinstance(f, _AfterImport) for f in sys.meta_path):
-        sys.meta_path.insert(0, _AfterImport("numba.core.caching", fast_cache_loads))
+    elif not any(isinstance(f, AfterImport) and f.name == "numba.core.caching" for f in sys.meta_path):
+        sys.meta_path.insert(0, AfterImport("numba.core.caching", fast_cache_loads))
     d = cache_dir(Path(__file__).resolve().parent)
     if d is None or os.environ.get("NUMBA_CACHE_DIR") == d:
         return
@@ -56,29 +58,6 @@ def configure_cache() -> None:
         from numba.core import config
 
         config.reload_config()
-
-
-class _AfterImport(importlib.abc.MetaPathFinder):
-    """Calls ``then(module)`` right after module ``name`` is first imported (and then leaves ``sys.meta_path``)."""
-
-    def __init__(self, name: str, then: Callable[[ModuleType], None]):
-        self.name, self.then = name, then
-
-    def find_spec(self, fullname: str, path: Any, target: Any = None) -> importlib.machinery.ModuleSpec | None:
-        if fullname != self.name:
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(fullname)
-        if spec is None or spec.loader is None:
-            return spec
-        run, then = spec.loader.exec_module, self.then
-
-        def exec_module(module: ModuleType) -> None:
-            run(module)
-            then(module)
-
-        spec.loader.exec_module = exec_module        # type: ignore[method-assign]
-        return spec
 
 
 def fast_cache_loads(caching: ModuleType) -> None:

@@ -6,13 +6,44 @@ Use in a package's ``__init__.py``::
 
     from ..lazy import exports
     __getattr__, __dir__, __all__ = exports(__name__, {"Ledger": ".ledger", "forget": ".forget"})
+
+``AfterImport`` runs a function when a third-party module is first imported, however and by whom
+(``compiled.fast_cache_loads`` on numba's cache, ``io.arrow_pandas`` on pandas).
 """
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import sys
 import types
 from typing import Any, Callable
+
+
+class AfterImport(importlib.abc.MetaPathFinder):
+    """Put first in ``sys.meta_path``: calls ``then(module)`` right after module ``name`` is first
+    imported (once loaded). Inert after its one use; it stays in ``sys.meta_path`` (removing a finder
+    while the import system walks that list would skip the next)."""
+
+    def __init__(self, name: str, then: Callable[[types.ModuleType], None]):
+        self.name, self.then, self.used = name, then, False
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname != self.name or self.used:
+            return None
+        self.used = True
+        spec = importlib.util.find_spec(fullname)         # what the other finders would answer
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        run, then = spec.loader.exec_module, self.then
+
+        def exec_module(module: types.ModuleType) -> None:
+            run(module)
+            then(module)
+
+        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
 
 
 class _Package(types.ModuleType):

@@ -7,7 +7,7 @@ pipeline that never holds a pandas object. ``defer_pandas`` lets pyarrow look on
 hidden: pyarrow notes "no pandas" and converts lists without it.
 
 pyarrow keeps that note in two places. Its Python side is told again as soon as pandas is imported
-(``_TellArrow``), so a ``Series`` or ``DataFrame`` converts as usual afterwards
+(``_tell_arrow``), so a ``Series`` or ``DataFrame`` converts as usual afterwards
 (``tests/test_startup.py``). Its C++ side looks only once per process: pandas' own null markers
 (``pd.NA``, ``pd.NaT``) inside Python lists or object columns are then not taken for nulls (pyarrow
 raises on them). So it is done only in the process of such a command (``in_this_process``),
@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import importlib.abc
 import importlib.machinery
-import importlib.util
 import sys
 from typing import Any
+
+from ..lazy import AfterImport
 
 _wanted = False
 _done = False
@@ -50,11 +51,11 @@ def defer_pandas() -> None:
         pa.array(["a"])          # pyarrow's first look for pandas (Python and C++): it notes "not installed"
     finally:
         hide.used = True
-    sys.meta_path.insert(0, _TellArrow())
+    sys.meta_path.insert(0, AfterImport("pandas", _tell_arrow))
 
 
 class _Hide(importlib.abc.MetaPathFinder):
-    """pandas is not found while ``used`` is False (then inert: see ``_TellArrow``)."""
+    """pandas is not found while ``used`` is False (then inert: see ``AfterImport``)."""
 
     used = False
 
@@ -64,30 +65,12 @@ class _Hide(importlib.abc.MetaPathFinder):
         return None
 
 
-class _TellArrow(importlib.abc.MetaPathFinder):
-    """When pandas is imported, once it is loaded: make pyarrow look for it again (its ``compat``
-    property re-imports it when pyarrow's note says it was missing). Inert after its one use (it stays
-    in ``sys.meta_path``: removing a finder while the import system walks that list would skip the next)."""
+def _tell_arrow(pandas: Any) -> None:
+    """Once pandas is loaded: make pyarrow look for it again (its ``compat`` property re-imports it
+    when pyarrow's note says it was missing)."""
+    import pyarrow as pa
 
-    used = False
-
-    def find_spec(self, fullname: str, path: Any, target: Any = None) -> importlib.machinery.ModuleSpec | None:
-        if fullname != "pandas" or self.used:
-            return None
-        self.used = True
-        spec = importlib.util.find_spec(fullname)         # what the other finders would answer
-        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
-            return spec
-        run = spec.loader.exec_module
-
-        def exec_module(module: Any) -> None:
-            run(module)
-            import pyarrow as pa
-
-            try:
-                pa.lib._pandas_api.compat        # pyarrow imports pandas (loaded now) and notes it is there
-            except ImportError:
-                pass        # a pandas pyarrow refuses (too old): pyarrow warned and goes on without it, as it would have
-
-        spec.loader.exec_module = exec_module  # type: ignore[method-assign]
-        return spec
+    try:
+        pa.lib._pandas_api.compat        # pyarrow imports pandas (loaded now) and notes it is there
+    except ImportError:
+        pass        # a pandas pyarrow refuses (too old): pyarrow warned and goes on without it, as it would have
