@@ -83,10 +83,10 @@ def write_jsonl(corpus: Path, dst: Path, mb: float | None = None, docs: int | No
     return text / 1e6
 
 
-def pipeline_yaml(path: Path, name: str, inp: str, steps: list[str], out: Path) -> Path:
+def pipeline_yaml(path: Path, name: str, inp: str, steps: list[str], out: Path, extra: str = "") -> Path:
     steps_yaml = "\n".join(f"  - {s}: {{}}" for s in steps) or "  []"
     path.write_text(f"name: {name}\ninput: {{path: \"{inp}\", format: jsonl}}\nsteps:{'' if steps else ' []'}\n"
-                    f"{steps_yaml if steps else ''}\noutput: {{path: \"{out}\"}}\n")
+                    f"{steps_yaml if steps else ''}\noutput: {{path: \"{out}\"}}\n{extra}")
     return path
 
 
@@ -198,6 +198,11 @@ def main() -> None:
         y = pipeline_yaml(work / "pass.yaml", "pass", str(src), [], work / "pass-out")
         rows.append(row(f"JSONL -> Parquet pass-through, {mmb:.0f} MB", "thresher",
                         series([str(THRESHER), "run", str(y), "--overwrite", *w], a.runs, env), mmb, note="target >= 100 MB/s"))
+        # what the card's data measurements (word counts of every kept text) cost of that
+        y = pipeline_yaml(work / "pass-nm.yaml", "pass", str(src), [], work / "pass-nm-out", "card: {measurements: false}\n")
+        rows.append(row("", "thresher, `card: {measurements: false}`",
+                        series([str(THRESHER), "run", str(y), "--overwrite", *w], a.runs, env), mmb,
+                        note="the same without the card's data measurements"))
 
     print(f"\nload average at the end: {tuple(round(x, 1) for x in os.getloadavg())}")
     if not a.work:

@@ -126,16 +126,17 @@ def test_word_hash_keys_words_by_their_bytes():
 
     from thresher.text import wordcount
 
-    texts = ["Ünïcode_words 123 and ΣΟΦΟΣ", "she said: ünïcode_WORDS"]
-    data, off = wordcount.pack_lower(texts)
+    texts = ["Ünïcode_words 123 and ΣΟΦΟΣ", "she said: ünïcode_WORDS", "She said: AND_123 and_123 and"]
+    data, off = wordcount.pack(texts)
     flags, bit = wordcount.word_flags()
     keys, ids = wordcount.term_keys(("she", "ünïcode_words", "not one"))
     assert sorted(ids.tolist()) == [0, 1]
-    words, pairs = wordcount.count_batch(np.frombuffer(data, dtype=np.uint8), off, np.zeros(2, dtype=np.int64),
+    words, pairs = wordcount.count_batch(np.frombuffer(data, dtype=np.uint8), off, np.zeros(3, dtype=np.int64),
                                          flags, bit, keys, ids, 5, wordcount.new_counts(16),
-                                         wordcount.new_counts(16), nw := np.zeros(2, dtype=np.int64))
+                                         wordcount.new_counts(16), nw := np.zeros(3, dtype=np.int64))
     n = int(words.used[0])
-    spelled = [data[a:a + k].decode() for a, k in zip(words.first[:n], words.size[:n])]
-    assert spelled == ["ünïcode_words", "123", "and", "σοφος", "she", "said"]
-    assert words.n[:n].tolist() == [2, 1, 1, 1, 1, 1] and nw.tolist() == [4, 3]
+    assert data[off[2]:].decode() == texts[2]          # an ASCII document is packed as it is ...
+    spelled = wordcount.spell(data, words, 0)           # ... and its words spelled lower-cased
+    assert spelled == ["ünïcode_words", "123", "and", "σοφος", "she", "said", "and_123"]
+    assert words.n[:n].tolist() == [2, 1, 2, 1, 2, 2, 2] and nw.tolist() == [4, 3, 5]
     assert int(pairs.used[0]) > 0

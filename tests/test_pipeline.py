@@ -212,3 +212,29 @@ def test_the_next_stages_steps_are_prepared_in_the_driver_while_a_stage_forks(tm
     same = run(cfg.model_copy(update={"output": cfg.output.model_copy(update={"path": str(tmp_path / "same")})}),
                workers=2, progress=False)
     assert Release(same).manifest["merkle"]["root"] == Release(out).manifest["merkle"]["root"]
+
+
+def test_filter_columns_equal_the_definition_row_by_row():
+    """``add_filter_columns`` parses only rows whose JSON can hold a filter value; every row gets what
+    ``filter_values`` of its parsed source and meta gives (nulls where nothing applies)."""
+    import pyarrow as pa
+
+    from thresher.io.columns import FILTER_NAMES, _loads, add_filter_columns, filter_values
+    from thresher.io.writer import json_text
+
+    sources = [{"file": "a.jsonl", "offset": 0}, {"uri": "http://www.iana.org/", "record": "<urn:uuid:1>"},
+               {"repo": "octo/cat", "path": "src/a.py", "license": {"spdx": "MIT"}},
+               {"file": "b.jsonl", "offset": 9, "fields": {"url": "https://example.org/x"}},
+               {"url": "not a url", "repository": ["o/r"]}, {}, {"license": ["MIT", "Apache-2.0"]}]
+    metas = [{"modality": "text"}, {"language": "fra", "script": "Latn"}, {"license": "GPL-3.0-only"},
+             {"modality": "text", "scores": {"language": "eng"}}, {"script": "Cyrl"}, {}, {"language": ""}]
+    cols = {"source": [json_text(s) for s in sources] + [None, "not json"],
+            "meta": [json_text(m) for m in metas] + ['{"language":"deu"}', None]}
+    table = pa.table(cols, schema=pa.schema([("source", pa.string()), ("meta", pa.string())]))
+    got = add_filter_columns(table).select(list(FILTER_NAMES)).to_pylist()
+    want = [filter_values(_loads(s), _loads(m)) for s, m in zip(cols["source"], cols["meta"])]
+    assert got == want
+    assert [r["url"] for r in got][:4] == [None, "http://www.iana.org/", None, None]
+    assert got[2] == {"language": None, "script": None, "url": None, "repo": "octo/cat", "path": "src/a.py",
+                      "license": "GPL-3.0-only"}
+    assert got[7]["language"] == "deu" and got[6]["license"] == "MIT AND Apache-2.0"

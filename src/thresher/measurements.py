@@ -267,7 +267,7 @@ class _Tables:
     def count(self, texts: list[str], names: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Count a batch; returns (language numbers, characters, words) of its documents."""
         wc = self.wc
-        data, offsets = wc.pack_lower(texts)
+        data, offsets = wc.pack(texts)
         ids = np.array([self.langs.setdefault(lang, len(self.langs)) for lang in names], dtype=np.int64)
         nwords = np.zeros(len(texts), dtype=np.int64)
         seen = int(self.words.used[0])
@@ -275,7 +275,10 @@ class _Tables:
                                                 self.bit, self.tkeys, self.tids, WINDOW, self.words, self.pairs,
                                                 nwords)
         self.spelled.extend(wc.spell(data, self.words, seen))
-        self.hashes.append(np.array([xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in texts],
+        view, at, xxh = memoryview(data), offsets.tolist(), xxhash.xxh3_64_intdigest
+        # an ASCII document is packed as it is: its hash from the packed bytes, no second encoding
+        self.hashes.append(np.array([xxh(view[at[i]:at[i + 1]]) if t.isascii() else
+                                     xxh(t.encode("utf-8", "surrogatepass")) for i, t in enumerate(texts)],
                                     dtype=np.uint64))
         return ids, np.array([len(t) for t in texts], dtype=np.int64), nwords
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 FILTER_FIELDS = [pa.field("language", pa.string()), pa.field("script", pa.string()), pa.field("url", pa.string()),
                  pa.field("repo", pa.string()), pa.field("path", pa.string()), pa.field("license", pa.string())]
@@ -54,16 +56,35 @@ def filter_values(source: dict[str, Any], meta: dict[str, Any]) -> dict[str, str
             "repo": repo, "path": path, "license": _str(lic)}
 
 
+# what the JSON text of a source / meta must contain for any filter value to come from it (orjson writes
+# keys and "/" unescaped): rows without any are all null, and their JSON is never parsed
+_SOURCE_HINTS = ("://", '"repo', '"license"')
+_META_HINTS = ('"language"', '"script"', '"license"')
+
+
+def _rows_with(col: pa.ChunkedArray | pa.Array, hints: tuple[str, ...]) -> np.ndarray:
+    """Which rows of a string column contain any of ``hints``."""
+    hit = np.zeros(len(col), dtype=bool)
+    for h in hints:
+        hit |= pc.fill_null(pc.match_substring(col, h), False).to_numpy(zero_copy_only=False)
+    return hit
+
+
 def add_filter_columns(table: pa.Table) -> pa.Table:
     """``table`` (with ``source`` and ``meta`` JSON columns) with the filter columns appended (or
     recomputed, where it has them already)."""
     for name in FILTER_NAMES:
         if name in table.column_names:
             table = table.drop_columns([name])
-    cols: dict[str, list[str | None]] = {n: [] for n in FILTER_NAMES}
-    for s, m in zip(table.column("source").to_pylist(), table.column("meta").to_pylist()):
+    n = table.num_rows
+    cols: dict[str, list[str | None]] = {k: [None] * n for k in FILTER_NAMES}
+    src, meta = table.column("source"), table.column("meta")
+    rows = np.flatnonzero(_rows_with(src, _SOURCE_HINTS) | _rows_with(meta, _META_HINTS))
+    if len(rows) < n:
+        src, meta = src.take(pa.array(rows)), meta.take(pa.array(rows))
+    for i, s, m in zip(rows.tolist(), src.to_pylist(), meta.to_pylist()):
         for k, v in filter_values(_loads(s), _loads(m)).items():
-            cols[k].append(v)
+            cols[k][i] = v
     for f in FILTER_FIELDS:
         table = table.append_column(f, pa.array(cols[f.name], f.type))
     return table

@@ -98,16 +98,16 @@ def record_to_document(obj: Any, rel: str, offset: int, text_key: str, id_key: s
         return None
     source: dict[str, Any] = {"file": rel, "offset": offset}
     given = obj.get(id_key)
-    fields = {k: v for k, v in obj.items() if k not in (text_key, id_key)}
-    for k in URL_KEYS:
-        if isinstance(fields.get(k), str):
-            source["url"] = fields[k]
-            break
-    for k in DATE_KEYS:
-        if k in fields:
-            source["date"] = str(fields[k])
-            break
-    if fields:
+    if len(obj) > 1 + (id_key in obj and id_key != text_key):      # fields besides the text and the id
+        fields = {k: v for k, v in obj.items() if k not in (text_key, id_key)}
+        for k in URL_KEYS:
+            if isinstance(fields.get(k), str):
+                source["url"] = fields[k]
+                break
+        for k in DATE_KEYS:
+            if k in fields:
+                source["date"] = str(fields[k])
+                break
         source["fields"] = fields
     doc_id = given_id(given) if given is not None else stable_id(f"{rel}:{offset}")
     return Document(doc_id, obj[text_key], source, {"modality": "text"})

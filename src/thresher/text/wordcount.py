@@ -1,14 +1,15 @@
 """Word and identity-term window counts of many documents in one compiled pass (the card's data
 measurements, ``thresher.measurements``).
 
-The input is the lower-cased documents (``str.lower()``, per document) encoded as UTF-8 and packed
-(``pack_lower``). A word is a maximal run of ``PY_WORD`` characters (``str.isalnum()`` or ``_``:
-Python ``re``'s ``\\w``), so the words are those of ``re.findall(r"\\w+", text.lower())``. The kernel
-never builds a string: each word is keyed by a 64-bit hash of its UTF-8 bytes (xxHash64's round per
-byte, then the splitmix64 finaliser) together with its language, and only the *distinct* words are
-turned into strings afterwards, each decoded once from its first occurrence. Two different words with
-the same hash would be counted as one: for n distinct words the chance that any two collide is about
-n² / 2^65 (3e-6 for ten million distinct words, more than a large corpus's vocabulary per shard).
+The input is the documents lower-cased (``str.lower()``, per document; ASCII ones by the kernel as
+it reads them), encoded as UTF-8 and packed (``pack``). A word is a maximal run of ``PY_WORD``
+characters (``str.isalnum()`` or ``_``: Python ``re``'s ``\\w``), so the words are those of
+``re.findall(r"\\w+", text.lower())``. The kernel never builds a string: each word is keyed by a
+64-bit hash of its UTF-8 bytes (an xxHash64 round per eight bytes, then the splitmix64 finaliser)
+together with its language, and only the *distinct* words are turned into strings afterwards, each
+decoded once from its first occurrence. Two different words with the same hash would be counted as
+one: for n distinct words the chance that any two collide is about n² / 2^65 (3e-6 for ten million
+distinct words, more than a large corpus's vocabulary per shard).
 
 Tables grow as needed (open addressing, load <= 1/2); entries keep their first-seen order, so the
 counts come out in the order a ``Counter`` fed word by word would list them.
@@ -48,6 +49,7 @@ class Counts(NamedTuple):
 
 
 def new_counts(entries: int = 1 << 12) -> Counts:
+    """An empty table for ``entries`` entries (a power of two: slots are found by masking)."""
     return Counts(np.full(2 * entries, -1, dtype=np.int64), np.zeros(entries, dtype=np.uint64),
                   np.zeros(entries, dtype=np.int64), np.zeros(entries, dtype=np.int64),
                   np.zeros(entries, dtype=np.int64), np.zeros(entries, dtype=np.int64),
@@ -55,11 +57,28 @@ def new_counts(entries: int = 1 << 12) -> Counts:
 
 
 @njit(cache=True, inline="always")
+def _lower(x):
+    """``x`` lower-cased if it is an ASCII capital (the kernel lower-cases ASCII documents itself, see
+    ``pack``; in a document Python lower-cased it changes nothing, and it is never part of a longer
+    UTF-8 sequence)."""
+    return x | 0x20 if 65 <= x <= 90 else x
+
+
+@njit(cache=True, inline="always")
 def _word_hash(b, i, j) -> np.uint64:
+    """The key of the word ``b[i:j]`` (lower-cased): its bytes eight at a time, each block one xxHash64
+    round, then the length and the splitmix64 finaliser."""
     h = SEED
-    for k in range(i, j):
-        h = h + np.uint64(b[k]) * P2
+    k = i
+    while True:
+        v = np.uint64(0)
+        for q in range(min(8, j - k)):
+            v |= np.uint64(_lower(np.int64(b[k + q]))) << np.uint64(8 * q)
+        h = h ^ (v * P2)
         h = ((h << np.uint64(31)) | (h >> np.uint64(33))) * P1
+        k += 8
+        if k >= j:
+            break
     return mix64(h ^ np.uint64(j - i))
 
 
@@ -228,21 +247,23 @@ def count_batch(b, offsets, langs, flags, word_bit, term_keys, term_ids, window,
 
 def term_keys(terms: tuple[str, ...] | list[str]) -> tuple[np.ndarray, np.ndarray]:
     """The sorted word hashes of the terms that are one word each (only those can match a word) and
-    their positions in ``terms``."""
+    their positions in ``terms``: each such term counted by ``count_batch`` as a document of its own
+    (no second kernel to load for a few dozen hashes)."""
     import re
 
-    keys, ids = [], []
-    for i, t in enumerate(terms):
-        if re.fullmatch(r"\w+", t):
-            keys.append(int(_hash_of(np.frombuffer(t.encode("utf-8", "surrogatepass"), dtype=np.uint8))))
-            ids.append(i)
-    order = np.argsort(np.array(keys, dtype=np.uint64), kind="stable")
-    return np.array(keys, dtype=np.uint64)[order], np.array(ids, dtype=np.int64)[order]
-
-
-@njit(cache=True)
-def _hash_of(b) -> np.uint64:
-    return _word_hash(b, 0, len(b))
+    ids = [i for i, t in enumerate(terms) if re.fullmatch(r"\w+", t)]
+    if not ids:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    data, offsets = pack([terms[i] for i in ids])
+    nwords = np.zeros(len(ids), dtype=np.int64)
+    none = np.zeros(0, dtype=np.uint64)
+    table = new_counts(1 << max(4, len(ids).bit_length()))
+    words, _ = count_batch(np.frombuffer(data, dtype=np.uint8), offsets, np.arange(len(ids), dtype=np.int64),
+                           *word_flags(), none, none.view(np.int64), 0, table, new_counts(16), nwords)
+    assert int(words.used[0]) == len(ids) and (nwords == 1).all(), "a term of one \\w+ word is one kernel word"
+    keys = words.a[:len(ids)]       # one entry per term, in order: each term its own language number
+    order = np.argsort(keys, kind="stable")
+    return keys[order], np.array(ids, dtype=np.int64)[order]
 
 
 @njit(cache=True)
@@ -258,7 +279,7 @@ def _joined(b, first, size, lo, hi):
             out[p] = 10
             p += 1
         for q in range(first[e], first[e] + size[e]):
-            out[p] = b[q]
+            out[p] = _lower(b[q])
             p += 1
     return out
 
@@ -272,9 +293,11 @@ def spell(data: bytes, words: Counts, lo: int) -> list[str]:
     return joined.tobytes().decode("utf-8", "surrogatepass").split("\n")
 
 
-def pack_lower(texts: list[str]) -> tuple[bytes, np.ndarray]:
-    """The documents lower-cased, as UTF-8, concatenated, and the byte offsets (len(texts) + 1) of each."""
-    parts = [t.lower().encode("utf-8", "surrogatepass") for t in texts]
+def pack(texts: list[str]) -> tuple[bytes, np.ndarray]:
+    """The documents as the kernel counts them, UTF-8, concatenated, and the byte offsets (len(texts) + 1)
+    of each: an ASCII document as it is (the kernel lower-cases A-Z, which is all ``str.lower`` does to
+    ASCII), any other lower-cased by ``str.lower`` (which may change its length)."""
+    parts = [(t if t.isascii() else t.lower()).encode("utf-8", "surrogatepass") for t in texts]
     offsets = np.zeros(len(parts) + 1, dtype=np.int64)
     np.cumsum([len(p) for p in parts], out=offsets[1:])
     return b"".join(parts), offsets
