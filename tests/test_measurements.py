@@ -140,3 +140,23 @@ def test_word_hash_keys_words_by_their_bytes():
     assert spelled == ["ünïcode_words", "123", "and", "σοφος", "she", "said", "and_123"]
     assert words.n[:n].tolist() == [2, 1, 2, 1, 2, 2, 2] and nw.tolist() == [4, 3, 5]
     assert int(pairs.used[0]) > 0
+
+
+def test_top_words_and_merge_equal_their_definitions():
+    """The card's top words (only those at least as frequent as the n-th are sorted) and the merge of
+    sketches (a copy plus an update) give what ``sorted`` and ``Counter``'s ``+`` give, ties included."""
+    import random
+    from collections import Counter
+
+    from thresher.measurements import LanguageSketch, _top_words
+
+    rng = random.Random(7)
+    words = Counter({f"w{i}": rng.choice([1, 2, 3, 5, 5, 8]) for i in range(5000)})
+    for n in (1, 20, 5000, 6000):
+        assert _top_words(words, n) == [w for w, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
+    other = Counter({f"w{i}": rng.randint(1, 9) for i in range(3000, 9000)})
+    a, b = LanguageSketch(3, words, other, 10), LanguageSketch(4, other, words, 20)
+    s = a + b
+    assert list(s.words.items()) == list((words + other).items())
+    assert list(s.pairs.items()) == list((other + words).items())
+    assert (s.docs, s.npairs) == (7, 30) and a.words == words      # the operands are left as they were

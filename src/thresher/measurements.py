@@ -75,8 +75,18 @@ class LanguageSketch:
     word_hist: Counter = field(default_factory=Counter)
 
     def __add__(self, o: "LanguageSketch") -> "LanguageSketch":
-        return LanguageSketch(self.docs + o.docs, self.words + o.words, self.pairs + o.pairs,
-                              self.npairs + o.npairs, self.char_hist + o.char_hist, self.word_hist + o.word_hist)
+        return LanguageSketch(self.docs + o.docs, _plus(self.words, o.words), _plus(self.pairs, o.pairs),
+                              self.npairs + o.npairs, _plus(self.char_hist, o.char_hist),
+                              _plus(self.word_hist, o.word_hist))
+
+
+def _plus(a: Counter, b: Counter) -> Counter:
+    """``a + b`` for counts that are never below 1 (the same keys, order and values as ``Counter``'s
+    ``+``): ``a`` copied as a dict (in C) and ``b`` added to it, rather than both walked in Python, so
+    summing many shards' sketches does not walk the growing total once per shard."""
+    out = Counter(a)
+    out.update(b)
+    return out
 
 
 _WORD = re.compile(r"\w+")          # a word, as the kernel's PY_WORD runs (thresher.text.wordcount)
@@ -335,6 +345,16 @@ def _rank_points(counts: Iterable[int], points: int = 40) -> list[list[int]]:
     return [[r, int(f[r - 1])] for r in ranks]
 
 
+def _top_words(words: Counter, n: int) -> list[str]:
+    """The ``n`` most frequent words, ties by word: only the words at least as frequent as the ``n``-th
+    are sorted."""
+    if len(words) <= n:
+        return [w for w, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0]))]
+    counts = np.fromiter(words.values(), dtype=np.int64, count=len(words))
+    least = int(np.partition(counts, len(counts) - n)[len(counts) - n])
+    return [w for w, _ in sorted(((w, c) for w, c in words.items() if c >= least), key=lambda kv: (-kv[1], kv[0]))[:n]]
+
+
 def summary(sk: Sketch) -> dict[str, Any]:
     """What the card shows: per language vocabulary, Zipf fit, lengths, identity terms; duplicates."""
     uniq = len(np.unique(sk.hashes))
@@ -345,7 +365,7 @@ def summary(sk: Sketch) -> dict[str, Any]:
                     "zipf": zipf_fit(ls.words.values()), "rank_frequency": _rank_points(ls.words.values()),
                     "char_hist": {str(b): ls.char_hist[b] for b in sorted(ls.char_hist)},
                     "word_hist": {str(b): ls.word_hist[b] for b in sorted(ls.word_hist)},
-                    "top_words": [w for w, _ in sorted(ls.words.items(), key=lambda kv: (-kv[1], kv[0]))[:20]],
+                    "top_words": _top_words(ls.words, 20),
                     "identity_terms": npmi(ls, sk.terms, k)}
     return {"documents": n, "exact_duplicates": n - uniq, "duplicate_share": (n - uniq) / n if n else 0.0,
             "window": WINDOW, "terms": list(sk.terms), "languages": langs}
