@@ -160,3 +160,19 @@ def test_top_words_and_merge_equal_their_definitions():
     assert list(s.words.items()) == list((words + other).items())
     assert list(s.pairs.items()) == list((other + words).items())
     assert (s.docs, s.npairs) == (7, 30) and a.words == words      # the operands are left as they were
+
+
+def test_a_term_with_capitals_matches_nothing_in_either_path():
+    """Texts are lower-cased before words are counted, so a term with capitals never matches, in the
+    Python definition and in the kernel alike (the kernel lower-cases ASCII itself)."""
+    from thresher.text import wordcount
+
+    keys, ids = wordcount.term_keys(("She", "she", "ÜBER", "über"))
+    assert sorted(ids.tolist()) == [1, 3]
+    texts = ["She said she was über tired. " * 40000]        # over SMALL characters: the kernel counts it
+    small, big = Sketch(terms=("She", "über")), Sketch(terms=("She", "über"))
+    small._add_small(texts, ["eng"])
+    big.add(texts, ["eng"])
+    assert orjson.dumps(big.to_json()) == orjson.dumps(small.to_json())
+    assert not any(k.startswith("She\t") for k in big.languages["eng"].pairs)
+    assert any(k.startswith("über\t") for k in big.languages["eng"].pairs)

@@ -246,12 +246,12 @@ def count_batch(b, offsets, langs, flags, word_bit, term_keys, term_ids, window,
 
 
 def term_keys(terms: tuple[str, ...] | list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """The sorted word hashes of the terms that are one word each (only those can match a word) and
-    their positions in ``terms``: each such term counted by ``count_batch`` as a document of its own
-    (no second kernel to load for a few dozen hashes)."""
+    """The sorted word hashes of the terms that are one lower-case word each (only those can match a
+    word of the lower-cased text) and their positions in ``terms``: each such term counted by
+    ``count_batch`` as a document of its own (no second kernel to load for a few dozen hashes)."""
     import re
 
-    ids = [i for i, t in enumerate(terms) if re.fullmatch(r"\w+", t)]
+    ids = [i for i, t in enumerate(terms) if re.fullmatch(r"\w+", t) and t == t.lower()]
     if not ids:
         return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
     data, offsets = pack([terms[i] for i in ids])
