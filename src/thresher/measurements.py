@@ -6,7 +6,7 @@ Per language of the kept documents:
 - vocabulary: exact word counts (words: runs of ``\\w``, lower-cased), so the vocabulary size and the
   Zipf fit (least squares of log frequency on log rank over the words seen at least twice, top
   ``ZIPF_TOP``) of the merged sketch are those of one pass. A compiled kernel
-  (``thresher.text.wordcount``) counts the words keyed by a 64-bit hash of their code points and
+  (``thresher.text.wordcount``) counts the words keyed by a 64-bit hash of their UTF-8 bytes and
   spells out only the distinct ones; two words whose hashes collide would be counted as one (odds for
   n distinct words about n^2 / 2^65: 3e-6 at ten million). Fewer than ``SMALL`` characters are
   counted by the definition itself, in Python (``_add_small``: ``re`` words, a ``Counter``), which
@@ -348,10 +348,10 @@ def _rank_points(counts: Iterable[int], points: int = 40) -> list[list[int]]:
 def _top_words(words: Counter, n: int) -> list[str]:
     """The ``n`` most frequent words, ties by word: only the words at least as frequent as the ``n``-th
     are sorted."""
-    if len(words) <= n:
-        return [w for w, _ in sorted(words.items(), key=lambda kv: (-kv[1], kv[0]))]
-    counts = np.fromiter(words.values(), dtype=np.int64, count=len(words))
-    least = int(np.partition(counts, len(counts) - n)[len(counts) - n])
+    least = 0
+    if len(words) > n:
+        counts = np.fromiter(words.values(), dtype=np.int64, count=len(words))
+        least = int(np.partition(counts, len(counts) - n)[len(counts) - n])
     return [w for w, _ in sorted(((w, c) for w, c in words.items() if c >= least), key=lambda kv: (-kv[1], kv[0]))[:n]]
 
 
